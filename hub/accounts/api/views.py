@@ -1,0 +1,21 @@
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class MeApi(APIView):
+    """Who am I: the authenticated user, their site, department and role."""
+
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        display_name = serializers.CharField()
+        role = serializers.CharField()
+        site = serializers.CharField(source="site.code", allow_null=True, default=None)
+        site_name = serializers.CharField(source="site.name", allow_null=True, default=None)
+        department = serializers.CharField(source="department.code", allow_null=True, default=None)
+
+    def get(self, request):
+        return Response(self.OutputSerializer(request.user).data)
+
+    get.__doc__ = "The authenticated user."
+    serializer_class = OutputSerializer

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hub import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("hub.accounts.api.urls")),
+    # The language comes from the user's choice (cookie) or the browser's Accept-Language.
+    path("admin/", admin.site.urls),
+    path("", include("hub.web.urls")),
+]
+
+handler404 = "hub.web.views.not_found"
+handler500 = "hub.web.views.server_error"

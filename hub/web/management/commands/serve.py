@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the hub (HTTP and websockets) with uvicorn, in the foreground."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1)
+
+    def handle(self, *args, host: str, port: int, workers: int, **options):
+        import uvicorn
+
+        self.stdout.write(f"Alliance Hub on http://{host}:{port}/ (Ctrl-C to stop)")
+        uvicorn.run("hub.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info")

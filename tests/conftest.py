@@ -1,0 +1,95 @@
+"""Named actors of the alliance, as in a story: county A and B, their doctors, specialists, an official."""
+
+from __future__ import annotations
+
+import pytest
+
+from federation.sites.constants import SiteKind, Specialty
+from hub.accounts.constants import Role
+from tests.factories import DepartmentFactory, SiteFactory, UserFactory
+
+
+@pytest.fixture
+def alliance(db):
+    return SiteFactory(code="alliance", name="示范市医联体", kind=SiteKind.ALLIANCE, parent=None)
+
+
+@pytest.fixture
+def general_hospital(alliance):
+    return SiteFactory(code="general", name="示范市第一人民医院", kind=SiteKind.GENERAL, parent=alliance)
+
+
+@pytest.fixture
+def county_a(alliance):
+    return SiteFactory(code="county-a", name="东川县人民医院", kind=SiteKind.COUNTY, parent=alliance)
+
+
+@pytest.fixture
+def county_b(alliance):
+    return SiteFactory(code="county-b", name="西河县人民医院", kind=SiteKind.COUNTY, parent=alliance)
+
+
+@pytest.fixture
+def cardiology(general_hospital):
+    return DepartmentFactory(
+        site=general_hospital, code="cardiology", name="心血管内科", specialty=Specialty.CARDIOLOGY
+    )
+
+
+@pytest.fixture
+def neurology(general_hospital):
+    return DepartmentFactory(site=general_hospital, code="neurology", name="神经内科", specialty=Specialty.NEUROLOGY)
+
+
+@pytest.fixture
+def dr_li_at_county_a(county_a):
+    return UserFactory(username="dr_li", display_name="李明", role=Role.COUNTY_DOCTOR, site=county_a)
+
+
+@pytest.fixture
+def dr_zhao_at_county_b(county_b):
+    return UserFactory(username="dr_zhao", display_name="赵敏", role=Role.COUNTY_DOCTOR, site=county_b)
+
+
+@pytest.fixture
+def cardiologist_zhang(general_hospital, cardiology):
+    return UserFactory(
+        username="cardiologist_zhang",
+        display_name="张建华",
+        role=Role.SPECIALIST,
+        site=general_hospital,
+        department=cardiology,
+    )
+
+
+@pytest.fixture
+def neurologist_zhou(general_hospital, neurology):
+    return UserFactory(
+        username="neurologist_zhou",
+        display_name="周欣怡",
+        role=Role.SPECIALIST,
+        site=general_hospital,
+        department=neurology,
+    )
+
+
+@pytest.fixture
+def official_wang(alliance):
+    return UserFactory(username="official_wang", display_name="王卫健", role=Role.OFFICIAL, site=alliance)
+
+
+@pytest.fixture
+def admin_of_county_a(county_a):
+    return UserFactory(username="admin_a", display_name="信息科", role=Role.SITE_ADMIN, site=county_a, is_staff=True)
+
+
+@pytest.fixture
+def token_for():
+    """A function returning ``Authorization`` headers with a fresh bearer token for a user."""
+    from hub.accounts.services import api_token_create
+
+    def make(user) -> dict[str, str]:
+        _token, raw = api_token_create(user=user, name="test")
+        return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    return make
