@@ -7,3 +7,9 @@ class AccountsConfig(AppConfig):
     label = "accounts"
     verbose_name = _("Accounts")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from fhir_gateway import hooks
+        from hub.accounts.fhir import actor_from_request
+
+        hooks.register(hooks.actor_resolvers, actor_from_request)

@@ -1,0 +1,31 @@
+"""Registries through which other apps hook into the gateway (it never imports them).
+
+- ``actor_resolvers``: ``fn(request) -> Actor | None``; the first non-None wins. The hub maps its
+  signed-in users and bearer tokens; the federation maps OAuth2 site credentials.
+- ``access_policies``: ``fn(interaction, resource: dict | None) -> None``; raise
+  ``fhir_gateway.errors.Forbidden`` to refuse. Called for every interaction, before a write is
+  stored and after a read is loaded (``resource`` is then the stored content).
+- ``search_scopes``: ``fn(actor, resource_type) -> set[str] | None``; the owners whose records the
+  actor may see in a search (``None``: no restriction). Results are the intersection over all.
+- ``interaction_observers``: ``fn(interaction, status: int, resource: dict | None)``; called after
+  every interaction, successful or refused (the audit trail hooks in here).
+- ``write_stampers``: ``fn(interaction, resource: dict) -> None``; may add to a resource before it is
+  stored (e.g. ``meta.source``, a source identifier).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+actor_resolvers: list[Callable] = []
+access_policies: list[Callable] = []
+search_scopes: list[Callable] = []
+interaction_observers: list[Callable] = []
+write_stampers: list[Callable] = []
+
+
+def register(registry: list[Callable], fn: Callable) -> Callable:
+    """Add ``fn`` once (usable as a decorator); apps call it from ``AppConfig.ready``."""
+    if fn not in registry:
+        registry.append(fn)
+    return fn
