@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "fhir_gateway",
+    "fhir_gateway.search",
     "federation",
     "hub.accounts",
     "hub.web",
