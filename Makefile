@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install serve migrate format bench clean-db messages
+.PHONY: demo test lint install serve migrate format bench clean-db stop-db messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,8 @@ messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
-clean-db:
+stop-db:
+	@if [ -f var/pgdata/postmaster.pid ]; then kill -INT "$$(head -n1 var/pgdata/postmaster.pid)" 2>/dev/null || true; fi
+
+clean-db: stop-db
 	rm -rf var/pgdata
