@@ -41,7 +41,8 @@ class Resource(models.Model):
 class ResourceVersion(models.Model):
     """One version of a resource, kept forever; records who wrote it and through what."""
 
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="versions")
+    # No index of its own: the (resource, version_id) unique constraint's index serves it.
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="versions", db_index=False)
     resource_type = models.CharField(max_length=64)
     fhir_id = models.CharField(max_length=64)
     version_id = models.PositiveIntegerField()

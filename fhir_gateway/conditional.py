@@ -1,0 +1,37 @@
+"""Conditional interactions: resolve search criteria to at most one resource (http://hl7.org/fhir/R4/http.html#cond-update).
+
+Writers using the same criteria are serialised with a transaction-scoped advisory lock, so two racing
+conditional creates (or two deliveries of the same record) make one resource, not two.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fhir_gateway.errors import FhirError
+from fhir_gateway.models import Resource
+from fhir_gateway.search import engine
+from fhir_gateway.storage import repository
+
+
+def criteria_parse(query: str) -> list[tuple[str, str]]:
+    """``identifier=a|b&_id=x`` (a leading ``?`` or ``Type?`` allowed) as ``[(name, value), ...]``."""
+    query = query.split("?", 1)[1] if "?" in query else query
+    params = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name]
+    if not params:
+        raise FhirError(400, "Conditional criteria are empty", code="invalid")
+    return params
+
+
+def matches_find(*, resource_type: str, query: str, limit: int = 2) -> list[tuple[int, str]]:
+    """``[(pk, fhir_id), ...]`` of up to ``limit`` current resources matching ``query``; takes the criteria lock."""
+    params = criteria_parse(query)
+    repository.lock_condition(f"{resource_type}?{sorted(params)}")
+    pks = engine.match_pks(resource_type=resource_type, params=params)[:limit]
+    if not pks:
+        return []
+    return list(Resource.objects.filter(pk__in=pks).values_list("pk", "fhir_id"))
+
+
+def too_many(resource_type: str, query: str) -> FhirError:
+    return FhirError(412, f"More than one {resource_type} matches {query!r}", code="multiple-matches", severity="error")

@@ -1,0 +1,338 @@
+"""The gateway's public Python API: every FHIR interaction as a keyword-only function.
+
+The REST views and the hub's other apps (federation, referrals) call these; each passes through
+``interactions.interaction_scope`` (authentication, access policies, write stampers, observers).
+Writes run in one database transaction with their search-index rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import orjson
+from django.db import transaction
+
+from fhir_gateway import conditional, validation
+from fhir_gateway.context import Actor, Interaction
+from fhir_gateway.errors import FhirError, Gone, NotFound
+from fhir_gateway.history import history_bundle
+from fhir_gateway.interactions import Scope, interaction_scope
+from fhir_gateway.patch import patch_apply
+from fhir_gateway.storage import Current, Stored, repository
+from fhir_gateway.storage.writes import Write, Written, instant, writes_apply
+
+
+@dataclass
+class WriteResult:
+    """The outcome of a write: HTTP ``status``, the stored resource (None once deleted) and its version."""
+
+    status: int
+    resource: dict | None
+    created: bool
+    version_id: str
+    location: str
+    last_updated: str = ""
+    text: str | None = None  # the stored JSON, as served
+
+
+def type_check(resource_type: str) -> None:
+    if not validation.is_resource_type(resource_type):
+        raise FhirError(404, f"Unknown resource type {resource_type!r}", code="not-supported")
+
+
+def _result(written: Written) -> WriteResult:
+    w = written.write
+    return WriteResult(
+        status=written.status,
+        resource=written.content,
+        created=written.created,
+        version_id=str(written.version_id),
+        location=f"{w.resource_type}/{w.fhir_id}/_history/{written.version_id}",
+        last_updated=instant(written.last_updated) if written.last_updated else "",
+        text=written.text,
+    )
+
+
+def _preparer(scope: Scope):
+    def prepare(write: Write, content: dict | None, current: Current | None) -> None:
+        scope.interaction.detail["owner"] = current.owner if current else (write.owner or scope.interaction.actor.site)
+        scope.authorize(content)
+        if content is not None:
+            scope.stamp(content)
+
+    return prepare
+
+
+def _patched(resource_type: str, fhir_id: str):
+    def patcher(document: dict, operations: list) -> dict:
+        result = patch_apply(document, operations)
+        if result.get("resourceType") != resource_type or result.get("id") != fhir_id:
+            raise FhirError(422, "A patch may not change resourceType or id", code="processing")
+        validation.resource_check(result, expected_type=resource_type)
+        return result
+
+    return patcher
+
+
+def _write(scope: Scope, write: Write) -> WriteResult:
+    with transaction.atomic():
+        written = writes_apply(
+            [write],
+            actor=scope.interaction.actor,
+            prepare=_preparer(scope),
+            patcher=_patched(write.resource_type, write.fhir_id),
+        )[0]
+    result = _result(written)
+    scope.done(result.status, result.resource)
+    return result
+
+
+def _if_match(value: str | None) -> int | None:
+    """``W/"3"`` (or ``3``) as 3; anything else is a stale precondition."""
+    if value is None:
+        return None
+    digits = value.strip().removeprefix("W/").strip('"')
+    if not digits.isdigit():
+        raise FhirError(412, f"If-Match {value!r} is not a version ETag", code="conflict")
+    return int(digits)
+
+
+def resource_create(
+    *,
+    resource: dict,
+    actor: Actor,
+    if_none_exist: str | None = None,
+    source: str | None = None,
+    owner: str | None = None,
+) -> WriteResult:
+    resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+    interaction = Interaction(actor=actor, action="create", resource_type=resource_type, source=source or "")
+    with interaction_scope(interaction) as scope:
+        validation.resource_check(resource)
+        fhir_id = str(uuid.uuid4())
+        if if_none_exist:
+            with transaction.atomic():
+                found = conditional.matches_find(resource_type=resource_type, query=if_none_exist)
+                if len(found) > 1:
+                    raise conditional.too_many(resource_type, if_none_exist)
+                if found:
+                    stored = _load(scope, resource_type, found[0][1])
+                    content = orjson.loads(stored.text)
+                    scope.authorize(content)
+                    scope.done(200, content)
+                    return WriteResult(200, content, False, str(stored.version_id), _location(stored), text=stored.text)
+                interaction.fhir_id = fhir_id
+                return _write(scope, Write("POST", resource_type, fhir_id, resource, source=source, owner=owner))
+        interaction.fhir_id = fhir_id
+        return _write(scope, Write("POST", resource_type, fhir_id, resource, source=source, owner=owner))
+
+
+def _location(stored: Stored) -> str:
+    return f"{stored.resource_type}/{stored.fhir_id}/_history/{stored.version_id}"
+
+
+def _load(scope: Scope, resource_type: str, fhir_id: str) -> Stored:
+    stored = repository.current(resource_type, fhir_id)
+    if stored is None:
+        raise NotFound(f"{resource_type}/{fhir_id} is not known")
+    scope.interaction.detail["owner"] = stored.owner
+    if stored.deleted:
+        raise Gone(f"{resource_type}/{fhir_id} was deleted", headers={"ETag": f'W/"{stored.version_id}"'})
+    return stored
+
+
+def resource_read_stored(*, resource_type: str, fhir_id: str, actor: Actor) -> tuple[Stored, dict]:
+    """The current version as stored (its JSON text, for serving as is) and as a dict."""
+    interaction = Interaction(actor=actor, action="read", resource_type=resource_type, fhir_id=fhir_id)
+    with interaction_scope(interaction) as scope:
+        type_check(resource_type)
+        stored = _load(scope, resource_type, fhir_id)
+        content = orjson.loads(stored.text)
+        scope.authorize(content)
+        scope.done(200, content)
+        return stored, content
+
+
+def resource_read(*, resource_type: str, fhir_id: str, actor: Actor) -> dict:
+    return resource_read_stored(resource_type=resource_type, fhir_id=fhir_id, actor=actor)[1]
+
+
+def resource_vread_stored(*, resource_type: str, fhir_id: str, version_id: str, actor: Actor) -> tuple[Stored, dict]:
+    interaction = Interaction(actor=actor, action="vread", resource_type=resource_type, fhir_id=fhir_id)
+    interaction.detail["version_id"] = version_id
+    with interaction_scope(interaction) as scope:
+        type_check(resource_type)
+        stored = repository.version(resource_type, fhir_id, int(version_id)) if version_id.isdigit() else None
+        if stored is None:
+            raise NotFound(f"{resource_type}/{fhir_id}/_history/{version_id} is not known")
+        scope.interaction.detail["owner"] = stored.owner
+        if stored.deleted:
+            raise Gone(f"{resource_type}/{fhir_id} was deleted in version {version_id}")
+        content = orjson.loads(stored.text)
+        scope.authorize(content)
+        scope.done(200, content)
+        return stored, content
+
+
+def resource_vread(*, resource_type: str, fhir_id: str, version_id: str, actor: Actor) -> dict:
+    return resource_vread_stored(resource_type=resource_type, fhir_id=fhir_id, version_id=version_id, actor=actor)[1]
+
+
+def _update_check(resource_type: str, fhir_id: str | None, resource: dict) -> None:
+    type_check(resource_type)
+    validation.resource_check(resource, expected_type=resource_type)
+    if fhir_id is not None and resource.get("id") != fhir_id:
+        raise FhirError(400, "The resource's id must match the id in the URL", code="invalid", expression=["id"])
+
+
+def resource_update(
+    *,
+    resource_type: str,
+    fhir_id: str,
+    resource: dict,
+    actor: Actor,
+    if_match: str | None = None,
+    source: str | None = None,
+    owner: str | None = None,
+) -> WriteResult:
+    """Update, or create with the client's id when absent (update-as-create)."""
+    interaction = Interaction(
+        actor=actor, action="update", resource_type=resource_type, fhir_id=fhir_id, source=source or ""
+    )
+    with interaction_scope(interaction) as scope:
+        _update_check(resource_type, fhir_id, resource)
+        write = Write("PUT", resource_type, fhir_id, resource, if_match=_if_match(if_match), source=source, owner=owner)
+        return _write(scope, write)
+
+
+def resource_conditional_update(
+    *,
+    resource_type: str,
+    query: str,
+    resource: dict,
+    actor: Actor,
+    if_match: str | None = None,
+    source: str | None = None,
+    owner: str | None = None,
+) -> WriteResult:
+    """PUT ``[type]?criteria``: no match creates, one match updates it, several give 412."""
+    interaction = Interaction(actor=actor, action="update", resource_type=resource_type, source=source or "")
+    interaction.detail["criteria"] = query
+    with interaction_scope(interaction) as scope, transaction.atomic():
+        _update_check(resource_type, None, resource)
+        found = conditional.matches_find(resource_type=resource_type, query=query)
+        if len(found) > 1:
+            raise conditional.too_many(resource_type, query)
+        if found:
+            fhir_id = found[0][1]
+            if resource.get("id") not in (None, fhir_id):
+                raise FhirError(400, "The resource's id differs from the matching resource's", expression=["id"])
+        else:
+            fhir_id = resource.get("id") or str(uuid.uuid4())
+        interaction.fhir_id = fhir_id
+        method = "PUT" if found or resource.get("id") else "POST"
+        write = Write(
+            method, resource_type, fhir_id, resource, if_match=_if_match(if_match), source=source, owner=owner
+        )
+        return _write(scope, write)
+
+
+def resource_patch(
+    *, resource_type: str, fhir_id: str, patch: list, actor: Actor, if_match: str | None = None
+) -> WriteResult:
+    interaction = Interaction(actor=actor, action="patch", resource_type=resource_type, fhir_id=fhir_id)
+    with interaction_scope(interaction) as scope:
+        type_check(resource_type)
+        if not isinstance(patch, list):
+            raise FhirError(400, "A JSON Patch body must be an array of operations", code="structure")
+        return _write(scope, Write("PATCH", resource_type, fhir_id, patch=patch, if_match=_if_match(if_match)))
+
+
+def resource_delete(*, resource_type: str, fhir_id: str, actor: Actor, if_match: str | None = None) -> WriteResult:
+    interaction = Interaction(actor=actor, action="delete", resource_type=resource_type, fhir_id=fhir_id)
+    with interaction_scope(interaction) as scope:
+        type_check(resource_type)
+        return _write(scope, Write("DELETE", resource_type, fhir_id, if_match=_if_match(if_match)))
+
+
+def resource_conditional_delete(*, resource_type: str, query: str, actor: Actor) -> WriteResult:
+    """DELETE ``[type]?criteria``: deletes the one match (none: nothing to do; several: 412)."""
+    interaction = Interaction(actor=actor, action="delete", resource_type=resource_type)
+    interaction.detail["criteria"] = query
+    with interaction_scope(interaction) as scope, transaction.atomic():
+        type_check(resource_type)
+        found = conditional.matches_find(resource_type=resource_type, query=query)
+        if len(found) > 1:
+            raise conditional.too_many(resource_type, query)
+        if not found:
+            scope.done(204)
+            return WriteResult(204, None, False, "", "")
+        interaction.fhir_id = found[0][1]
+        return _write(scope, Write("DELETE", resource_type, found[0][1]))
+
+
+def resource_history(
+    *,
+    resource_type: str | None = None,
+    fhir_id: str | None = None,
+    actor: Actor,
+    params: list[tuple[str, str]],
+    base_url: str,
+) -> dict:
+    """A history Bundle at instance, type or system level (http://hl7.org/fhir/R4/http.html#history)."""
+    interaction = Interaction(actor=actor, action="history", resource_type=resource_type, fhir_id=fhir_id)
+    with interaction_scope(interaction) as scope:
+        if resource_type is not None:
+            type_check(resource_type)
+        if fhir_id is not None:
+            stored = repository.current(resource_type, fhir_id)
+            if stored is None:
+                raise NotFound(f"{resource_type}/{fhir_id} is not known")
+            scope.interaction.detail["owner"] = stored.owner
+            scope.authorize(orjson.loads(stored.text) if stored.text else None)
+        else:
+            scope.authorize(None)
+        bundle = history_bundle(
+            resource_type=resource_type, fhir_id=fhir_id, actor=actor, params=params, base_url=base_url
+        )
+        scope.done(200)
+        return bundle
+
+
+def resource_validate(
+    *,
+    resource: dict | None,
+    actor: Actor,
+    resource_type: str | None = None,
+    fhir_id: str | None = None,
+    mode: str | None = None,
+) -> dict:
+    """``$validate`` (http://hl7.org/fhir/R4/resource-operation-validate.html): an OperationOutcome."""
+    interaction = Interaction(
+        actor=actor, action="operation", resource_type=resource_type, fhir_id=fhir_id, operation="$validate"
+    )
+    with interaction_scope(interaction) as scope:
+        if resource_type is not None:
+            type_check(resource_type)
+        if fhir_id is not None and mode in ("update", "delete"):
+            _load(scope, resource_type, fhir_id)
+        issues = []
+        if mode != "delete":
+            try:
+                validation.resource_check(resource, expected_type=resource_type)
+                if fhir_id is not None and mode == "update" and resource.get("id") != fhir_id:
+                    raise FhirError(400, "The resource's id must match the id in the URL", expression=["id"])
+            except FhirError as error:
+                issues = error.issues
+        if not issues:
+            issues = [{"severity": "information", "code": "informational", "diagnostics": "All OK"}]
+        scope.done(200)
+        return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def bundle_process(*, bundle: dict, actor: Actor, base_url: str) -> dict:
+    """A batch or transaction Bundle's response Bundle (http://hl7.org/fhir/R4/http.html#transaction)."""
+    from fhir_gateway.bundles import bundle_run
+
+    return bundle_run(bundle=bundle, actor=actor, base_url=base_url)

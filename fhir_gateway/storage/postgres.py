@@ -1,0 +1,180 @@
+"""The PostgreSQL repository: bulk statements (``unnest`` inserts, ``COPY``) and JSON text reads.
+
+Runs on Django's connection, inside the caller's transaction, with server-side parameter binding so
+that repeated statements are prepared once per connection.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from django.db import connection
+
+from fhir_gateway.storage.repository import Current, HistoryQuery, Stored, VersionRow
+
+RESOURCE = "fhir_gateway_resource"
+VERSION = "fhir_gateway_resourceversion"
+
+_INSERT = f"""
+INSERT INTO {RESOURCE} (resource_type, fhir_id, version_id, last_updated, deleted, content, source, owner)
+SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::int[], %s::timestamptz[], %s::bool[], %s::jsonb[],
+                     %s::varchar[], %s::varchar[])
+ON CONFLICT (resource_type, fhir_id) DO NOTHING
+RETURNING id, resource_type, fhir_id
+"""
+_UPDATE = f"""
+UPDATE {RESOURCE} AS r SET version_id = u.version_id, last_updated = u.last_updated, deleted = u.deleted,
+       content = u.content, source = u.source, owner = u.owner
+FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::bool[], %s::jsonb[], %s::varchar[], %s::varchar[])
+     AS u(id, version_id, last_updated, deleted, content, source, owner)
+WHERE r.id = u.id
+"""
+_COPY_VERSIONS = f"""
+COPY {VERSION} (resource_id, resource_type, fhir_id, version_id, last_updated, method, deleted, content, source,
+                owner, actor_kind, actor_id, actor_display) FROM STDIN
+"""
+_LOCK = f"""
+SELECT id, resource_type, fhir_id, version_id, deleted, owner FROM {RESOURCE}
+WHERE (resource_type, fhir_id) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[]))
+ORDER BY id FOR UPDATE
+"""
+_CURRENT = f"""
+SELECT id, version_id, last_updated, deleted, content::text, owner FROM {RESOURCE}
+WHERE resource_type = %s AND fhir_id = %s
+"""
+_VERSION = f"""
+SELECT v.resource_id, v.version_id, v.last_updated, v.deleted, v.content::text, v.owner, v.method
+FROM {VERSION} v JOIN {RESOURCE} r ON r.id = v.resource_id
+WHERE r.resource_type = %s AND r.fhir_id = %s AND v.version_id = %s
+"""
+
+
+def _cursor() -> psycopg.Cursor:
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+class PostgresRepository:
+    """One PostgreSQL implementation of ``Repository``."""
+
+    def current(self, resource_type: str, fhir_id: str) -> Stored | None:
+        with _cursor() as cursor:
+            row = cursor.execute(_CURRENT, (resource_type, fhir_id)).fetchone()
+        if row is None:
+            return None
+        pk, version_id, last_updated, deleted, text, owner = row
+        return Stored(pk, resource_type, fhir_id, version_id, last_updated, deleted, text, owner)
+
+    def version(self, resource_type: str, fhir_id: str, version_id: int) -> Stored | None:
+        with _cursor() as cursor:
+            row = cursor.execute(_VERSION, (resource_type, fhir_id, version_id)).fetchone()
+        if row is None:
+            return None
+        pk, version, last_updated, deleted, text, owner, method = row
+        return Stored(pk, resource_type, fhir_id, version, last_updated, deleted, text, owner, method)
+
+    def lock(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Current]:
+        """Lock the current rows of ``keys`` (in primary-key order, so concurrent writers cannot deadlock)."""
+        if not keys:
+            return {}
+        with _cursor() as cursor:
+            rows = cursor.execute(_LOCK, ([k[0] for k in keys], [k[1] for k in keys])).fetchall()
+        return {(t, i): Current(pk, v, d, o) for pk, t, i, v, d, o in rows}
+
+    def contents(self, pks: list[int]) -> dict[int, str]:
+        with _cursor() as cursor:
+            rows = cursor.execute(f"SELECT id, content::text FROM {RESOURCE} WHERE id = ANY(%s)", (pks,)).fetchall()
+        return dict(rows)
+
+    def insert(self, rows: list[VersionRow]) -> dict[tuple[str, str], int]:
+        """Insert new resources; a key another writer created meanwhile is left out of the result."""
+        if not rows:
+            return {}
+        columns = (
+            [r.resource_type for r in rows],
+            [r.fhir_id for r in rows],
+            [r.version_id for r in rows],
+            [r.last_updated for r in rows],
+            [r.content is None for r in rows],
+            [r.text for r in rows],
+            [r.source for r in rows],
+            [r.owner for r in rows],
+        )
+        with _cursor() as cursor:
+            inserted = cursor.execute(_INSERT, columns).fetchall()
+        return {(t, i): pk for pk, t, i in inserted}
+
+    def update(self, rows: list[VersionRow]) -> None:
+        if not rows:
+            return
+        columns = (
+            [r.pk for r in rows],
+            [r.version_id for r in rows],
+            [r.last_updated for r in rows],
+            [r.content is None for r in rows],
+            [r.text for r in rows],
+            [r.source for r in rows],
+            [r.owner for r in rows],
+        )
+        with _cursor() as cursor:
+            cursor.execute(_UPDATE, columns)
+
+    def add_versions(self, rows: list[VersionRow], *, actor_kind: str, actor_id: str, actor_display: str) -> None:
+        if not rows:
+            return
+        with _cursor() as cursor, cursor.copy(_COPY_VERSIONS) as copy:
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.pk,
+                        r.resource_type,
+                        r.fhir_id,
+                        r.version_id,
+                        r.last_updated,
+                        r.method,
+                        r.content is None,
+                        r.text,
+                        r.source,
+                        r.owner,
+                        actor_kind,
+                        actor_id,
+                        actor_display,
+                    )
+                )
+
+    def history(self, query: HistoryQuery) -> tuple[list[Stored], int]:
+        """Versions newest first (http://hl7.org/fhir/R4/http.html#history), and how many match in all."""
+        where, params = ["v.last_updated <= %s"], [query.until]
+        if query.fhir_id:  # through the resource's primary key: versions are indexed by it, not by id
+            where.append(f"v.resource_id = (SELECT id FROM {RESOURCE} WHERE resource_type = %s AND fhir_id = %s)")
+            params += [query.resource_type, query.fhir_id]
+        elif query.resource_type:
+            where.append("v.resource_type = %s")
+            params.append(query.resource_type)
+        if query.owners is not None:
+            where.append("v.owner = ANY(%s)")
+            params.append(list(query.owners))
+        if query.since:
+            where.append("v.last_updated >= %s")
+            params.append(query.since)
+        if query.at:
+            # _at: the version that was current at that instant.
+            where.append(
+                f"v.last_updated <= %s AND NOT EXISTS (SELECT 1 FROM {VERSION} w WHERE w.resource_id = v.resource_id"
+                " AND w.version_id > v.version_id AND w.last_updated <= %s)"
+            )
+            params += [query.at, query.at]
+        clause = " AND ".join(where)
+        with _cursor() as cursor:
+            total = cursor.execute(f"SELECT count(*) FROM {VERSION} v WHERE {clause}", params).fetchone()[0]
+            rows = cursor.execute(
+                f"SELECT v.resource_id, v.resource_type, v.fhir_id, v.version_id, v.last_updated, v.deleted,"
+                f" v.content::text, v.owner, v.method FROM {VERSION} v WHERE {clause}"
+                " ORDER BY v.last_updated DESC, v.id DESC OFFSET %s LIMIT %s",
+                [*params, query.offset, query.count],
+            ).fetchall()
+        return [Stored(*row) for row in rows], total
+
+    def lock_condition(self, key: str) -> None:
+        """Serialise writers using the same conditional criteria (two racing conditional creates make one)."""
+        with _cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))

@@ -1,0 +1,80 @@
+"""The repository interface the gateway's services use (cf. Medplum ``fhir-router/src/repo.ts``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Current:
+    """The locked current row of a resource, as a write sees it."""
+
+    pk: int
+    version_id: int
+    deleted: bool
+    owner: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored version of a resource; ``text`` is its JSON exactly as served (None once deleted)."""
+
+    pk: int
+    resource_type: str
+    fhir_id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    text: str | None
+    owner: str = ""
+    method: str = ""
+
+
+@dataclass
+class VersionRow:
+    """A new version to store: filled in by the store, written in bulk by the repository."""
+
+    resource_type: str
+    fhir_id: str
+    version_id: int
+    last_updated: datetime
+    method: str
+    content: dict | None
+    text: str | None
+    source: str
+    owner: str
+    pk: int | None = None  # None: a resource the repository must insert
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    resource_type: str | None
+    fhir_id: str | None
+    since: datetime | None
+    at: datetime | None
+    until: datetime
+    offset: int
+    count: int
+    owners: frozenset[str] | None = None  # None: no restriction (hooks.search_scopes)
+
+
+class Repository(Protocol):
+    def current(self, resource_type: str, fhir_id: str) -> Stored | None: ...
+
+    def version(self, resource_type: str, fhir_id: str, version_id: int) -> Stored | None: ...
+
+    def lock(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Current]: ...
+
+    def contents(self, pks: list[int]) -> dict[int, str]: ...
+
+    def insert(self, rows: list[VersionRow]) -> dict[tuple[str, str], int]: ...
+
+    def update(self, rows: list[VersionRow]) -> None: ...
+
+    def add_versions(self, rows: list[VersionRow], *, actor_kind: str, actor_id: str, actor_display: str) -> None: ...
+
+    def history(self, query: HistoryQuery) -> tuple[list[Stored], int]: ...
+
+    def lock_condition(self, key: str) -> None: ...

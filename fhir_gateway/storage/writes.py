@@ -1,0 +1,161 @@
+"""Versioned writes in bulk: lock, version, stamp ``meta``, store, index (http://hl7.org/fhir/R4/http.html).
+
+``writes_apply`` runs inside the caller's database transaction. One call stores any number of writes
+with a handful of statements: one lock query, one insert, one update, one COPY of versions and one
+``index_write`` call, whatever the number of resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from fhir_gateway.context import Actor
+from fhir_gateway.errors import FhirError, Gone, NotFound, PreconditionFailed
+from fhir_gateway.search.indexer import IndexRow, index_write
+from fhir_gateway.storage import repository
+from fhir_gateway.storage.repository import Current, VersionRow
+
+
+@dataclass
+class Write:
+    """One intended write; ``content`` is the resource for POST/PUT (None for DELETE and PATCH)."""
+
+    method: str  # POST, PUT, PATCH, DELETE
+    resource_type: str
+    fhir_id: str
+    content: dict | None = None
+    patch: list | None = None
+    if_match: int | None = None
+    source: str | None = None
+    owner: str | None = None
+
+
+@dataclass
+class Written:
+    """What a write did: ``changed`` is False for a delete of something absent or already deleted."""
+
+    write: Write
+    status: int
+    version_id: int
+    last_updated: datetime | None
+    content: dict | None
+    text: str | None
+    created: bool
+    changed: bool = True
+    pk: int | None = None
+    previous: Current | None = field(default=None, repr=False)
+    row: VersionRow | None = field(default=None, repr=False)
+
+
+# prepare(write, content, current): applies policies and stampers to the content about to be stored.
+Prepare = Callable[[Write, dict | None, Current | None], None]
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR ``instant`` in UTC."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _stamp(row: VersionRow, content: dict) -> None:
+    meta = dict(content.get("meta") or {})
+    meta["versionId"] = str(row.version_id)
+    meta["lastUpdated"] = instant(row.last_updated)
+    if row.source:
+        meta["source"] = row.source
+    content["meta"] = meta
+    content["id"] = row.fhir_id
+    row.text = orjson.dumps(content).decode()
+
+
+def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher=None) -> list[Written]:
+    """Store ``writes`` (each key at most once) and return their outcomes in the same order."""
+    keys = [(w.resource_type, w.fhir_id) for w in writes]
+    if len(set(keys)) != len(keys):
+        raise FhirError(400, "The same resource is written more than once in one request", code="invalid")
+    currents = repository.lock([k for k, w in zip(keys, writes, strict=True) if w.method != "POST"])
+    patch_pks = [currents[k].pk for k, w in zip(keys, writes, strict=True) if w.method == "PATCH" and k in currents]
+    patch_sources = repository.contents(patch_pks) if patch_pks else {}
+    now = datetime.now(UTC)
+    results: list[Written] = []
+    rows: list[VersionRow] = []
+    for position, (key, write) in enumerate(zip(keys, writes, strict=True)):
+        try:
+            written = _plan(write, key, currents.get(key), patch_sources, now, actor, prepare, patcher)
+        except FhirError as error:
+            error.position = position  # which write failed, for the Bundle entry's outcome
+            raise
+        results.append(written)
+        if written.row is not None:
+            rows.append(written.row)
+    _store(rows, actor)
+    by_key = {(r.resource_type, r.fhir_id): r for r in rows}
+    for result in results:
+        row = by_key.get((result.write.resource_type, result.write.fhir_id))
+        if row is not None:
+            result.pk, result.version_id, result.text, result.content = row.pk, row.version_id, row.text, row.content
+    return results
+
+
+def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> Written:
+    label = f"{key[0]}/{key[1]}"
+    if write.if_match is not None and (current is None or current.deleted or current.version_id != write.if_match):
+        raise PreconditionFailed(f"{label} is not at version {write.if_match}")
+    if write.method == "DELETE" and (current is None or current.deleted):
+        version = current.version_id if current else 0
+        return Written(write, 204, version, None, None, None, False, changed=False, previous=current)
+    content = write.content
+    if write.method == "PATCH":
+        if current is None:
+            raise NotFound(f"{label} is not known")
+        if current.deleted:
+            raise Gone(f"{label} was deleted")
+        content = patcher(orjson.loads(patch_sources[current.pk]), write.patch)
+    created = current is None or current.deleted
+    if content is not None:
+        content = dict(content)
+    prepare(write, content, current)
+    owner = write.owner if write.owner is not None else (current.owner if current else actor.site)
+    source = write.source or ((content or {}).get("meta") or {}).get("source") or ""
+    row = VersionRow(
+        resource_type=key[0],
+        fhir_id=key[1],
+        version_id=(current.version_id + 1) if current else 1,
+        last_updated=now,
+        method=write.method,
+        content=content,
+        text=None,
+        source=source[:255],
+        owner=owner[:64],
+        pk=current.pk if current else None,
+    )
+    if content is not None:
+        _stamp(row, content)
+    status = 201 if created else (204 if write.method == "DELETE" else 200)
+    return Written(write, status, row.version_id, now, content, row.text, created, previous=current, row=row)
+
+
+def _store(rows: list[VersionRow], actor: Actor) -> None:
+    fresh = [r for r in rows if r.pk is None]
+    updates = [r for r in rows if r.pk is not None]
+    inserted = repository.insert(fresh)
+    raced = []
+    for row in fresh:
+        row.pk = inserted.get((row.resource_type, row.fhir_id))
+        if row.pk is None:
+            raced.append(row)
+    if raced:
+        # Another writer created these ids since we looked (update-as-create racing): version on top of theirs.
+        currents = repository.lock([(r.resource_type, r.fhir_id) for r in raced])
+        for row in raced:
+            current = currents[(row.resource_type, row.fhir_id)]
+            row.pk, row.version_id = current.pk, current.version_id + 1
+            if row.content is not None:
+                _stamp(row, row.content)
+        updates += raced
+    repository.update(updates)
+    repository.add_versions(rows, actor_kind=actor.kind, actor_id=actor.id[:128], actor_display=actor.display[:255])
+    index_write([IndexRow(r.pk, r.resource_type, r.content) for r in rows])

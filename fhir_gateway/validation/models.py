@@ -1,0 +1,96 @@
+"""Structural validation of one resource against its R4B model (http://hl7.org/fhir/R4/validation.html)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pydantic
+from fhir.resources import R4B
+from fhir.resources.R4B.resource import Resource as _ResourceModel
+
+from fhir_gateway.errors import FhirError
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+MAX_ISSUES = 50
+
+
+@cache
+def resource_types() -> tuple[str, ...]:
+    """Every resource type the R4B models know, sorted (the storable types)."""
+    names = []
+    for attribute in dir(R4B.fhirtypes):
+        if not attribute.endswith("Type"):
+            continue
+        name = attribute[: -len("Type")]
+        if not name[:1].isupper():
+            continue
+        try:
+            model = R4B.get_fhir_model_class(name)
+        except (ValueError, AttributeError, TypeError):
+            continue
+        if isinstance(model, type) and issubclass(model, _ResourceModel) and name not in ("Resource", "DomainResource"):
+            names.append(name)
+    return tuple(sorted(names))
+
+
+@cache
+def _type_set() -> frozenset[str]:
+    return frozenset(resource_types())
+
+
+def is_resource_type(name: str) -> bool:
+    return name in _type_set()
+
+
+def _expression(resource_type: str, loc: tuple) -> str:
+    path = resource_type
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str) and part and "[" not in part and " " not in part:
+            path += "." + part.rstrip("_")
+    return path
+
+
+def resource_check(resource: object, *, expected_type: str | None = None) -> str:
+    """Raise a 400 ``FhirError`` (one issue per problem, with element paths) unless ``resource`` is valid.
+
+    Returns the resource type. The content itself is stored as sent (plus ``meta``), not as re-serialised.
+    """
+    if not isinstance(resource, dict):
+        raise FhirError(400, "The body must be a JSON object holding a FHIR resource", code="structure")
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str) or not resource_type:
+        raise FhirError(400, "The resource has no resourceType", code="required", expression=["resourceType"])
+    if not is_resource_type(resource_type):
+        raise FhirError(
+            400, f"Unknown resource type {resource_type!r}", code="not-supported", expression=["resourceType"]
+        )
+    if expected_type is not None and resource_type != expected_type:
+        raise FhirError(
+            400,
+            f"resourceType {resource_type!r} does not match the URL's type {expected_type!r}",
+            code="invalid",
+            expression=["resourceType"],
+        )
+    resource_id = resource.get("id")
+    if resource_id is not None and (not isinstance(resource_id, str) or not ID_PATTERN.match(resource_id)):
+        raise FhirError(400, "The resource id is not a valid FHIR id", code="value", expression=[f"{resource_type}.id"])
+    model = R4B.get_fhir_model_class(resource_type)
+    try:
+        model.model_validate(resource)
+    except pydantic.ValidationError as error:
+        issues = [
+            {
+                "severity": "error",
+                "code": "structure" if item["type"] == "extra_forbidden" else "value",
+                "diagnostics": f"{_expression(resource_type, item['loc'])}: {item['msg']}",
+                "expression": [_expression(resource_type, item["loc"])],
+            }
+            for item in error.errors(include_url=False)[:MAX_ISSUES]
+        ]
+        raise FhirError(400, "The resource is not valid FHIR R4", issues=issues) from None
+    except (ValueError, TypeError) as error:  # raised by some validators outside pydantic's wrapping
+        raise FhirError(400, f"The resource is not valid FHIR R4: {error}", code="value") from None
+    return resource_type
