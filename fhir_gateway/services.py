@@ -19,6 +19,7 @@ from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
 from fhir_gateway.interactions import Scope, interaction_scope
 from fhir_gateway.patch import patch_apply
+from fhir_gateway.search import engine
 from fhir_gateway.storage import Current, Stored, repository
 from fhir_gateway.storage.writes import Write, Written, instant, writes_apply
 
@@ -331,8 +332,41 @@ def resource_validate(
         return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-def bundle_process(*, bundle: dict, actor: Actor, base_url: str) -> dict:
-    """A batch or transaction Bundle's response Bundle (http://hl7.org/fhir/R4/http.html#transaction)."""
+def bundle_process(*, bundle: dict, actor: Actor, base_url: str, prefer: str = "minimal") -> dict:
+    """A batch or transaction Bundle's response Bundle (http://hl7.org/fhir/R4/http.html#transaction).
+
+    ``prefer="representation"`` puts each stored resource in its response entry.
+    """
     from fhir_gateway.bundles import bundle_run
 
-    return bundle_run(bundle=bundle, actor=actor, base_url=base_url)
+    return bundle_run(bundle=bundle, actor=actor, base_url=base_url, prefer=prefer)
+
+
+def resource_search(
+    *, resource_type: str | None, params: list[tuple[str, str]], actor: Actor, base_url: str, strict: bool = False
+) -> dict:
+    """A searchset Bundle (type level, or system level when ``resource_type`` is None)."""
+    interaction = Interaction(actor=actor, action="search", resource_type=resource_type)
+    interaction.detail["params"] = params
+    with interaction_scope(interaction) as scope:
+        if resource_type is not None:
+            type_check(resource_type)
+        scope.authorize(None)
+        bundle = engine.search(
+            resource_type=resource_type, params=params, actor=actor, base_url=base_url, strict=strict
+        )
+        scope.done(200)
+        return bundle
+
+
+def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], actor: Actor, base_url: str) -> dict:
+    """``Patient/[id]/$everything`` (http://hl7.org/fhir/R4/patient-operation-everything.html)."""
+    interaction = Interaction(
+        actor=actor, action="operation", resource_type="Patient", fhir_id=fhir_id, operation="$everything"
+    )
+    with interaction_scope(interaction) as scope:
+        stored = _load(scope, "Patient", fhir_id)
+        scope.authorize(orjson.loads(stored.text))
+        bundle = engine.patient_everything(fhir_id=fhir_id, params=params, actor=actor, base_url=base_url)
+        scope.done(200)
+        return bundle

@@ -9,7 +9,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/", include("hub.accounts.api.urls")),
+    path("fhir/", include("fhir_gateway.api.urls")),
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
     path("", include("hub.web.urls")),

@@ -1,0 +1,70 @@
+"""The one error handler of the FHIR API: every refusal becomes an ``OperationOutcome``.
+
+``fhir_view`` also negotiates the response format and resolves the caller through
+``hooks.actor_resolvers``; only ``GET /fhir/metadata`` is open to anonymous callers.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from fhir_gateway import hooks
+from fhir_gateway.api.negotiation import render, response_type
+from fhir_gateway.context import ANONYMOUS_ACTOR, Actor
+from fhir_gateway.errors import FhirError, Unauthorized
+
+logger = logging.getLogger(__name__)
+
+
+def actor_resolve(request) -> Actor:
+    for resolver in hooks.actor_resolvers:
+        actor = resolver(request)
+        if actor is not None:
+            return actor
+    return ANONYMOUS_ACTOR
+
+
+def base_url(request) -> str:
+    return request.build_absolute_uri(reverse("fhir:base")).rstrip("/")
+
+
+def fhir_view(methods: tuple[str, ...], *, public: bool = False):
+    """Wrap a FHIR view: allowed ``methods``, format negotiation, the actor, errors as OperationOutcome."""
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            try:
+                if request.method not in methods and not (request.method == "HEAD" and "GET" in methods):
+                    raise FhirError(
+                        405,
+                        f"{request.method} is not supported here",
+                        code="not-supported",
+                        headers={"Allow": ", ".join(methods)},
+                    )
+                request.fhir_response_type = response_type(request)
+                request.fhir_actor = actor_resolve(request)
+                if not public and not request.fhir_actor.is_authenticated:
+                    raise Unauthorized("Authentication is required")
+                response = view(request, *args, **kwargs)
+            except FhirError as error:
+                response = render(request, error.outcome(), status=error.status, headers=error.headers)
+            except Exception:
+                logger.exception("FHIR request %s %s failed", request.method, request.path)
+                outcome = {
+                    "resourceType": "OperationOutcome",
+                    "issue": [{"severity": "fatal", "code": "exception", "diagnostics": "Internal error"}],
+                }
+                response = render(request, outcome, status=500)
+            if request.method == "HEAD":
+                response.content = b""
+            return response
+
+        return wrapped
+
+    return decorate

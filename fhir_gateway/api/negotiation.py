@@ -1,0 +1,116 @@
+"""Formats, request bodies and responses (http://hl7.org/fhir/R4/http.html#mime-type).
+
+JSON only: ``application/fhir+json`` (and ``application/json``). Anything else asked for through
+``_format`` or ``Accept`` gets 406; a body in another format gets 415; an oversized one 413.
+"""
+
+from __future__ import annotations
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from django.utils.http import http_date
+
+from fhir_gateway.errors import FhirError
+
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = frozenset({"application/fhir+json", "application/json", "application/json+fhir", "json"})
+ANY_TYPES = frozenset({"*/*", "application/*"})
+PATCH_TYPES = frozenset({"application/json-patch+json"})
+FORM = "application/x-www-form-urlencoded"
+
+
+def _media_types(header: str) -> list[str]:
+    return [part.split(";", 1)[0].strip().lower() for part in header.split(",") if part.strip()]
+
+
+def response_type(request) -> str:
+    """The content type to answer with, or 406 when the client accepts no JSON."""
+    requested = request.GET.get("_format")
+    if requested is not None:
+        if requested.strip().lower() not in JSON_TYPES:
+            raise FhirError(
+                406, f"Format {requested!r} is not supported; use application/fhir+json", code="not-supported"
+            )
+        return FHIR_JSON
+    accepted = _media_types(request.headers.get("Accept", ""))
+    if not accepted or any(t in JSON_TYPES or t in ANY_TYPES or t == "text/html" for t in accepted):
+        if accepted and accepted[0] == "application/json":
+            return "application/json"
+        return FHIR_JSON
+    raise FhirError(406, "Only application/fhir+json is served", code="not-supported")
+
+
+def body_bytes(request) -> bytes:
+    limit = settings.FHIR_MAX_BODY_BYTES
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > limit:
+        raise FhirError(413, f"The body is larger than {limit} bytes", code="too-costly")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise FhirError(413, f"The body is larger than {limit} bytes", code="too-costly") from None
+    if len(body) > limit:
+        raise FhirError(413, f"The body is larger than {limit} bytes", code="too-costly")
+    return body
+
+
+def body_json(request, *, patch: bool = False) -> object:
+    """The request's JSON body; 415 for another content type, 400 for malformed JSON."""
+    content_type = _media_types(request.META.get("CONTENT_TYPE", "")) or [""]
+    allowed = PATCH_TYPES | {"application/json"} if patch else JSON_TYPES
+    if content_type[0] not in allowed:
+        expected = "application/json-patch+json" if patch else FHIR_JSON
+        raise FhirError(
+            415, f"Content-Type {content_type[0] or '(none)'!r} is not supported; send {expected}", code="not-supported"
+        )
+    body = body_bytes(request)
+    if not body.strip():
+        raise FhirError(400, "The request body is empty", code="required")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise FhirError(400, f"The body is not valid JSON: {error}", code="structure") from None
+
+
+def pretty(request) -> bool:
+    return request.GET.get("_pretty", "").lower() == "true"
+
+
+def render(
+    request, payload: dict | str | bytes | None, *, status: int = 200, headers: dict | None = None
+) -> HttpResponse:
+    """A FHIR JSON response; ``payload`` may be stored JSON text (served as is unless ``_pretty``)."""
+    content_type = getattr(request, "fhir_response_type", FHIR_JSON)
+    if payload is None:
+        body = b""
+    elif pretty(request):
+        data = orjson.loads(payload) if isinstance(payload, str | bytes) else payload
+        body = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    elif isinstance(payload, str):
+        body = payload.encode()
+    elif isinstance(payload, bytes):
+        body = payload
+    else:
+        body = orjson.dumps(payload)
+    response = HttpResponse(body, status=status, content_type=f"{content_type}; charset=utf-8")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def version_headers(version_id: str | int, last_updated) -> dict[str, str]:
+    headers = {"ETag": f'W/"{version_id}"'}
+    if last_updated is not None:
+        headers["Last-Modified"] = http_date(last_updated.timestamp())
+    return headers
+
+
+def prefer(request, name: str) -> str | None:
+    """A token of the ``Prefer`` header (``return``, ``handling``), e.g. ``minimal``."""
+    for part in request.headers.get("Prefer", "").split(","):
+        key, _sep, value = part.strip().partition("=")
+        if key.strip().lower() == name:
+            return value.strip().strip('"').lower()
+    return None

@@ -1,0 +1,258 @@
+"""FHIR REST views: parse, call one service, render (http://hl7.org/fhir/R4/http.html)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils.http import parse_http_date_safe
+
+from fhir_gateway import capability, services
+from fhir_gateway.api.handler import base_url, fhir_view
+from fhir_gateway.api.negotiation import FORM, body_bytes, body_json, prefer, render, version_headers
+from fhir_gateway.errors import FhirError
+
+READ_PARAMS = frozenset({"_format", "_pretty", "_summary", "_elements"})
+OK_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]}
+
+
+def _params(request) -> list[tuple[str, str]]:
+    return [(name, value) for name, values in request.GET.lists() for value in values]
+
+
+def _strict(request) -> bool:
+    return prefer(request, "handling") == "strict"
+
+
+def _write_response(request, result: services.WriteResult):
+    headers = {}
+    if result.version_id:
+        headers["ETag"] = f'W/"{result.version_id}"'
+    if result.location:
+        headers["Location"] = f"{base_url(request)}/{result.location}"
+    if result.last_updated:
+        headers.update(version_headers(result.version_id, datetime.fromisoformat(result.last_updated)))
+    wanted = prefer(request, "return") or "representation"
+    if result.resource is None or wanted == "minimal":
+        return render(request, None, status=result.status, headers=headers)
+    if wanted == "operationoutcome":
+        outcome = {
+            **OK_OUTCOME,
+            "issue": [{**OK_OUTCOME["issue"][0], "diagnostics": f"{result.status} {result.location}"}],
+        }
+        return render(request, outcome, status=result.status, headers=headers)
+    return render(request, result.text or result.resource, status=result.status, headers=headers)
+
+
+@fhir_view(("GET", "POST"))
+def base(request):
+    actor = request.fhir_actor
+    if request.method == "POST":
+        bundle = body_json(request)
+        response = services.bundle_process(
+            bundle=bundle, actor=actor, base_url=base_url(request), prefer=prefer(request, "return") or "minimal"
+        )
+        return render(request, response)
+    bundle = services.resource_search(
+        resource_type=None, params=_params(request), actor=actor, base_url=base_url(request), strict=_strict(request)
+    )
+    return render(request, bundle)
+
+
+@fhir_view(("GET",), public=True)
+def metadata(request):
+    return render(request, capability.capability_statement(base_url=base_url(request)))
+
+
+def _history(request, resource_type=None, fhir_id=None):
+    bundle = services.resource_history(
+        resource_type=resource_type,
+        fhir_id=fhir_id,
+        actor=request.fhir_actor,
+        params=_params(request),
+        base_url=base_url(request),
+    )
+    return render(request, bundle)
+
+
+@fhir_view(("GET",))
+def system_history(request):
+    return _history(request)
+
+
+@fhir_view(("GET",))
+def type_history(request, resource_type):
+    return _history(request, resource_type)
+
+
+@fhir_view(("GET",))
+def instance_history(request, resource_type, fhir_id):
+    return _history(request, resource_type, fhir_id)
+
+
+@fhir_view(("GET", "POST", "PUT", "DELETE"))
+def type_root(request, resource_type):
+    services.type_check(resource_type)
+    actor = request.fhir_actor
+    query = request.META.get("QUERY_STRING", "")
+    if request.method == "GET":
+        return _search(request, resource_type, _params(request))
+    if request.method == "POST":
+        resource = body_json(request)
+        if isinstance(resource, dict) and resource.get("resourceType") != resource_type:
+            raise FhirError(400, "resourceType does not match the URL", expression=["resourceType"])
+        result = services.resource_create(
+            resource=resource, actor=actor, if_none_exist=request.headers.get("If-None-Exist")
+        )
+        return _write_response(request, result)
+    if not query:
+        raise FhirError(400, f"{request.method} on a type needs search criteria", code="invalid")
+    if request.method == "PUT":
+        result = services.resource_conditional_update(
+            resource_type=resource_type,
+            query=query,
+            resource=body_json(request),
+            actor=actor,
+            if_match=request.headers.get("If-Match"),
+        )
+        return _write_response(request, result)
+    result = services.resource_conditional_delete(resource_type=resource_type, query=query, actor=actor)
+    return _write_response(request, result)
+
+
+def _search(request, resource_type, params):
+    bundle = services.resource_search(
+        resource_type=resource_type,
+        params=params,
+        actor=request.fhir_actor,
+        base_url=base_url(request),
+        strict=_strict(request),
+    )
+    return render(request, bundle)
+
+
+@fhir_view(("POST",))
+def type_search(request, resource_type):
+    services.type_check(resource_type)
+    content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if content_type and content_type != FORM:
+        raise FhirError(415, "POST _search takes application/x-www-form-urlencoded", code="not-supported")
+    body_bytes(request)
+    params = _params(request) + [(name, value) for name, values in request.POST.lists() for value in values]
+    return _search(request, resource_type, params)
+
+
+def _not_modified(request, stored) -> bool:
+    """Conditional read (http://hl7.org/fhir/R4/http.html#cread): If-None-Match, If-Modified-Since."""
+    etag = request.headers.get("If-None-Match")
+    if etag is not None:
+        return any(
+            tag.strip() in (f'W/"{stored.version_id}"', f'"{stored.version_id}"', "*") for tag in etag.split(",")
+        )
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
+    return since is not None and int(stored.last_updated.timestamp()) <= since
+
+
+def _read(request, resource_type, fhir_id):
+    stored, content = services.resource_read_stored(
+        resource_type=resource_type, fhir_id=fhir_id, actor=request.fhir_actor
+    )
+    headers = version_headers(stored.version_id, stored.last_updated)
+    if _not_modified(request, stored):
+        return render(request, None, status=304, headers=headers)
+    elements = request.GET.get("_elements")
+    if elements:
+        keep = {name.strip() for name in elements.split(",")} | {"resourceType", "id", "meta"}
+        content = {k: v for k, v in content.items() if k in keep}
+        meta = dict(content.get("meta") or {})
+        meta["tag"] = [
+            *meta.get("tag", []),
+            {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"},
+        ]
+        content["meta"] = meta
+        return render(request, content, headers=headers)
+    return render(request, stored.text, headers=headers)
+
+
+@fhir_view(("GET", "PUT", "PATCH", "DELETE", "POST"))
+def instance(request, resource_type, fhir_id):
+    if fhir_id.startswith("$"):
+        return _operation(request, resource_type, None, fhir_id)
+    if request.method == "POST":
+        raise FhirError(
+            405,
+            "POST goes to the type, not to an id",
+            code="not-supported",
+            headers={"Allow": "GET, PUT, PATCH, DELETE"},
+        )
+    services.type_check(resource_type)
+    actor = request.fhir_actor
+    if_match = request.headers.get("If-Match")
+    if request.method == "GET":
+        return _read(request, resource_type, fhir_id)
+    if request.method == "PUT":
+        resource = body_json(request)
+        result = services.resource_update(
+            resource_type=resource_type, fhir_id=fhir_id, resource=resource, actor=actor, if_match=if_match
+        )
+        return _write_response(request, result)
+    if request.method == "PATCH":
+        operations = body_json(request, patch=True)
+        result = services.resource_patch(
+            resource_type=resource_type, fhir_id=fhir_id, patch=operations, actor=actor, if_match=if_match
+        )
+        return _write_response(request, result)
+    result = services.resource_delete(resource_type=resource_type, fhir_id=fhir_id, actor=actor, if_match=if_match)
+    return _write_response(request, result)
+
+
+@fhir_view(("GET",))
+def vread(request, resource_type, fhir_id, version_id):
+    stored, _content = services.resource_vread_stored(
+        resource_type=resource_type, fhir_id=fhir_id, version_id=version_id, actor=request.fhir_actor
+    )
+    return render(request, stored.text, headers=version_headers(stored.version_id, stored.last_updated))
+
+
+@fhir_view(("GET", "POST"))
+def instance_operation(request, resource_type, fhir_id, operation):
+    return _operation(request, resource_type, fhir_id, operation)
+
+
+def _operation(request, resource_type, fhir_id, operation):
+    services.type_check(resource_type)
+    actor = request.fhir_actor
+    if operation == "$validate" and request.method == "POST":
+        body = body_json(request)
+        resource, mode = body, request.GET.get("mode")
+        if isinstance(body, dict) and body.get("resourceType") == "Parameters" and resource_type != "Parameters":
+            resource, mode = _validate_parameters(body, mode)
+        outcome = services.resource_validate(
+            resource=resource, actor=actor, resource_type=resource_type, fhir_id=fhir_id, mode=mode
+        )
+        failed = any(issue.get("severity") in ("error", "fatal") for issue in outcome["issue"])
+        return render(request, outcome, status=400 if failed else 200)
+    if operation == "$everything" and resource_type == "Patient" and fhir_id and request.method == "GET":
+        bundle = services.patient_everything(
+            fhir_id=fhir_id, params=_params(request), actor=actor, base_url=base_url(request)
+        )
+        return render(request, bundle)
+    raise FhirError(
+        404, f"Operation {operation} is not supported on {resource_type} with {request.method}", code="not-supported"
+    )
+
+
+def _validate_parameters(body: dict, mode: str | None) -> tuple[dict | None, str | None]:
+    resource = None
+    for parameter in body.get("parameter") or []:
+        if not isinstance(parameter, dict):
+            continue
+        if parameter.get("name") == "resource":
+            resource = parameter.get("resource")
+        elif parameter.get("name") == "mode":
+            mode = parameter.get("valueCode") or mode
+    return resource, mode
+
+
+@fhir_view(("GET", "POST", "PUT", "PATCH", "DELETE"))
+def unknown(request, rest):
+    raise FhirError(404, f"No FHIR endpoint at {rest!r}", code="not-found")

@@ -1,0 +1,96 @@
+"""The CapabilityStatement, generated from what the gateway implements (http://hl7.org/fhir/R4/capabilitystatement.html).
+
+Types come from the validation models, search parameters from the search engine, interactions and
+operations from the services that implement them: nothing here is a hand-kept list of features.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+
+from fhir_gateway import services, validation
+from fhir_gateway.search import engine
+
+# Each interaction code with the service implementing it; one missing from services is not announced.
+TYPE_INTERACTIONS = {
+    "read": "resource_read",
+    "vread": "resource_vread",
+    "update": "resource_update",
+    "patch": "resource_patch",
+    "delete": "resource_delete",
+    "history-instance": "resource_history",
+    "history-type": "resource_history",
+    "create": "resource_create",
+    "search-type": "resource_search",
+}
+SYSTEM_INTERACTIONS = {
+    "transaction": "bundle_process",
+    "batch": "bundle_process",
+    "search-system": "resource_search",
+    "history-system": "resource_history",
+}
+OPERATIONS = {
+    # name: (definition, service, types or None for every type)
+    "validate": ("http://hl7.org/fhir/OperationDefinition/Resource-validate", "resource_validate", None),
+    "everything": ("http://hl7.org/fhir/OperationDefinition/Patient-everything", "patient_everything", {"Patient"}),
+}
+STARTED = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _implemented(table: dict[str, str]) -> list[dict]:
+    return [{"code": code} for code, function in table.items() if callable(getattr(services, function, None))]
+
+
+def _resource(resource_type: str) -> dict:
+    entry = {
+        "type": resource_type,
+        "interaction": _implemented(TYPE_INTERACTIONS),
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalRead": "full-support",
+        "conditionalUpdate": True,
+        "conditionalDelete": "single",
+        "referencePolicy": ["literal", "logical"],
+    }
+    parameters = [
+        {key: value for key, value in parameter.items() if key in ("name", "definition", "type", "documentation")}
+        for parameter in engine.supported_parameters(resource_type)
+    ]
+    if parameters:
+        entry["searchParam"] = parameters
+    operations = [
+        {"name": name, "definition": definition}
+        for name, (definition, function, types) in OPERATIONS.items()
+        if callable(getattr(services, function, None)) and (types is None or resource_type in types)
+    ]
+    if operations:
+        entry["operation"] = operations
+    return entry
+
+
+@cache
+def _rest() -> dict:
+    return {
+        "mode": "server",
+        "resource": [_resource(name) for name in validation.resource_types()],
+        "interaction": _implemented(SYSTEM_INTERACTIONS),
+    }
+
+
+def capability_statement(*, base_url: str) -> dict:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": STARTED,
+        "publisher": "Alliance Hub",
+        "kind": "instance",
+        "software": {"name": "Alliance Hub FHIR gateway"},
+        "implementation": {"description": "Alliance Hub FHIR R4 endpoint", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [_rest()],
+    }
