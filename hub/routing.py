@@ -1,3 +1,5 @@
 """Websocket routes; each workflow app adds its consumers here."""
 
-websocket_urlpatterns: list = []
+from hub.notifications.routing import websocket_urlpatterns as notification_routes
+
+websocket_urlpatterns: list = [*notification_routes]

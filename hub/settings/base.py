@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "hub.accounts",
     "hub.web",
     "hub.demo",
+    "hub.notifications",
+    "hub.referrals",
     "hub.audit",
 ]
 
@@ -113,7 +115,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "referrals-sla-escalation": {"task": "referrals.sla_escalate_due", "schedule": 60.0},
+}
 
 # --- Device data --------------------------------------------------------------
 MQTT_URL = env_url("MQTT_URL", schemes=("mqtt", "mqtts", "tcp"))

@@ -1,0 +1,163 @@
+"""Output shapes of the referral API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from hub.referrals.models import Referral
+from hub.referrals.selectors import pathway_intervals
+
+
+class PersonField(serializers.Field):
+    def to_representation(self, user):
+        return {"username": user.username, "name": user.display_name or user.username}
+
+
+class ReferralSummarySerializer(serializers.ModelSerializer):
+    patient = serializers.CharField(source="patient_ref")
+    requester = PersonField()
+    owner = PersonField(allow_null=True)
+    requesting_site = serializers.CharField(source="requesting_site.code")
+    target_site = serializers.CharField(source="target_site.code")
+    target_department = serializers.CharField(source="target_department.code", allow_null=True, default=None)
+    fhir = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "uid",
+            "kind",
+            "urgency",
+            "pathway",
+            "study_kind",
+            "status",
+            "business_status",
+            "patient",
+            "patient_display",
+            "requester",
+            "requesting_site",
+            "target_site",
+            "target_specialty",
+            "target_department",
+            "owner",
+            "consent_state",
+            "created_at",
+            "submitted_at",
+            "accepted_at",
+            "closed_at",
+            "sla_due_at",
+            "escalation_level",
+            "fhir",
+        ]
+
+    def get_fhir(self, referral) -> dict[str, str | None]:
+        def ref(kind, fhir_id):
+            return f"{kind}/{fhir_id}" if fhir_id else None
+
+        return {
+            "service_request": ref("ServiceRequest", referral.service_request_id),
+            "task": ref("Task", referral.task_id),
+            "consent": ref("Consent", referral.consent_id),
+        }
+
+
+class ParticipantSerializer(serializers.Serializer):
+    user = PersonField()
+    role = serializers.CharField()
+    active = serializers.BooleanField()
+    added_at = serializers.DateTimeField()
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    business_status = serializers.CharField()
+    actor = PersonField(allow_null=True)
+    at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class RoutingDecisionSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    department = serializers.CharField(source="department.code", allow_null=True, default=None)
+    assignee = PersonField(allow_null=True)
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class TimeNodeSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class AppointmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    fhir = serializers.SerializerMethodField()
+
+    def get_fhir(self, appointment) -> str:
+        return f"Appointment/{appointment.fhir_id}"
+
+
+class OpinionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    uid = serializers.UUIDField()
+    appends = serializers.IntegerField(source="appends_id", allow_null=True)
+    author = PersonField()
+    title = serializers.CharField()
+    conclusion = serializers.CharField()
+    recommendations = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    signature = serializers.CharField()
+    composition = serializers.SerializerMethodField()
+    provenance = serializers.SerializerMethodField()
+    delivery_status = serializers.CharField()
+    delivery_attempts = serializers.IntegerField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    def get_composition(self, opinion) -> str:
+        return f"Composition/{opinion.composition_id}"
+
+    def get_provenance(self, opinion) -> str:
+        return f"Provenance/{opinion.provenance_id}"
+
+
+class BreachSerializer(serializers.Serializer):
+    level = serializers.IntegerField()
+    due_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+    escalated_to = PersonField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class ReferralDetailSerializer(ReferralSummarySerializer):
+    participants = ParticipantSerializer(many=True)
+    transitions = TransitionSerializer(many=True)
+    routing_decisions = RoutingDecisionSerializer(many=True)
+    time_nodes = TimeNodeSerializer(many=True)
+    pathway_intervals = serializers.SerializerMethodField()
+    appointments = AppointmentSerializer(many=True)
+    opinions = OpinionSerializer(many=True)
+    breaches = BreachSerializer(many=True)
+
+    class Meta(ReferralSummarySerializer.Meta):
+        fields = [
+            *ReferralSummarySerializer.Meta.fields,
+            "clinical_question",
+            "reason",
+            "attachments",
+            "participants",
+            "transitions",
+            "routing_decisions",
+            "time_nodes",
+            "pathway_intervals",
+            "appointments",
+            "opinions",
+            "breaches",
+        ]
+
+    def get_pathway_intervals(self, referral) -> list[dict]:
+        return pathway_intervals(referral=referral)

@@ -1,0 +1,144 @@
+"""Listing, creating and reading requests; aggregates for officials."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from federation.sites.constants import Specialty
+from federation.sites.models import Site
+from hub.accounts.constants import Role
+from hub.api_errors import DomainError, ForbiddenError, NotFoundError
+from hub.referrals import selectors, services
+from hub.referrals.api.lookups import user_by_username
+from hub.referrals.api.serializers import ReferralDetailSerializer, ReferralSummarySerializer
+from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, TimeNode, Urgency
+
+
+def referral_for(request, referral_id: int):
+    referral = selectors.referral_detail(user=request.user, referral_id=referral_id)
+    if referral is None:
+        raise NotFoundError(_("No such referral."))
+    return referral
+
+
+def detail_response(request, referral_id: int, status: int = 200) -> Response:
+    return Response(ReferralDetailSerializer(referral_for(request, referral_id)).data, status=status)
+
+
+def _clinicians_only(request) -> None:
+    if request.user.role not in (Role.COUNTY_DOCTOR, Role.SPECIALIST):
+        raise ForbiddenError(_("Requests are for clinicians; officials see aggregates."))
+
+
+class ConsentSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["written", "verbal", "electronic"], default="written")
+    given_by = serializers.ChoiceField(choices=["patient", "family"], default="patient")
+    given_at = serializers.DateTimeField(required=False)
+
+
+class ReferralListCreateApi(APIView):
+    """Requests visible to the caller (GET) and a new request (POST)."""
+
+    class FilterSerializer(serializers.Serializer):
+        scope = serializers.ChoiceField(choices=["all", "mine", "team", "requested"], default="all")
+        status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+        kind = serializers.ChoiceField(choices=ReferralKind.choices, required=False)
+        urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=ReferralKind.choices)
+        urgency = serializers.ChoiceField(choices=Urgency.choices)
+        pathway = serializers.ChoiceField(choices=Pathway.choices, default=Pathway.OTHER)
+        study_kind = serializers.ChoiceField(choices=StudyKind.choices, required=False, default="")
+        patient = serializers.CharField(max_length=100, help_text="Patient/<id> held by your site")
+        clinical_question = serializers.CharField(max_length=4000)
+        reason = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
+        target_specialty = serializers.ChoiceField(choices=Specialty.choices, required=False, default="")
+        target_site = serializers.SlugField(required=False, help_text="site code; default: the general hospital")
+        named_expert = serializers.CharField(required=False, help_text="username of a specialist")
+        attachments = serializers.ListField(
+            child=serializers.CharField(max_length=100), required=False, default=list, max_length=100
+        )
+        consent = ConsentSerializer(required=False, allow_null=True, default=None)
+        discharge_summary = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
+        time_nodes = serializers.DictField(child=serializers.DateTimeField(), required=False, default=dict)
+        submit = serializers.BooleanField(default=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=ReferralSummarySerializer(many=True))
+    def get(self, request):
+        _clinicians_only(request)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.referral_queue(user=request.user, scope=filters.validated_data["scope"])
+        for field in ("status", "kind", "urgency"):
+            if field in filters.validated_data:
+                queryset = queryset.filter(**{field: filters.validated_data[field]})
+        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(ReferralSummarySerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ReferralDetailSerializer})
+    def post(self, request):
+        _clinicians_only(request)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        data = data.validated_data
+        target_site = None
+        if data.get("target_site"):
+            target_site = Site.objects.filter(code=data["target_site"], active=True).first()
+            if target_site is None:
+                raise DomainError(_("Unknown site: %(code)s") % {"code": data["target_site"]}, code="invalid_target")
+        for node in data["time_nodes"]:
+            if node not in TimeNode.values:
+                raise DomainError(_("Unknown time node: %(node)s") % {"node": node}, code="invalid_time_node")
+        consent = services.ConsentGiven(**data["consent"]) if data["consent"] is not None else None
+        referral = services.referral_create(
+            requester=request.user,
+            kind=data["kind"],
+            urgency=data["urgency"],
+            pathway=data["pathway"],
+            study_kind=data["study_kind"],
+            patient_ref=data["patient"],
+            clinical_question=data["clinical_question"],
+            reason=data["reason"],
+            target_specialty=data["target_specialty"],
+            target_site=target_site,
+            named_expert=user_by_username(data["named_expert"]) if data.get("named_expert") else None,
+            attachments=data["attachments"],
+            consent=consent,
+            discharge_summary=data["discharge_summary"],
+            time_nodes=data["time_nodes"],
+            submit=data["submit"],
+        )
+        return detail_response(request, referral.pk, status=201)
+
+
+class ReferralDetailApi(APIView):
+    """One request with its participants, history, routing decisions, times, sessions and opinions."""
+
+    @extend_schema(responses=ReferralDetailSerializer)
+    def get(self, request, referral_id: int):
+        _clinicians_only(request)
+        return detail_response(request, referral_id)
+
+
+class ReferralStatisticsApi(APIView):
+    """Aggregates only: officials see the alliance, site administrators their own site."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("site", str, required=False)],
+        responses={200: {"type": "object", "additionalProperties": True}},
+    )
+    def get(self, request):
+        if request.user.role == Role.OFFICIAL:
+            site = request.query_params.get("site") or None
+        elif request.user.role == Role.SITE_ADMIN and request.user.site_id:
+            site = request.user.site.code
+        else:
+            raise ForbiddenError(_("Statistics are for officials and site administrators."))
+        return Response(selectors.referral_statistics(site_code=site))

@@ -1,0 +1,20 @@
+"""Models of the referral workflow, defined per concern and collected here for Django."""
+
+from hub.referrals.models.opinion import Appointment, Opinion
+from hub.referrals.models.referral import Participant, Referral, RoutingDecision, TimeNodeRecord, Transition
+from hub.referrals.models.roster import DepartmentHead, OnCallShift, SiteEndpoint, SlaBreach, SlaPolicy
+
+__all__ = [
+    "Appointment",
+    "DepartmentHead",
+    "OnCallShift",
+    "Opinion",
+    "Participant",
+    "Referral",
+    "RoutingDecision",
+    "SiteEndpoint",
+    "SlaBreach",
+    "SlaPolicy",
+    "TimeNodeRecord",
+    "Transition",
+]

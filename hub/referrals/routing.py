@@ -1,0 +1,114 @@
+"""Who gets a request: a named expert, the on-call roster, the department queue, or the least loaded.
+
+The decision is a value with the reason spelled out; the services record it and tell the people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+
+from federation.sites.models import Department
+from hub.accounts.constants import Role
+from hub.accounts.models import User
+from hub.referrals.constants import OPEN_STATUSES, PATHWAY_SPECIALTY, ReferralKind, RoutingRule, Urgency
+from hub.referrals.models import OnCallShift, Referral
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    rule: str
+    department: Department | None
+    assignee: User | None
+    reason: str
+
+
+def department_for(*, referral: Referral) -> Department | None:
+    if referral.target_department_id:
+        return referral.target_department
+    specialty = referral.target_specialty or PATHWAY_SPECIALTY.get(referral.pathway, "")
+    if not specialty:
+        return None
+    return Department.objects.filter(site=referral.target_site_id, specialty=specialty).order_by("pk").first()
+
+
+def team_members(*, referral: Referral, department: Department | None):
+    """Active people who may fulfil the request: the department's specialists (or, going down, its doctors)."""
+    role = Role.COUNTY_DOCTOR if referral.kind == ReferralKind.DOWN else Role.SPECIALIST
+    people = User.objects.filter(is_active=True, role=role, site=referral.target_site_id)
+    return people.filter(department=department) if department is not None else people
+
+
+def on_call_shift(*, department: Department, now: datetime) -> OnCallShift | None:
+    return (
+        OnCallShift.objects.select_related("primary", "backup")
+        .filter(department=department, starts_at__lte=now, ends_at__gt=now)
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def least_loaded(*, people, exclude: set[int]) -> tuple[User, int] | None:
+    candidates = list(people.exclude(pk__in=exclude).order_by("pk"))
+    if not candidates:
+        return None
+    loads = dict(
+        Referral.objects.filter(owner__in=candidates, status__in=OPEN_STATUSES)
+        .values_list("owner")
+        .annotate(n=Count("pk"))
+        .values_list("owner", "n")
+    )
+    best = min(candidates, key=lambda person: (loads.get(person.pk, 0), person.pk))
+    return best, loads.get(best.pk, 0)
+
+
+def route_decide(
+    *, referral: Referral, now: datetime, exclude: set[int] | frozenset[int] = frozenset()
+) -> RouteDecision | None:
+    """Where the request goes next; ``None`` when nobody is left who could take it."""
+    expert = referral.named_expert
+    if expert is not None and expert.is_active and expert.pk not in exclude:
+        return RouteDecision(
+            RoutingRule.NAMED_EXPERT,
+            expert.department,
+            expert,
+            _("The requester asked for %(name)s.") % {"name": expert},
+        )
+    department = department_for(referral=referral)
+    if department is None and referral.kind != ReferralKind.DOWN:
+        return None
+    members = team_members(referral=referral, department=department)
+    team = department.name if department is not None else referral.target_site.name
+
+    if referral.urgency == Urgency.EMERGENCY and department is not None:
+        shift = on_call_shift(department=department, now=now)
+        if shift is not None:
+            for person, label in ((shift.primary, _("on call")), (shift.backup, _("on-call backup"))):
+                if person is not None and person.is_active and person.pk not in exclude:
+                    reason = _("Emergency: %(name)s is %(label)s for %(team)s until %(end)s.") % {
+                        "name": person,
+                        "label": label,
+                        "team": team,
+                        "end": f"{shift.ends_at:%Y-%m-%d %H:%M}",
+                    }
+                    return RouteDecision(RoutingRule.ON_CALL, department, person, reason)
+
+    if referral.urgency == Urgency.ROUTINE:
+        if not members.exclude(pk__in=exclude).exists():
+            return None
+        reason = _("Routine: placed in the %(team)s queue; anyone there may accept.") % {"team": team}
+        return RouteDecision(RoutingRule.DEPARTMENT_QUEUE, department, None, reason)
+
+    picked = least_loaded(people=members, exclude=set(exclude))
+    if picked is None:
+        return None
+    person, load = picked
+    reason = _("%(name)s has the fewest open cases in %(team)s (%(count)d).") % {
+        "name": person,
+        "team": team,
+        "count": load,
+    }
+    return RouteDecision(RoutingRule.LOAD, department, person, reason)

@@ -1,0 +1,144 @@
+"""Reads of the referral workflow: each role's queue, a request's detail, entitlement, aggregates."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from hub.accounts.constants import Role
+from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, ReferralKind, TaskStatus
+from hub.referrals.models import Opinion, Participant, Referral, SlaBreach, TimeNodeRecord
+
+
+def referrals_visible_to(user) -> QuerySet[Referral]:
+    """The requests a person may see: their site's own, those routed to them or their team, those they joined."""
+    base = Referral.objects.select_related("requester", "requesting_site", "target_site", "target_department", "owner")
+    if not getattr(user, "is_authenticated", False) or user.role not in (Role.COUNTY_DOCTOR, Role.SPECIALIST):
+        return base.none()
+    joined = Participant.objects.filter(referral=OuterRef("pk"), user=user, active=True)
+    routed = Q(owner=user)
+    if user.department_id:
+        routed |= Q(target_department=user.department_id, target_site=user.site_id)
+    if user.role == Role.COUNTY_DOCTOR:
+        routed |= Q(kind=ReferralKind.DOWN, target_site=user.site_id, target_department__isnull=True)
+    shared = (routed | Q(Exists(joined))) & ~Q(status=TaskStatus.DRAFT)
+    return base.filter(Q(requesting_site=user.site_id) | shared)
+
+
+def referral_queue(*, user, scope: str = "all") -> QuerySet[Referral]:
+    """``mine``: what I am responsible for; ``team``: unassigned requests of my department; ``all``."""
+    queryset = referrals_visible_to(user)
+    if scope == "mine":
+        return queryset.filter(owner=user, status__in=OPEN_STATUSES)
+    if scope == "team":
+        return queryset.filter(owner__isnull=True, target_department=user.department_id, status__in=OPEN_STATUSES)
+    if scope == "requested":
+        return queryset.filter(requester=user)
+    return queryset
+
+
+def referral_detail(*, user, referral_id: int) -> Referral | None:
+    return (
+        referrals_visible_to(user)
+        .prefetch_related(
+            "participants__user",
+            "transitions__actor",
+            "routing_decisions__assignee",
+            "routing_decisions__department",
+            "time_nodes",
+            "appointments",
+            "opinions__author",
+            "breaches__escalated_to",
+        )
+        .filter(pk=referral_id)
+        .first()
+    )
+
+
+def _shared(user) -> QuerySet[Referral]:
+    """Requests shared with ``user`` from another site (their own site's records are theirs anyway)."""
+    return referrals_visible_to(user).exclude(requesting_site=user.site_id)
+
+
+def patient_refs_shared_with(user) -> set[str]:
+    """Patients (``Patient/<id>``) another site shared with ``user`` through a request routed to them or their team.
+
+    The FHIR access policy and the audit trail use it: a specialist reads these patients' records.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(_shared(user).values_list("patient_ref", flat=True))
+
+
+def resource_refs_shared_with(user) -> set[str]:
+    """Every FHIR record a request shares with ``user``: the request's own resources and the attached records."""
+    refs: set[str] = set()
+    if not getattr(user, "is_authenticated", False):
+        return refs
+    rows = _shared(user).values_list("patient_ref", "service_request_id", "task_id", "consent_id", "attachments", "pk")
+    ids = []
+    for patient_ref, sr, task, consent, attachments, pk in rows:
+        ids.append(pk)
+        refs.add(patient_ref)
+        refs.update(f"{t}/{i}" for t, i in (("ServiceRequest", sr), ("Task", task), ("Consent", consent)) if i)
+        refs.update(attachments or [])
+    for composition, provenance in Opinion.objects.filter(referral__in=ids).values_list(
+        "composition_id", "provenance_id"
+    ):
+        refs.update({f"Composition/{composition}", f"Provenance/{provenance}"})
+    from hub.referrals.models import Appointment
+
+    refs.update(
+        f"Appointment/{a}" for a in Appointment.objects.filter(referral__in=ids).values_list("fhir_id", flat=True)
+    )
+    return refs
+
+
+def owners_visible_to(user) -> dict[str, set[str]]:
+    """``{site code: {Patient/<id>, ...}}``: the other sites whose patients ``user`` may see, and which patients."""
+    visible: dict[str, set[str]] = {}
+    if not getattr(user, "is_authenticated", False):
+        return visible
+    for site, patient in _shared(user).values_list("requesting_site__code", "patient_ref"):
+        visible.setdefault(site, set()).add(patient)
+    return visible
+
+
+def referral_statistics(*, site_code: str | None = None) -> dict:
+    """Aggregates only (for officials): counts by state, kind, urgency and pathway, SLA breaches."""
+    queryset = Referral.objects.all()
+    if site_code:
+        queryset = queryset.filter(requesting_site__code=site_code)
+
+    def by(field: str) -> dict[str, int]:
+        return dict(queryset.values_list(field).annotate(n=Count("pk")).values_list(field, "n"))
+
+    return {
+        "total": queryset.count(),
+        "by_status": by("status"),
+        "by_kind": by("kind"),
+        "by_urgency": by("urgency"),
+        "by_pathway": by("pathway"),
+        "sla_breaches": SlaBreach.objects.filter(referral__in=queryset).count(),
+        "breached_requests": queryset.filter(breaches__isnull=False).distinct().count(),
+    }
+
+
+def pathway_intervals(*, referral: Referral) -> list[dict]:
+    """The pathway's intervals in minutes against the national targets (chest pain, stroke)."""
+    times = {row.node: row.at for row in TimeNodeRecord.objects.filter(referral=referral)}
+    results = []
+    for start, end, target, label in PATHWAY_TARGETS.get(referral.pathway, []):
+        minutes = None
+        if start in times and end in times:
+            minutes = round((times[end] - times[start]).total_seconds() / 60, 1)
+        results.append(
+            {
+                "from": start,
+                "to": end,
+                "label": label,
+                "target_minutes": target,
+                "minutes": minutes,
+                "met": None if minutes is None else minutes <= target,
+            }
+        )
+    return results

@@ -1,0 +1,190 @@
+"""Shared steps of every workflow service: locking, legal transitions, the FHIR mirror, routing, telling people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from hub.api_errors import ConflictError, NotFoundError
+from hub.notifications.events import notify_on_commit
+from hub.referrals.constants import TERMINAL_STATUSES, ParticipantRole, TaskStatus
+from hub.referrals.fhir.resources import REQUEST_STATUS, service_request_build, task_build
+from hub.referrals.fhir.store import fhir_update
+from hub.referrals.models import Participant, Referral, RoutingDecision, Transition
+from hub.referrals.routing import RouteDecision, team_members
+
+S = TaskStatus
+# action -> (statuses it may start from, status it leads to; None: unchanged)
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "submit": (frozenset({S.DRAFT}), S.REQUESTED),
+    "receive": (frozenset({S.REQUESTED}), S.RECEIVED),
+    "accept": (frozenset({S.REQUESTED, S.RECEIVED}), S.ACCEPTED),
+    "decline": (frozenset({S.REQUESTED, S.RECEIVED}), None),
+    "reject": (frozenset({S.REQUESTED, S.RECEIVED}), S.REJECTED),
+    "forward": (frozenset({S.REQUESTED, S.RECEIVED, S.ACCEPTED}), S.REQUESTED),
+    "escalate": (frozenset({S.REQUESTED, S.RECEIVED}), S.REQUESTED),
+    "request_info": (frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS}), None),
+    "provide_info": (frozenset({S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS}), None),
+    "invite": (frozenset({S.REQUESTED, S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}), None),
+    "schedule": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IN_PROGRESS),
+    "start": (frozenset({S.ACCEPTED}), S.IN_PROGRESS),
+    "hold": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.ON_HOLD),
+    "resume": (frozenset({S.ON_HOLD}), S.IN_PROGRESS),
+    "complete": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.COMPLETED),
+    "fail": (frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}), S.FAILED),
+    "cancel": (
+        frozenset({S.DRAFT, S.REQUESTED, S.RECEIVED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}),
+        S.CANCELLED,
+    ),
+}
+
+
+def referral_lock(*, referral_id: int) -> Referral:
+    """The request's row, locked until the transaction ends: concurrent actions on it run one at a time."""
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("requester", "requesting_site", "target_site", "target_department", "owner", "named_expert")
+        .filter(pk=referral_id)
+        .first()
+    )
+    if referral is None:
+        raise NotFoundError(_("No such referral."))
+    return referral
+
+
+def transition_check(*, referral: Referral, action: str) -> str:
+    allowed, to_status = TRANSITIONS[action]
+    if referral.status not in allowed:
+        raise ConflictError(
+            _("Cannot %(action)s a request that is %(status)s.")
+            % {"action": action.replace("_", " "), "status": referral.get_status_display().lower()},
+            code="illegal_transition",
+        )
+    return to_status or referral.status
+
+
+def transition_record(
+    *,
+    referral: Referral,
+    action: str,
+    actor,
+    now: datetime,
+    reason: str = "",
+    detail: dict | None = None,
+    from_status: str | None = None,
+    outputs: list[str] | None = None,
+) -> Transition:
+    """Save the request, log the step and mirror it to the FHIR Task (and ServiceRequest when it changes)."""
+    before = from_status or referral.status
+    if referral.status in TERMINAL_STATUSES and referral.closed_at is None:
+        referral.closed_at = now
+    referral.save()
+    step = Transition.objects.create(
+        referral=referral,
+        action=action,
+        from_status=before,
+        to_status=referral.status,
+        business_status=referral.business_status,
+        actor=actor,
+        at=now,
+        reason=reason,
+        detail=detail or {},
+    )
+    task_mirror(
+        referral=referral,
+        reason=reason,
+        request_changed=REQUEST_STATUS.get(before, "active") != REQUEST_STATUS.get(referral.status, "active"),
+        outputs=outputs,
+    )
+    return step
+
+
+def task_mirror(*, referral: Referral, reason: str = "", request_changed: bool = False, outputs=None) -> None:
+    owner = referral.requesting_site.code
+    if outputs is None:
+        outputs = [f"Composition/{cid}" for cid in referral.opinions.values_list("composition_id", flat=True) if cid]
+    fhir_update(resource=task_build(referral, reason=reason, outputs=outputs), owner=owner)
+    if request_changed:
+        fhir_update(resource=service_request_build(referral), owner=owner)
+
+
+def participant_add(*, referral: Referral, user, role: str, added_by, now: datetime) -> Participant:
+    participant, created = Participant.objects.get_or_create(
+        referral=referral, user=user, defaults={"role": role, "added_by": added_by, "added_at": now}
+    )
+    if not created and (not participant.active or participant.role != role):
+        if participant.role != ParticipantRole.REQUESTER:
+            participant.role = role
+        participant.active = True
+        participant.save(update_fields=["role", "active"])
+    return participant
+
+
+def routing_apply(*, referral: Referral, decision: RouteDecision, now: datetime, actor=None) -> RoutingDecision:
+    """Point the request at the decision's team and person, record why, and tell them."""
+    previous_owner = referral.owner
+    referral.target_department = decision.department
+    referral.owner = decision.assignee
+    if previous_owner is not None and previous_owner != decision.assignee:
+        referral.participants.filter(user=previous_owner, role=ParticipantRole.OWNER).update(active=False)
+    if decision.assignee is not None:
+        participant_add(referral=referral, user=decision.assignee, role=ParticipantRole.OWNER, added_by=actor, now=now)
+    row = RoutingDecision.objects.create(
+        referral=referral,
+        rule=decision.rule,
+        department=decision.department,
+        assignee=decision.assignee,
+        reason=decision.reason,
+        at=now,
+    )
+    recipients = (
+        [decision.assignee]
+        if decision.assignee
+        else list(team_members(referral=referral, department=decision.department))
+    )
+    referral_notify(
+        referral=referral,
+        event="referral.routed",
+        recipients=recipients,
+        title=_("New %(urgency)s request: %(kind)s")
+        % {
+            "urgency": referral.get_urgency_display(),
+            "kind": referral.get_kind_display(),
+        },
+        body=decision.reason,
+    )
+    return row
+
+
+def referral_payload(referral: Referral) -> dict:
+    return {
+        "referral": {
+            "id": referral.pk,
+            "uid": str(referral.uid),
+            "kind": referral.kind,
+            "urgency": referral.urgency,
+            "pathway": referral.pathway,
+            "status": referral.status,
+            "business_status": referral.business_status,
+            "patient": referral.patient_display,
+            "requesting_site": referral.requesting_site.name,
+            "owner": str(referral.owner) if referral.owner_id else None,
+        }
+    }
+
+
+def referral_notify(*, referral: Referral, event: str, recipients, title: str, body: str = "") -> None:
+    notify_on_commit(event=event, recipients=recipients, title=title, body=body, payload=referral_payload(referral))
+
+
+def requesting_side(referral: Referral) -> list:
+    """The requester and the county participants: who hears about progress."""
+    people = [referral.requester]
+    people += [
+        p.user
+        for p in referral.participants.select_related("user").filter(
+            active=True, role__in=[ParticipantRole.COUNTY, ParticipantRole.REQUESTER]
+        )
+    ]
+    return people

@@ -1,0 +1,212 @@
+"""Creating and submitting a request: the patient, the consent, the FHIR ServiceRequest and Task, routing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from federation.sites.constants import SiteKind
+from federation.sites.models import Site
+from hub.accounts.constants import Role
+from hub.api_errors import DomainError, ForbiddenError
+from hub.referrals.constants import (
+    TIME_CRITICAL_PATHWAYS,
+    ConsentState,
+    ParticipantRole,
+    Pathway,
+    ReferralKind,
+    TimeNode,
+    Urgency,
+)
+from hub.referrals.fhir.resources import consent_build, discharge_summary_build, service_request_build, task_build
+from hub.referrals.fhir.store import fhir_create
+from hub.referrals.models import Referral
+from hub.referrals.patients import attachments_check, patient_resolve
+from hub.referrals.permissions import check_requester
+from hub.referrals.routing import route_decide
+from hub.referrals.services.common import (
+    participant_add,
+    referral_lock,
+    routing_apply,
+    transition_check,
+    transition_record,
+)
+from hub.referrals.services.time_nodes import time_node_put
+from hub.referrals.sla import sla_target
+
+
+@dataclass(frozen=True)
+class ConsentGiven:
+    """The patient's (or family's) consent to share the record with the specialists."""
+
+    method: str = "written"  # written | verbal | electronic
+    given_by: str = "patient"  # patient | family
+    given_at: datetime | None = None
+
+
+def _target_site(*, requester, kind: str, target_site: Site | None) -> Site:
+    if kind == ReferralKind.DOWN:
+        if target_site is None or target_site.kind != SiteKind.COUNTY:
+            raise DomainError(_("A down-referral names the county hospital it goes to."), code="invalid_target")
+        return target_site
+    if target_site is not None:
+        if target_site.kind != SiteKind.GENERAL:
+            raise DomainError(_("Requests go up to a general hospital."), code="invalid_target")
+        return target_site
+    general = Site.objects.filter(kind=SiteKind.GENERAL, active=True, parent=requester.site.parent_id).first()
+    if general is None:
+        raise DomainError(_("The alliance has no general hospital to send the request to."), code="invalid_target")
+    return general
+
+
+def referral_create_check(
+    *,
+    requester,
+    kind: str,
+    urgency: str,
+    pathway: str,
+    study_kind: str,
+    named_expert,
+    target_site: Site,
+    discharge_summary: str,
+) -> None:
+    going_down = kind == ReferralKind.DOWN
+    if requester.role != (Role.SPECIALIST if going_down else Role.COUNTY_DOCTOR) or requester.site_id is None:
+        raise ForbiddenError(_("Down-referrals are made by specialists, other requests by county doctors."))
+    if kind == ReferralKind.DIAGNOSIS and not study_kind:
+        raise DomainError(_("A remote diagnosis names the study to read (ECG, imaging, ultrasound)."), code="invalid")
+    if going_down and not discharge_summary.strip():
+        raise DomainError(_("A down-referral carries a discharge summary."), code="discharge_summary_required")
+    if named_expert is not None and (named_expert.site_id != target_site.pk or not named_expert.is_active):
+        raise DomainError(_("The named expert does not work at the target hospital."), code="invalid_expert")
+    if pathway != Pathway.OTHER and urgency == Urgency.ROUTINE and pathway in TIME_CRITICAL_PATHWAYS:
+        raise DomainError(_("Chest-pain and stroke requests are urgent or emergencies."), code="invalid")
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    requester,
+    kind: str,
+    urgency: str,
+    patient_ref: str,
+    clinical_question: str,
+    reason: str = "",
+    pathway: str = Pathway.OTHER,
+    study_kind: str = "",
+    target_specialty: str = "",
+    target_site: Site | None = None,
+    named_expert=None,
+    attachments: list[str] | tuple[str, ...] = (),
+    consent: ConsentGiven | None = None,
+    discharge_summary: str = "",
+    time_nodes: dict[str, datetime] | None = None,
+    submit: bool = True,
+    now: datetime | None = None,
+) -> Referral:
+    """Create a request (a FHIR ServiceRequest, Task and Consent) and, unless a draft, submit and route it."""
+    now = now or timezone.now()
+    site = _target_site(requester=requester, kind=kind, target_site=target_site)
+    referral_create_check(
+        requester=requester,
+        kind=kind,
+        urgency=urgency,
+        pathway=pathway,
+        study_kind=study_kind,
+        named_expert=named_expert,
+        target_site=site,
+        discharge_summary=discharge_summary,
+    )
+    if not clinical_question.strip():
+        raise DomainError(_("State the clinical question."), code="invalid")
+    if not (
+        target_specialty
+        or named_expert
+        or pathway in (Pathway.CHEST_PAIN, Pathway.STROKE, Pathway.TRAUMA, Pathway.POISONING)
+        or kind == ReferralKind.DOWN
+    ):
+        raise DomainError(_("Name a target specialty or an expert."), code="invalid_target")
+    patient = patient_resolve(site_code=requester.site.code, reference=patient_ref)
+    records = attachments_check(
+        site_code=requester.site.code, patient_ref=patient.reference, references=list(attachments)
+    )
+    if consent is None and urgency != Urgency.EMERGENCY:
+        raise DomainError(
+            _("The patient's consent is required (only emergencies may defer it)."), code="consent_required"
+        )
+
+    referral = Referral.objects.create(
+        kind=kind,
+        urgency=urgency,
+        pathway=pathway,
+        study_kind=study_kind,
+        requester=requester,
+        requesting_site=requester.site,
+        target_site=site,
+        target_specialty=target_specialty,
+        named_expert=named_expert,
+        patient_ref=patient.reference,
+        patient_display=patient.display,
+        clinical_question=clinical_question.strip(),
+        reason=reason.strip(),
+        attachments=records,
+        consent_state=ConsentState.GIVEN if consent else ConsentState.DEFERRED,
+        created_at=now,
+    )
+    participant_add(referral=referral, user=requester, role=ParticipantRole.REQUESTER, added_by=requester, now=now)
+    owner = requester.site.code
+    given = consent or ConsentGiven()
+    stored_consent = fhir_create(
+        resource=consent_build(referral, method=given.method, given_by=given.given_by, date=given.given_at or now),
+        owner=owner,
+    )
+    referral.consent_id = stored_consent["id"]
+    if discharge_summary:
+        summary = fhir_create(
+            resource=discharge_summary_build(referral=referral, text=discharge_summary, author=requester), owner=owner
+        )
+        referral.attachments = [*referral.attachments, f"Composition/{summary['id']}"]
+    referral.service_request_id = fhir_create(resource=service_request_build(referral), owner=owner)["id"]
+    referral.task_id = fhir_create(resource=task_build(referral), owner=owner)["id"]
+    referral.save(update_fields=["consent_id", "attachments", "service_request_id", "task_id"])
+    for node, at in (time_nodes or {}).items():
+        time_node_put(referral=referral, node=node, at=at, actor=requester, now=now)
+    if submit:
+        _submit(referral=referral, actor=requester, now=now)
+    return referral
+
+
+def _submit(*, referral: Referral, actor, now: datetime) -> None:
+    transition_check(referral=referral, action="submit")
+    before = referral.status
+    decision = route_decide(referral=referral, now=now)
+    if decision is None:
+        raise DomainError(
+            _("Nobody at %(site)s can take this request: no department for the specialty.")
+            % {"site": referral.target_site.name},
+            code="no_route",
+        )
+    within, _every = sla_target(urgency=referral.urgency, pathway=referral.pathway)
+    referral.status = "requested"
+    referral.submitted_at = now
+    referral.sla_due_at = now + within
+    routing_apply(referral=referral, decision=decision, now=now, actor=actor)
+    if referral.pathway in TIME_CRITICAL_PATHWAYS:
+        time_node_put(referral=referral, node=TimeNode.CONSULT_REQUESTED, at=now, actor=actor, now=now, keep=True)
+    transition_record(
+        referral=referral, action="submit", actor=actor, now=now, from_status=before, detail={"rule": decision.rule}
+    )
+
+
+@transaction.atomic
+def referral_submit(*, referral_id: int, actor, now: datetime | None = None) -> Referral:
+    """Send a draft: it is routed and its response clock starts."""
+    now = now or timezone.now()
+    referral = referral_lock(referral_id=referral_id)
+    check_requester(actor, referral)
+    _submit(referral=referral, actor=actor, now=now)
+    return referral

@@ -1,0 +1,24 @@
+"""Celery tasks of the referral workflow: thin, they load ids and call one service."""
+
+from celery import shared_task
+
+from hub.referrals.services.delivery import opinion_deliver
+from hub.referrals.services.escalation import sla_escalate_due
+
+DELIVERY_RETRIES = 6
+
+
+@shared_task(name="referrals.sla_escalate_due", ignore_result=True)
+def sla_escalate_due_task() -> int:
+    """Beat, every minute: escalate requests not accepted within their SLA."""
+    return sla_escalate_due()
+
+
+@shared_task(bind=True, name="referrals.opinion_deliver", max_retries=DELIVERY_RETRIES, ignore_result=True)
+def opinion_deliver_task(self, *, opinion_id: int) -> bool:
+    """Deliver a signed opinion to its site; retried with exponential backoff while the site is unreachable."""
+    final = self.request.retries >= DELIVERY_RETRIES
+    delivered = opinion_deliver(opinion_id=opinion_id, final=final)
+    if delivered or final:
+        return delivered
+    raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
