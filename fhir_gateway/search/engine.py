@@ -1,50 +1,64 @@
-"""Search entry points the REST API and the storage call (contract; the search module fills it in)."""
+"""Search entry points the REST API and the storage call.
+
+- ``search``: type- and system-level search as a searchset Bundle (http://hl7.org/fhir/R4/search.html).
+- ``match_pks``: the resources a conditional create/update/delete or conditional reference names.
+- ``patient_everything``: ``Patient/[id]/$everything``.
+- ``supported_parameters``: for the CapabilityStatement.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from fhir_gateway.context import Actor
 from fhir_gateway.errors import FhirError
+from fhir_gateway.search import bundle, everything, includes, query, request
+from fhir_gateway.search.criteria import Context
+from fhir_gateway.search.definitions import RESOURCE_COLUMNS, common_params, params_for
+from fhir_gateway.search.scope import Scope
 
 
 def match_pks(*, resource_type: str, params: list[tuple[str, str]]) -> list[int]:
-    """Primary keys of the current, non-deleted resources matching ``params`` (conditional interactions).
-
-    Minimal until the search module lands: ``_id`` and ``identifier`` (``system|value`` or ``value``).
-    """
-    from fhir_gateway.models import Resource
-
-    query = Resource.objects.filter(resource_type=resource_type, deleted=False)
-    for name, value in params:
-        if name == "_id":
-            query = query.filter(fhir_id__in=value.split(","))
-        elif name == "identifier":
-            alternatives = Q()
-            for token in value.split(","):
-                system, sep, code = token.rpartition("|")
-                wanted = {"value": code} if not sep else {"system": system, "value": code}
-                alternatives |= Q(content__identifier__contains=[wanted])
-            query = query.filter(alternatives)
-        else:
-            raise FhirError(
-                400, f"Search parameter {name!r} is not supported here", code="not-supported", expression=[name]
-            )
-    return list(query.values_list("pk", flat=True)[:2])
+    """Primary keys of the current, non-deleted resources matching ``params`` (any search criteria)."""
+    parsed = request.parse(resource_type, params)
+    if not parsed.criteria:
+        raise FhirError(400, "A conditional interaction needs search criteria", code="invalid")
+    return query.match_ids(Context(strict=True), parsed)
 
 
 def search(
     *, resource_type: str | None, params: list[tuple[str, str]], actor: Actor, base_url: str, strict: bool = False
 ) -> dict:
     """A searchset Bundle for ``params`` at type level (or system level when ``resource_type`` is None)."""
-    raise FhirError(501, "Search is not implemented yet", code="not-supported")
+    base_url = base_url.rstrip("/")
+    parsed = request.parse(resource_type, params)
+    scope = Scope(actor)
+    ctx = Context(base_url=base_url, scope=scope, strict=strict)
+    page = query.run(ctx, parsed)
+    entries: list[dict] = []
+    if page.rows:
+        extra = includes.included(page.rows, parsed.includes, scope) if parsed.includes else []
+        contents = bundle.fetch([pk for pk, _, _ in page.rows] + [pk for pk, _, _ in extra])
+        for pk, _, _ in page.rows:
+            if pk in contents:
+                shaped = bundle.shape(contents[pk], parsed.summary, parsed.elements)
+                entries.append(bundle.entry(base_url, shaped, "match"))
+        entries += [bundle.entry(base_url, contents[pk], "include") for pk, _, _ in extra if pk in contents]
+    path = f"{base_url}/{resource_type}" if resource_type else base_url
+    return bundle.searchset(
+        base_url=base_url, path=path, used=parsed.used, page=page, entries=entries, cursor=parsed.cursor
+    )
 
 
 def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], actor: Actor, base_url: str) -> dict:
-    """``Patient/[id]/$everything`` as a searchset Bundle."""
-    raise FhirError(501, "$everything is not implemented yet", code="not-supported")
+    """``Patient/[id]/$everything`` as a searchset Bundle (``_since``, ``_type``, ``_count``)."""
+    return everything.patient_everything(fhir_id=fhir_id, params=params, scope=Scope(actor), base_url=base_url)
 
 
 def supported_parameters(resource_type: str) -> list[dict]:
     """``[{"name", "type", "definition", "documentation"}]`` for the CapabilityStatement."""
-    return []
+    found = params_for(resource_type) or common_params()
+    out = [
+        {"name": param.code, "type": param.type, "definition": param.url, "documentation": param.description}
+        for param in found.values()
+        if param.paths or param.code in RESOURCE_COLUMNS or param.code == "_text"
+    ]
+    return sorted(out, key=lambda item: item["name"])

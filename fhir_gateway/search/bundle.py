@@ -1,0 +1,77 @@
+"""The searchset Bundle: entries, links, ``_summary`` and ``_elements`` (http://hl7.org/fhir/R4/search.html#summary)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import orjson
+from django.db import connection
+
+from fhir_gateway.search.definitions import summary_elements
+
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+
+
+def fetch(pks: list[int]) -> dict[int, dict]:
+    """The current content of the resources ``pks`` (deleted ones left out)."""
+    if not pks:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, content FROM fhir_gateway_resource WHERE id = ANY(%s) AND NOT deleted", [pks])
+        return {pk: orjson.loads(content) if isinstance(content, str | bytes) else content for pk, content in cursor}
+
+
+def _subsetted(resource: dict, keep) -> dict:
+    out = {key: value for key, value in resource.items() if keep(key)}
+    meta = dict(out.get("meta") or {})
+    meta["tag"] = [*meta.get("tag", []), SUBSETTED]
+    out["meta"] = meta
+    return out
+
+
+def shape(resource: dict, summary: str | None, elements: list[str] | None) -> dict:
+    """Apply ``_summary`` or ``_elements`` to one matched resource."""
+    if summary == "true":
+        wanted = set(summary_elements().get(resource.get("resourceType"), ())) | {"resourceType", "id", "meta"}
+        return _subsetted(resource, lambda key: key in wanted)
+    if summary == "text":
+        return _subsetted(resource, lambda key: key in ("resourceType", "id", "meta", "text"))
+    if summary == "data":
+        return _subsetted(resource, lambda key: key != "text")
+    if elements:
+        wanted = {"resourceType", "id", "meta", *elements}
+
+        def keep(key: str) -> bool:
+            # a choice element asked for as ``value`` comes as ``valueQuantity``
+            return key in wanted or any(key.startswith(name) and key[len(name) :][:1].isupper() for name in elements)
+
+        return _subsetted(resource, keep)
+    return resource
+
+
+def link(base: str, params: list[tuple[str, str]], cursor: str | None = None) -> str:
+    query = list(params) + ([("_cursor", cursor)] if cursor else [])
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def searchset(*, base_url: str, path: str, used: list[tuple[str, str]], page, entries: list[dict], cursor: str | None):
+    bundle: dict = {"resourceType": "Bundle", "type": "searchset"}
+    if page.total is not None:
+        bundle["total"] = page.total
+    links = [{"relation": "self", "url": link(path, used, cursor)}]
+    if page.next_cursor:
+        links.append({"relation": "next", "url": link(path, used, page.next_cursor)})
+    if page.previous_cursor:
+        links.append({"relation": "previous", "url": link(path, used, page.previous_cursor)})
+    bundle["link"] = links
+    if entries:
+        bundle["entry"] = entries
+    return bundle
+
+
+def entry(base_url: str, resource: dict, mode: str) -> dict:
+    return {
+        "fullUrl": f"{base_url}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
+    }

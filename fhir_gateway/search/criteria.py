@@ -1,0 +1,249 @@
+"""Search parameters to SQL: each ``name=value`` becomes one condition on a ``fhir_search_res`` row.
+
+A condition is an ``EXISTS`` over the parameter type's index table, correlated by ``resource_id``;
+commas OR values (http://hl7.org/fhir/R4/search.html#combining), repeated parameters AND them.
+Chains join through the reference table to the target rows (``subject:Patient.name=...``, any
+depth) and ``_has`` joins the other way (http://hl7.org/fhir/R4/search.html#chaining).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from fhir_gateway.errors import FhirError
+from fhir_gateway.search.definitions import SearchParam, common_params, defined_types, params_for
+from fhir_gateway.search.scope import Scope
+from fhir_gateway.search.values import KINDS, composite, date, number, reference, token
+
+_COMMA = re.compile(r"(?<!\\),")
+_TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]+$")
+
+
+class Context:
+    """What building one search's SQL needs: base URL, access scope, strictness, unique aliases."""
+
+    def __init__(self, *, base_url: str = "", scope: Scope | None = None, strict: bool = False):
+        self.base_url = base_url.rstrip("/")
+        self.scope = scope or Scope(None)
+        self.strict = strict
+        self._counter = 0
+
+    def alias(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}{self._counter}"
+
+
+def bad(name: str, message: str, code: str = "invalid") -> FhirError:
+    return FhirError(400, f"Search parameter {name!r}: {message}", code=code, expression=[name])
+
+
+def split_values(raw: str) -> list[str]:
+    return [value.replace("\\,", ",") for value in _COMMA.split(raw) if value != ""]
+
+
+def lookup(resource_type: str | None, code: str) -> SearchParam | None:
+    return (params_for(resource_type) if resource_type else common_params()).get(code)
+
+
+def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alias: str) -> tuple[str, list] | None:
+    """SQL for ``name=raw`` on ``alias``; ``None`` when the parameter is unknown (and not strict)."""
+    values = split_values(raw)
+    if not values:
+        return None
+    if name.startswith("_has:"):
+        return _has(ctx, resource_type, name, raw, alias)
+    head, _, chain = name.partition(".")
+    code, _, modifier = head.partition(":")
+    if code == "_id":
+        if modifier or chain:
+            raise bad(name, "no modifier or chain on _id", "not-supported")
+        return f"{alias}.fhir_id = ANY(%s)", [values]
+    if code == "_lastUpdated":
+        if modifier or chain:
+            raise bad(name, "no modifier or chain on _lastUpdated", "not-supported")
+        column = f"{alias}.last_updated"
+        return _any(name, values, lambda value: date.condition(value, "", lambda _: column))
+    param = lookup(resource_type, code)
+    if param is None:
+        if ctx.strict:
+            raise bad(name, f"unknown for {resource_type or 'system-level search'}", "not-supported")
+        return None
+    if chain:
+        if param.type != "reference":
+            raise bad(name, f"{code} is a {param.type} parameter, it cannot be chained")
+        return _chain(ctx, param, name, modifier, chain, raw, alias)
+    if modifier == "missing":
+        if values not in (["true"], ["false"]):
+            raise bad(name, ":missing takes true or false")
+        table = KINDS[param.type].TABLE
+        stored = code + ":lat" if param.type == "special" else code
+        exists = f"EXISTS (SELECT 1 FROM {table} m WHERE m.resource_id = {alias}.resource_id AND m.param = %s)"
+        return (f"NOT {exists}" if values == ["true"] else exists), [stored]
+    return _match(ctx, param, name, modifier, values, alias)
+
+
+def _any(name: str, values: list[str], build) -> tuple[str, list]:
+    sqls, args = [], []
+    for value in values:
+        try:
+            sql, more = build(value)
+        except ValueError as exc:
+            raise bad(name, f"invalid value {value!r} ({exc})") from None
+        sqls.append(sql)
+        args += more
+    return "(" + " OR ".join(sqls) + ")", args
+
+
+def _exists(table: str, alias: str, ctx: Context, param_code: str, name: str, values: list[str], build):
+    i = ctx.alias("i")
+    ors, args = _any(name, values, lambda value: build(value, lambda column: f"{i}.{column}"))
+    sql = f"EXISTS (SELECT 1 FROM {table} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s AND {ors})"
+    return sql, [param_code, *args]
+
+
+def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: list[str], alias: str):
+    kind = param.type
+    if kind == "special":
+        return _near(ctx, param, name, values, alias)
+    module = KINDS[kind]
+    if kind == "reference" and modifier not in ("", "identifier"):
+        if not _TYPE_NAME.match(modifier) or (param.targets and modifier not in param.targets):
+            raise bad(name, f"unknown modifier :{modifier}", "not-supported")
+    elif kind == "token" and modifier in ("in", "not-in", "above", "below"):
+        raise bad(name, f"the :{modifier} modifier needs terminology services, not supported", "not-supported")
+    elif kind != "reference" and modifier not in module.MODIFIERS:
+        raise bad(name, f"unknown modifier :{modifier}", "not-supported")
+    if kind == "composite":
+        return _exists(
+            module.TABLE,
+            alias,
+            ctx,
+            param.code,
+            name,
+            values,
+            lambda value, col: composite.condition_for(param, value, col, ctx.base_url),
+        )
+    if kind == "reference" and modifier == "identifier":
+        return _exists(
+            token.TABLE,
+            alias,
+            ctx,
+            f"{param.code}:identifier",
+            name,
+            values,
+            lambda value, col: token.condition(value, "", col),
+        )
+    if kind == "reference":
+        return _exists(
+            module.TABLE,
+            alias,
+            ctx,
+            param.code,
+            name,
+            values,
+            lambda value, col: reference.condition(value, modifier, col, ctx.base_url),
+        )
+    if kind == "token" and modifier == "of-type":
+        return _exists(
+            token.TABLE,
+            alias,
+            ctx,
+            f"{param.code}:of-type",
+            name,
+            values,
+            lambda value, col: token.condition(value, "of-type", col),
+        )
+    if param.code == "_text" and not modifier:
+        modifier = "contains"  # narrative search finds words anywhere
+    sql, args = _exists(
+        module.TABLE,
+        alias,
+        ctx,
+        param.code,
+        name,
+        values,
+        lambda value, col: module.condition(value, "" if modifier == "not" else modifier, col),
+    )
+    return (f"NOT {sql}" if modifier == "not" else sql), args
+
+
+def _near(ctx: Context, param: SearchParam, name: str, values: list[str], alias: str):
+    """``near=lat|lon|distance|unit``: a bounding box around the point (distance in km by default)."""
+    sqls, args = [], []
+    for value in values:
+        parts = value.split("|")
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+            distance = float(parts[2]) if len(parts) > 2 and parts[2] else 10.0
+        except (ValueError, IndexError):
+            raise bad(name, "expected latitude|longitude|distance|unit") from None
+        unit = parts[3] if len(parts) > 3 else "km"
+        km = {"km": 1.0, "m": 0.001, "[mi_i]": 1.609344, "mi": 1.609344}.get(unit)
+        if km is None:
+            raise bad(name, f"unknown distance unit {unit!r}")
+        dlat = distance * km / 111.32
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+        box = []
+        for suffix, center, delta in ((":lat", lat, dlat), (":lon", lon, dlon)):
+            i = ctx.alias("n")
+            box.append(
+                f"EXISTS (SELECT 1 FROM {number.TABLE} {i} WHERE {i}.resource_id = {alias}.resource_id "
+                f"AND {i}.param = %s AND {i}.value BETWEEN %s AND %s)"
+            )
+            args += [param.code + suffix, center - delta, center + delta]
+        sqls.append("(" + " AND ".join(box) + ")")
+    return "(" + " OR ".join(sqls) + ")", args
+
+
+def _chain(ctx: Context, param: SearchParam, name: str, modifier: str, chain: str, raw: str, alias: str):
+    if modifier and (not _TYPE_NAME.match(modifier) or (param.targets and modifier not in param.targets)):
+        raise bad(name, f"{modifier} is not a target of {param.code}")
+    targets = [modifier] if modifier else list(param.targets)
+    next_code = chain.partition(".")[0].partition(":")[0]
+    candidates = [
+        target
+        for target in targets
+        if next_code in ("_id", "_lastUpdated") or next_code == "_has" or next_code in params_for(target)
+    ]
+    if not candidates:
+        raise bad(name, f"{next_code} is not a search parameter of {', '.join(targets) or 'the target'}")
+    r, t = ctx.alias("r"), ctx.alias("t")
+    parts, args = [], []
+    for target in candidates:
+        sub = condition(ctx, target, chain, raw, t)
+        if sub is None:
+            raise bad(name, f"{chain} is not a search parameter of {target}")
+        scope_sql, scope_args = ctx.scope.sql(t, target)
+        parts.append(f"({t}.rtype = %s{scope_sql} AND {sub[0]})")
+        args += [target, *scope_args, *sub[1]]
+    sql = (
+        f"EXISTS (SELECT 1 FROM fhir_search_reference {r} JOIN fhir_search_res {t} "
+        f"ON {t}.rtype = {r}.target_type AND {t}.fhir_id = {r}.target_id "
+        f"WHERE {r}.resource_id = {alias}.resource_id AND {r}.param = %s AND ({' OR '.join(parts)}))"
+    )
+    return sql, [param.code, *args]
+
+
+def _has(ctx: Context, resource_type: str | None, name: str, raw: str, alias: str):
+    parts = name.split(":", 3)
+    if len(parts) != 4 or not all(parts):
+        raise bad(name, "expected _has:Type:reference-parameter:parameter")
+    _, source, ref_code, rest = parts
+    if source not in defined_types():
+        raise bad(name, f"unknown resource type {source}")
+    ref = params_for(source).get(ref_code)
+    if ref is None or ref.type != "reference":
+        raise bad(name, f"{ref_code} is not a reference parameter of {source}")
+    h, hs = ctx.alias("h"), ctx.alias("hs")
+    sub = condition(ctx, source, rest, raw, hs)
+    if sub is None:
+        raise bad(name, f"{rest} is not a search parameter of {source}")
+    scope_sql, scope_args = ctx.scope.sql(hs, source)
+    sql = (
+        f"EXISTS (SELECT 1 FROM fhir_search_reference {h} "
+        f"JOIN fhir_search_res {hs} ON {hs}.resource_id = {h}.resource_id "
+        f"WHERE {h}.param = %s AND {h}.target_id = {alias}.fhir_id AND {h}.target_type = {alias}.rtype "
+        f"AND {hs}.rtype = %s{scope_sql} AND {sub[0]})"
+    )
+    return sql, [ref_code, source, *scope_args, *sub[1]]

@@ -1,0 +1,164 @@
+"""A compiler for the FHIRPath subset the R4 SearchParameter definitions use.
+
+Search values are extracted on every write, so each definition's expression is compiled once into
+a list of steps that walk the resource's JSON directly (tests check the results against
+``fhirpathpy``). The subset: paths (``Patient.name.given``), choice types (``value.as(Quantity)``,
+``(value as Quantity)``), ``where(resolve() is Patient)``, ``where(system='phone')`` and the one
+boolean test the spec uses (``Patient.deceased.exists() and Patient.deceased != false``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_AS_PAREN = re.compile(r"^\((?P<path>[^()]+) as (?P<type>\w+)\)(?P<rest>(\.\w+)*)$")
+_STEP = re.compile(r"(\w+)(\((?:[^()]|\(\))*\))?")
+_WHERE_RESOLVE = re.compile(r"^resolve\(\) is (\w+)$")
+_WHERE_EQ = re.compile(r"^(\w+)\s*=\s*'([^']*)'$")
+_DECEASED = re.compile(r"^(\w+)\.(\w+)\.exists\(\) and \1\.\2 != false$")
+
+
+class UnsupportedExpression(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Node:
+    """A value found by a path, with the FHIR type its choice-element name gave it (``valueQuantity``)."""
+
+    value: object
+    choice: str | None = None
+
+
+def split_union(expression: str) -> list[str]:
+    """Split on the top-level ``|`` operators."""
+    parts, depth, current = [], 0, []
+    for char in expression:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "|" and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return [part for part in parts if part]
+
+
+def _steps(path: str) -> list[tuple]:
+    steps: list[tuple] = []
+    position = 0
+    while position < len(path):
+        match = _STEP.match(path, position)
+        if not match:
+            raise UnsupportedExpression(path)
+        name, args = match.group(1), match.group(2)
+        if args is None:
+            steps.append(("field", name))
+        else:
+            inner = args[1:-1].strip()
+            if name in ("as", "ofType"):
+                steps.append(("as", inner.lower()))
+            elif name == "where" and (found := _WHERE_RESOLVE.match(inner)):
+                steps.append(("resolve_is", found.group(1)))
+            elif name == "where" and (found := _WHERE_EQ.match(inner)):
+                steps.append(("where_eq", found.group(1), found.group(2)))
+            else:
+                raise UnsupportedExpression(path)
+        position = match.end()
+        if position < len(path):
+            if path[position] != ".":
+                raise UnsupportedExpression(path)
+            position += 1
+    return steps
+
+
+@dataclass(frozen=True)
+class Path:
+    """One compiled alternative of an expression: a root type and the steps below it."""
+
+    root: str
+    steps: tuple
+    deceased: bool = False
+
+
+def compile_expression(expression: str, *, relative: bool = False) -> list[Path]:
+    """Compile ``expression``; with ``relative`` (composite components) paths start at the context node."""
+    paths = []
+    for part in split_union(expression):
+        if found := _DECEASED.match(part):
+            paths.append(Path(found.group(1), (("field", found.group(2)),), deceased=True))
+            continue
+        if found := _AS_PAREN.match(part):
+            rest = found.group("rest").lstrip(".")
+            part = f"{found.group('path')}.as({found.group('type')})" + (f".{rest}" if rest else "")
+        steps = _steps(part)
+        if relative:
+            paths.append(Path("", tuple(steps)))
+        else:
+            if steps[0][0] != "field":
+                raise UnsupportedExpression(part)
+            paths.append(Path(steps[0][1], tuple(steps[1:])))
+    return paths
+
+
+def _children(value: object, name: str) -> Iterable[Node]:
+    if not isinstance(value, dict):
+        return
+    found = value.get(name)
+    if found is not None:
+        if isinstance(found, list):
+            yield from (Node(item) for item in found if item is not None)
+        else:
+            yield Node(found)
+        return
+    # A choice element ``value[x]`` appears as ``valueQuantity``, ``valueString``...
+    for key, found in value.items():
+        if len(key) > len(name) and key.startswith(name) and key[len(name)].isupper():
+            choice = key[len(name) :]
+            if isinstance(found, list):
+                yield from (Node(item, choice) for item in found)
+            else:
+                yield Node(found, choice)
+
+
+def reference_type(reference: object) -> str | None:
+    if not isinstance(reference, dict):
+        return None
+    literal = reference.get("reference") or ""
+    parts = literal.split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2 and parts[-2][:1].isupper():
+        return parts[-2]
+    return reference.get("type")
+
+
+def evaluate(paths: list[Path], resource: object) -> list[Node]:
+    """The nodes ``paths`` select in ``resource`` (a resource, or a context node for relative paths)."""
+    out: list[Node] = []
+    resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+    for path in paths:
+        if path.root and path.root not in (resource_type, "Resource", "DomainResource"):
+            continue
+        nodes = [Node(resource)]
+        for step in path.steps:
+            kind = step[0]
+            if kind == "field":
+                nodes = [child for node in nodes for child in _children(node.value, step[1])]
+            elif kind == "as":
+                nodes = [node for node in nodes if (node.choice or "").lower() == step[1]]
+            elif kind == "resolve_is":
+                nodes = [node for node in nodes if reference_type(node.value) == step[1]]
+            else:  # where_eq
+                nodes = [node for node in nodes if isinstance(node.value, dict) and node.value.get(step[1]) == step[2]]
+            if not nodes:
+                break
+        if path.deceased:
+            nodes = [Node(bool(nodes) and any(node.value is not False for node in nodes))]
+        out.extend(nodes)
+    return out

@@ -1,0 +1,71 @@
+"""``_include`` and ``_revinclude``, with ``:iterate`` and ``*`` (http://hl7.org/fhir/R4/search.html#include)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from fhir_gateway.search.request import Include
+from fhir_gateway.search.scope import Scope
+
+MAX_ROUNDS = 4
+MAX_INCLUDED = 1000
+
+
+def _forward(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
+    pks = [pk for pk, rtype, _ in frontier if include.source in ("*", rtype)]
+    sql = (
+        "SELECT t.resource_id, t.rtype, t.fhir_id, t.owner FROM fhir_search_reference i "
+        "JOIN fhir_search_res t ON t.rtype = i.target_type AND t.fhir_id = i.target_id "
+        "WHERE i.resource_id = ANY(%s)"
+    )
+    args: list = [pks]
+    if include.param:
+        sql += " AND i.param = %s"
+        args.append(include.param)
+    if include.target:
+        sql += " AND i.target_type = %s"
+        args.append(include.target)
+    return sql, args
+
+
+def _reverse(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
+    sql = (
+        "SELECT s.resource_id, s.rtype, s.fhir_id, s.owner, i.target_type, i.target_id FROM fhir_search_reference i "
+        "JOIN fhir_search_res s ON s.resource_id = i.resource_id WHERE i.target_id = ANY(%s)"
+    )
+    args: list = [sorted({fhir_id for _, _, fhir_id in frontier})]
+    if include.source != "*":
+        sql += " AND i.rtype = %s"
+        args.append(include.source)
+    if include.param:
+        sql += " AND i.param = %s"
+        args.append(include.param)
+    return sql + f" LIMIT {MAX_INCLUDED + 1}", args
+
+
+def included(matches: list[tuple[int, str, str]], includes: list[Include], scope: Scope) -> list[tuple[int, str, str]]:
+    """The resources ``includes`` add to ``matches``, in order found, each once, never a match."""
+    seen = {pk for pk, _, _ in matches}
+    out: list[tuple[int, str, str]] = []
+    frontier = matches
+    for round_number in range(MAX_ROUNDS):
+        active = [item for item in includes if round_number == 0 or item.iterate]
+        if not active or not frontier:
+            break
+        found: list[tuple[int, str, str]] = []
+        with connection.cursor() as cursor:
+            for include in active:
+                if include.reverse:
+                    cursor.execute(*_reverse(include, frontier))
+                    wanted = {(rtype, fhir_id) for _, rtype, fhir_id in frontier}
+                    rows = [row[:4] for row in cursor.fetchall() if (row[4], row[5]) in wanted]
+                else:
+                    cursor.execute(*_forward(include, frontier))
+                    rows = cursor.fetchall()
+                for pk, rtype, fhir_id, owner in rows:
+                    if pk not in seen and scope.allows(rtype, owner) and len(out) + len(found) < MAX_INCLUDED:
+                        seen.add(pk)
+                        found.append((pk, rtype, fhir_id))
+        out += found
+        frontier = found
+    return out

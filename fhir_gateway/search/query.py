@@ -1,0 +1,104 @@
+"""Run a parsed search against the index: the page of matches, the total, and the cursors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+
+from fhir_gateway.search import paging
+from fhir_gateway.search.criteria import Context, condition
+from fhir_gateway.search.request import SearchRequest
+
+
+@dataclass
+class Page:
+    rows: list[tuple[int, str, str]]  # (resource_id, type, fhir id) in order
+    next_cursor: str | None
+    previous_cursor: str | None
+    total: int | None
+
+
+def where(ctx: Context, request: SearchRequest, alias: str = "s") -> tuple[str, list]:
+    """The WHERE clause of ``request``'s criteria; records the recognized ones in ``request.used``."""
+    sqls, args = ["TRUE"], []
+    if request.resource_type:
+        sqls.append(f"{alias}.rtype = %s")
+        args.append(request.resource_type)
+        scope_sql, scope_args = ctx.scope.sql(alias, request.resource_type)
+    elif request.types:
+        sqls.append(f"{alias}.rtype = ANY(%s)")
+        args.append(request.types)
+        scope_sql, scope_args = ctx.scope.sql(alias, None)
+    else:
+        scope_sql, scope_args = ctx.scope.sql(alias, None)
+    if scope_sql:
+        sqls.append(scope_sql.removeprefix(" AND "))
+        args += scope_args
+    for name, value in request.criteria:
+        built = condition(ctx, request.resource_type, name, value, alias)
+        if built is None:
+            continue
+        sqls.append(built[0])
+        args += built[1]
+        if (name, value) not in request.used:
+            request.used.append((name, value))
+    return " AND ".join(sqls), args
+
+
+def match_ids(ctx: Context, request: SearchRequest) -> list[int]:
+    sql, args = where(ctx, request)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT s.resource_id FROM fhir_search_res s WHERE {sql} ORDER BY s.resource_id", args)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def count(sql: str, args: list, *, estimate: bool = False) -> int:
+    with connection.cursor() as cursor:
+        if estimate:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM fhir_search_res s WHERE {sql}", args)
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            return int(plan[0]["Plan"]["Plan Rows"])
+        cursor.execute(f"SELECT count(*) FROM fhir_search_res s WHERE {sql}", args)
+        return cursor.fetchone()[0]
+
+
+def run(ctx: Context, request: SearchRequest) -> Page:
+    sql, args = where(ctx, request)
+    total = None
+    wants_total = request.total in ("accurate", "estimate") or (request.total is None and not request.cursor)
+    if request.summary == "count" or request.count == 0:
+        return Page([], None, None, count(sql, args, estimate=request.total == "estimate"))
+    keys = paging.sort_keys(request.resource_type, request.sort, ctx.strict)
+    selected = ", ".join(f"{key.expression} AS k{index}" for index, key in enumerate(keys))
+    key_args = [arg for key in keys for arg in key.args]
+    outer, outer_args, backwards = "TRUE", [], False
+    if request.cursor:
+        values, backwards = paging.decode_cursor(request.cursor, keys)
+        outer, outer_args = paging.beyond(keys, values, backwards)
+    query = (
+        f"SELECT q.* FROM (SELECT s.rtype AS rtype, s.fhir_id AS fhir_id, {selected} FROM fhir_search_res s "
+        f"WHERE {sql}) q WHERE {outer} ORDER BY {paging.order_by(keys, backwards)} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*key_args, *args, *outer_args, request.count + 1])
+        fetched = cursor.fetchall()
+    more = len(fetched) > request.count
+    fetched = fetched[: request.count]
+    if backwards:
+        fetched.reverse()
+    rows = [(row[-1], row[0], row[1]) for row in fetched]
+    first, last = (list(fetched[0][2:]), list(fetched[-1][2:])) if fetched else (None, None)
+    if backwards:
+        next_cursor = paging.encode_cursor(last, False) if last else None
+        previous_cursor = paging.encode_cursor(first, True) if more else None
+    else:
+        next_cursor = paging.encode_cursor(last, False) if more else None
+        previous_cursor = paging.encode_cursor(first, True) if request.cursor and first else None
+    if not more and not request.cursor and request.total != "none":
+        total = len(rows)
+    elif wants_total:
+        total = count(sql, args, estimate=request.total == "estimate")
+    return Page(rows, next_cursor, previous_cursor, total)

@@ -1,0 +1,109 @@
+"""Parsing a search request: criteria apart from the result parameters (``_count``, ``_sort``...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fhir_gateway.errors import FhirError
+from fhir_gateway.search.definitions import defined_types, params_for
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 1000
+# Handled by the REST layer (format negotiation); never an unknown parameter, never in links.
+TRANSPORT = {"_format", "_pretty"}
+SUMMARIES = {"true", "false", "text", "data", "count"}
+TOTALS = {"none", "estimate", "accurate"}
+
+
+@dataclass(frozen=True)
+class Include:
+    source: str  # a resource type or "*"
+    param: str | None  # None: every reference parameter ("*")
+    target: str | None
+    iterate: bool
+    reverse: bool
+
+
+@dataclass
+class SearchRequest:
+    resource_type: str | None
+    criteria: list[tuple[str, str]] = field(default_factory=list)
+    count: int = DEFAULT_COUNT
+    sort: str | None = None
+    total: str | None = None
+    summary: str | None = None
+    elements: list[str] | None = None
+    includes: list[Include] = field(default_factory=list)
+    cursor: str | None = None
+    types: list[str] | None = None  # _type at system level
+    # The parameters the search used, in order, for the ``self`` link (ignored ones left out).
+    used: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _bad(name: str, message: str, code: str = "invalid") -> FhirError:
+    return FhirError(400, f"Search parameter {name!r}: {message}", code=code, expression=[name])
+
+
+def _include(name: str, value: str, resource_type: str | None) -> Include:
+    reverse = name.startswith("_revinclude")
+    iterate = name.endswith(":iterate") or name.endswith(":recurse")
+    if name.partition(":")[2] not in ("", "iterate", "recurse"):
+        raise _bad(name, "the only modifier is :iterate", "not-supported")
+    if value == "*":
+        return Include("*", None, None, iterate, reverse)
+    parts = value.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise _bad(name, f"expected Type:parameter[:targetType], got {value!r}")
+    source, code = parts[0], parts[1]
+    target = parts[2] if len(parts) == 3 else None
+    if source not in defined_types():
+        raise _bad(name, f"unknown resource type {source!r}")
+    if code != "*":
+        param = params_for(source).get(code)
+        if param is None or param.type != "reference":
+            raise _bad(name, f"{code!r} is not a reference parameter of {source}")
+        if target and param.targets and target not in param.targets:
+            raise _bad(name, f"{target} is not a target of {source}:{code}")
+    if not iterate and not reverse and resource_type and source != resource_type:
+        raise _bad(name, f"{source} is not the type searched ({resource_type}); use :iterate")
+    return Include(source, None if code == "*" else code, target, iterate, reverse)
+
+
+def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchRequest:
+    request = SearchRequest(resource_type)
+    for name, value in params:
+        if name in TRANSPORT:
+            continue
+        if name == "_count":
+            if not value.isdigit():
+                raise _bad(name, "must be a whole number, 0 or more")
+            request.count = min(int(value), MAX_COUNT)
+        elif name == "_sort":
+            request.sort = ",".join(filter(None, [request.sort, value]))
+        elif name == "_total":
+            if value not in TOTALS:
+                raise _bad(name, "must be none, estimate or accurate")
+            request.total = value
+        elif name == "_summary":
+            if value not in SUMMARIES:
+                raise _bad(name, "must be true, false, text, data or count")
+            request.summary = value
+        elif name == "_elements":
+            request.elements = [item.strip() for item in value.split(",") if item.strip()]
+        elif name.startswith(("_include", "_revinclude")):
+            request.includes.append(_include(name, value, resource_type))
+        elif name == "_cursor":
+            request.cursor = value
+            continue  # links add their own
+        elif name == "_type" and resource_type is None:
+            request.types = [item for item in value.split(",") if item]
+            unknown = [item for item in request.types if item not in defined_types()]
+            if unknown:
+                raise _bad(name, f"unknown resource type {unknown[0]!r}")
+        elif name in ("_contained", "_containedType"):
+            raise _bad(name, "contained resources are not searched", "not-supported")
+        else:
+            request.criteria.append((name, value))
+            continue  # added to ``used`` once recognized
+        request.used.append((name, value))
+    return request

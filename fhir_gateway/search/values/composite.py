@@ -1,0 +1,79 @@
+"""Composite parameters: ``code$value`` pairs such as Observation ``code-value-quantity``.
+
+http://hl7.org/fhir/R4/search.html#composite. Every R4 composite of the hub's types pairs a token
+with a quantity, token, date, string or reference; each pair found under one context node is one
+row, so ``$`` matches both halves in the same component.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from fhir_gateway.search import fhirpath
+from fhir_gateway.search.fhirpath import Node
+
+TABLE = "fhir_search_composite"
+COLUMNS = ("c1_system", "c1_code", "c2_system", "c2_code", "c2_num", "c2_lo", "c2_hi", "c2_text")
+MODIFIERS = {"", "missing"}
+# Where each second-component type keeps its values.
+SECOND = {
+    "token": {"system": "c2_system", "code": "c2_code", "text": "c2_text"},
+    "quantity": {"value": "c2_num", "system": "c2_system", "code": "c2_code", "unit": "c2_text"},
+    "number": {"value": "c2_num"},
+    "date": {"lo": "c2_lo", "hi": "c2_hi"},
+    "string": {"norm": "c2_text", "exact": "c2_code"},
+    "reference": {"target_type": "c2_system", "target_id": "c2_code", "url": "c2_text"},
+    "uri": {"value": "c2_code"},
+}
+
+
+def _kind(name: str):
+    from fhir_gateway.search.values import KINDS
+
+    return KINDS[name]
+
+
+def extract_pairs(param, node: Node) -> list[tuple]:
+    """The rows for one context node of composite ``param``."""
+    first, second = param.components[0], param.components[1]
+    firsts = [
+        values[:2]
+        for child in fhirpath.evaluate(list(first.paths), node.value)
+        for suffix, values in _kind(first.type).extract(child)
+        if not suffix and values[1] is not None
+    ]
+    kind = _kind(second.type)
+    seconds = []
+    for child in fhirpath.evaluate(list(second.paths), node.value):
+        for suffix, values in kind.extract(child):
+            if suffix:
+                continue
+            row = dict.fromkeys(COLUMNS[2:])
+            for column, value in zip(kind.COLUMNS, values, strict=True):
+                row[SECOND[second.type][column]] = value
+            seconds.append(tuple(row.values()))
+    return [("", (*one, *two)) for one, two in product(firsts, seconds)]
+
+
+def condition_for(param, value: str, col, base_url: str = "") -> tuple[str, list]:
+    parts = value.split("$")
+    if len(parts) != len(param.components):
+        raise ValueError(f"expected {len(param.components)} parts separated by $")
+    first, second = param.components[0], param.components[1]
+    names = {"system": "c1_system", "code": "c1_code", "text": "c1_code"}
+    sql1, args1 = _kind(first.type).condition(parts[0], "", lambda name: col(names[name]))
+    mapping = SECOND[second.type]
+    kind = _kind(second.type)
+    if second.type == "reference":
+        sql2, args2 = kind.condition(parts[1], "", lambda name: col(mapping[name]), base_url)
+    else:
+        sql2, args2 = kind.condition(parts[1], "", lambda name: col(mapping[name]))
+    return f"({sql1} AND {sql2})", args1 + args2
+
+
+def extract(node: Node) -> list[tuple]:  # composites are extracted with their param: extract_pairs
+    return []
+
+
+def condition(value: str, modifier: str, col) -> tuple[str, list]:
+    raise NotImplementedError("use condition_for")

@@ -1,0 +1,72 @@
+"""Number parameters: a search value is a range by its significant digits (``100`` is [99.5, 100.5)).
+
+http://hl7.org/fhir/R4/search.html#number. Also used for Location ``near``, whose latitude and
+longitude are indexed as numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from fhir_gateway.search.fhirpath import Node
+from fhir_gateway.search.values.date import split_prefix
+
+TABLE = "fhir_search_number"
+COLUMNS = ("value",)
+MODIFIERS = {"", "missing"}
+
+
+def extract(node: Node) -> list[tuple]:
+    value = node.value
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [("", (value,))]
+    if isinstance(value, dict) and isinstance(value.get("latitude"), int | float):
+        return [(":lat", (value["latitude"],)), (":lon", (value["longitude"],))]
+    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+        return [("", (value["value"],))]
+    return []
+
+
+def parse_number(text: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a number: {text!r}")
+    return number
+
+
+def bounds(number: Decimal) -> tuple[Decimal, Decimal]:
+    """The range of values equal to ``number`` at its precision."""
+    half = Decimal(5).scaleb(number.as_tuple().exponent - 1)
+    return number - half, number + half
+
+
+def compare(prefix: str, number: Decimal, column: str) -> tuple[str, list]:
+    lo, hi = bounds(number)
+    if prefix == "eq":
+        return f"({column} >= %s AND {column} < %s)", [lo, hi]
+    if prefix == "ne":
+        return f"NOT ({column} >= %s AND {column} < %s)", [lo, hi]
+    if prefix in ("gt", "sa"):
+        return f"{column} > %s", [number]
+    if prefix in ("lt", "eb"):
+        return f"{column} < %s", [number]
+    if prefix == "ge":
+        return f"{column} >= %s", [number]
+    if prefix == "le":
+        return f"{column} <= %s", [number]
+    margin = abs(number) * Decimal("0.1")  # ap: within 10%
+    return f"({column} >= %s AND {column} <= %s)", [number - margin, number + margin]
+
+
+def condition(value: str, modifier: str, col) -> tuple[str, list]:
+    prefix, text = split_prefix(value)
+    return compare(prefix, parse_number(text), col("value"))
+
+
+def sort_key(col) -> tuple[str, str]:
+    return f"min({col('value')})", f"max({col('value')})"
