@@ -68,7 +68,10 @@ def _stamp(row: VersionRow, content: dict) -> None:
         meta["source"] = row.source
     content["meta"] = meta
     content["id"] = row.fhir_id
-    row.text = orjson.dumps(content).decode()
+    text = orjson.dumps(content).decode()
+    if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold NUL characters
+        raise FhirError(400, "The resource contains a NUL character", code="value")
+    row.text = text
 
 
 def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher=None) -> list[Written]:

@@ -1,0 +1,234 @@
+"""Batch and transaction Bundles posted to /fhir/ (http://hl7.org/fhir/R4/http.html#transaction)."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+
+from fhir_gateway.models import Resource, ResourceVersion
+from tests.fhir_gateway.conftest import patient
+
+pytestmark = pytest.mark.django_db
+PATIENT_URN = "urn:uuid:8c0d3a4e-0000-4000-8000-000000000001"
+
+
+def observation(subject: str, text: str = "体温") -> dict:
+    return {"resourceType": "Observation", "status": "final", "code": {"text": text}, "subject": {"reference": subject}}
+
+
+def bundle(kind: str, *entries: dict) -> dict:
+    return {"resourceType": "Bundle", "type": kind, "entry": list(entries)}
+
+
+def test_a_transaction_stores_everything_and_rewrites_urn_uuids(fhir):
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {"fullUrl": PATIENT_URN, "resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": observation(PATIENT_URN), "request": {"method": "POST", "url": "Observation"}},
+            {"resource": {**patient(mrn="B9"), "id": "p-b9"}, "request": {"method": "PUT", "url": "Patient/p-b9"}},
+        ),
+    )
+    assert response.status_code == 200, response.content
+    result = response.json()
+    assert result["type"] == "transaction-response"
+    statuses = [entry["response"]["status"] for entry in result["entry"]]
+    assert statuses == ["201 Created", "201 Created", "201 Created"]
+    patient_location = result["entry"][0]["response"]["location"]
+    assert patient_location.startswith("Patient/") and patient_location.endswith("/_history/1")
+    assert result["entry"][0]["response"]["etag"] == 'W/"1"'
+    patient_id = patient_location.split("/")[1]
+    stored = Resource.objects.get(resource_type="Observation").content
+    assert stored["subject"]["reference"] == f"Patient/{patient_id}"
+    assert Resource.objects.get(fhir_id="p-b9").owner == "county-a"
+
+
+def test_conditional_create_and_conditional_references_inside_a_transaction(fhir):
+    fhir_id = fhir.post("/fhir/Patient", patient(mrn="A7")).json()["id"]
+    criteria = "identifier=urn:alliance:site:county-a:mrn|A7"
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {
+                "fullUrl": PATIENT_URN,
+                "resource": patient(mrn="A7"),
+                "request": {"method": "POST", "url": "Patient", "ifNoneExist": criteria},
+            },
+            {"resource": observation(PATIENT_URN), "request": {"method": "POST", "url": "Observation"}},
+            {
+                "resource": observation(f"Patient?{criteria}", "脉搏"),
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["entry"][0]["response"]["status"] == "200 OK"
+    subjects = {r.content["subject"]["reference"] for r in Resource.objects.filter(resource_type="Observation")}
+    assert subjects == {f"Patient/{fhir_id}"}
+    assert Resource.objects.filter(resource_type="Patient").count() == 1
+
+
+def test_a_transaction_runs_delete_post_put_get_in_that_order(fhir):
+    old = fhir.post("/fhir/Patient", patient(mrn="OLD")).json()["id"]
+    fhir.put("/fhir/Patient/p-upd", {**patient(mrn="U1"), "id": "p-upd"})
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {"request": {"method": "GET", "url": "Patient/p-upd"}},
+            {"resource": {**patient(mrn="U2"), "id": "p-upd"}, "request": {"method": "PUT", "url": "Patient/p-upd"}},
+            {"request": {"method": "DELETE", "url": f"Patient/{old}"}},
+            {"resource": patient(mrn="NEW"), "request": {"method": "POST", "url": "Patient"}},
+        ),
+        prefer="return=representation",
+    )
+    assert response.status_code == 200, response.content
+    entries = response.json()["entry"]
+    # The GET runs last, so it sees the PUT's version 2 although it comes first in the Bundle.
+    assert entries[0]["resource"]["meta"]["versionId"] == "2"
+    assert entries[0]["resource"]["identifier"][0]["value"] == "U2"
+    assert [e["response"]["status"] for e in entries] == ["200 OK", "200 OK", "204 No Content", "201 Created"]
+    assert entries[3]["resource"]["identifier"][0]["value"] == "NEW"
+    assert fhir.get(f"/fhir/Patient/{old}").status_code == 410
+
+
+def test_a_failing_entry_rolls_the_whole_transaction_back(fhir):
+    fhir.put("/fhir/Patient/p-1", {**patient(), "id": "p-1"})
+    versions = ResourceVersion.objects.count()
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {"fullUrl": PATIENT_URN, "resource": patient(mrn="X"), "request": {"method": "POST", "url": "Patient"}},
+            {
+                "resource": {**patient(), "id": "p-1"},
+                "request": {"method": "PUT", "url": "Patient/p-1", "ifMatch": 'W/"7"'},
+            },
+        ),
+    )
+    body = response.json()
+    assert response.status_code == 412 and body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["expression"] == ["Bundle.entry[1]"]
+    assert ResourceVersion.objects.count() == versions
+    assert Resource.objects.count() == 1
+
+
+def test_an_invalid_resource_in_a_transaction_names_its_entry(fhir):
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {**patient(), "birthDate": "tomorrow"}, "request": {"method": "POST", "url": "Patient"}},
+        ),
+    )
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["diagnostics"].startswith("Bundle.entry[1]")
+    assert Resource.objects.count() == 0
+
+
+def test_an_unresolvable_conditional_reference_fails_the_transaction(fhir):
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {"resource": observation("Patient?identifier=nobody"), "request": {"method": "POST", "url": "Observation"}},
+        ),
+    )
+    assert response.status_code == 412
+    assert Resource.objects.count() == 0
+
+
+def test_patch_inside_a_transaction(fhir):
+    fhir.put("/fhir/Patient/p-1", {**patient(), "id": "p-1"})
+    operations = [{"op": "replace", "path": "/gender", "value": "male"}]
+    data = base64.b64encode(orjson.dumps(operations)).decode()
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {
+                "resource": {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": data},
+                "request": {"method": "PATCH", "url": "Patient/p-1"},
+            },
+        ),
+    )
+    assert response.status_code == 200, response.content
+    assert Resource.objects.get(fhir_id="p-1").content["gender"] == "male"
+
+
+def test_a_batch_reports_each_entrys_own_outcome(fhir):
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "batch",
+            {"resource": patient(mrn="G1"), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {**patient(), "birthDate": "never"}, "request": {"method": "POST", "url": "Patient"}},
+            {"request": {"method": "GET", "url": "Patient/absent"}},
+            {"request": {"method": "FETCH", "url": "Patient"}},
+        ),
+    )
+    assert response.status_code == 200
+    entries = response.json()["entry"]
+    assert response.json()["type"] == "batch-response"
+    assert [e["response"]["status"][:3] for e in entries] == ["201", "400", "404", "400"]
+    assert entries[1]["response"]["outcome"]["resourceType"] == "OperationOutcome"
+    assert Resource.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Patient"},
+        {"resourceType": "Bundle", "type": "collection", "entry": []},
+        {"resourceType": "Bundle", "type": "transaction", "entry": {"not": "a list"}},
+        {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {"resourceType": "Patient"}}]},
+        {"resourceType": "Bundle", "type": "transaction", "entry": ["string"]},
+        {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "POST", "url": "Nope"}}]},
+        {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "POST", "url": "Patient"}}]},
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient/1"}}],
+        },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Observation"}}],
+        },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": {"resourceType": "Patient", "id": "a"}, "request": {"method": "PUT", "url": "Patient/b"}}
+            ],
+        },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": {"resourceType": "Patient", "id": "a"}, "request": {"method": "PUT", "url": "Patient/a"}},
+                {"request": {"method": "DELETE", "url": "Patient/a"}},
+            ],
+        },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": {"resourceType": "Binary", "data": "%%%"},
+                    "request": {"method": "PATCH", "url": "Patient/a"},
+                }
+            ],
+        },
+    ],
+)
+def test_broken_bundles_get_400(fhir, body):
+    response = fhir.post("/fhir/", body)
+    assert response.status_code == 400, response.content
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert Resource.objects.count() == 0
