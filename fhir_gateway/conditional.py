@@ -23,10 +23,15 @@ def criteria_parse(query: str) -> list[tuple[str, str]]:
     return params
 
 
-def matches_find(*, resource_type: str, query: str, limit: int = 2) -> list[tuple[int, str]]:
-    """``[(pk, fhir_id), ...]`` of up to ``limit`` current resources matching ``query``; takes the criteria lock."""
+def matches_find(*, resource_type: str, query: str, limit: int = 2, lock: bool = True) -> list[tuple[int, str]]:
+    """``[(pk, fhir_id), ...]`` of up to ``limit`` current resources matching ``query``.
+
+    ``lock`` (for conditional writes) takes the criteria lock until the transaction ends; resolving a
+    conditional reference only reads.
+    """
     params = criteria_parse(query)
-    repository.lock_condition(f"{resource_type}?{sorted(params)}")
+    if lock:
+        repository.lock_condition(f"{resource_type}?{sorted(params)}")
     pks = engine.match_pks(resource_type=resource_type, params=params)[:limit]
     if not pks:
         return []

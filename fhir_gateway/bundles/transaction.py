@@ -52,8 +52,8 @@ class _Plan:
         self.writes: list[tuple[Entry, Write]] = []
         self.resolved: dict[str, str] = {}
 
-    def match(self, entry: Entry, resource_type: str, query: str) -> list[tuple[int, str]]:
-        found = conditional.matches_find(resource_type=resource_type, query=query)
+    def match(self, entry: Entry, resource_type: str, query: str, *, lock: bool = True) -> list[tuple[int, str]]:
+        found = conditional.matches_find(resource_type=resource_type, query=query, lock=lock)
         if len(found) > 1:
             raise entry_error(entry.index, conditional.too_many(resource_type, query))
         return found
@@ -63,7 +63,7 @@ class _Plan:
             resource_type, _sep, query = reference.partition("?")
             if not validation.is_resource_type(resource_type):
                 raise entry_error(entry.index, FhirError(400, f"Conditional reference {reference!r} names no type"))
-            found = self.match(entry, resource_type, query)
+            found = self.match(entry, resource_type, query, lock=False)
             if not found:
                 raise entry_error(entry.index, FhirError(412, f"Conditional reference {reference!r} matches nothing"))
             self.resolved[reference] = f"{resource_type}/{found[0][1]}"

@@ -94,12 +94,13 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
         results.append(written)
         if written.row is not None:
             rows.append(written.row)
-    _store(rows, actor)
-    by_key = {(r.resource_type, r.fhir_id): r for r in rows}
+    raced = _store(rows, actor)
     for result in results:
-        row = by_key.get((result.write.resource_type, result.write.fhir_id))
+        row = result.row
         if row is not None:
             result.pk, result.version_id, result.text, result.content = row.pk, row.version_id, row.text, row.content
+            if id(row) in raced:  # created by another writer first: this write became an update
+                result.created, result.status = False, 200
     return results
 
 
@@ -141,7 +142,8 @@ def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> W
     return Written(write, status, row.version_id, now, content, row.text, created, previous=current, row=row)
 
 
-def _store(rows: list[VersionRow], actor: Actor) -> None:
+def _store(rows: list[VersionRow], actor: Actor) -> set[int]:
+    """Write ``rows`` in bulk; the ``id()`` of those that found their resource created meanwhile."""
     fresh = [r for r in rows if r.pk is None]
     updates = [r for r in rows if r.pk is not None]
     inserted = repository.insert(fresh)
@@ -162,3 +164,4 @@ def _store(rows: list[VersionRow], actor: Actor) -> None:
     repository.update(updates)
     repository.add_versions(rows, actor_kind=actor.kind, actor_id=actor.id[:128], actor_display=actor.display[:255])
     index_write([IndexRow(r.pk, r.resource_type, r.content) for r in rows])
+    return {id(r) for r in raced}

@@ -1,0 +1,111 @@
+"""Concurrent writers on the real database: no update is lost, racing creates make one resource."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from fhir_gateway import services
+from fhir_gateway.models import Resource, ResourceVersion
+from tests.fhir_gateway.conftest import patient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+WRITERS = 6
+
+
+def _race(work) -> list:
+    """Run ``work(n)`` in WRITERS threads released at once; their results (or exceptions)."""
+    barrier = threading.Barrier(WRITERS)
+    results: list = [None] * WRITERS
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            results[n] = work(n)
+        except Exception as error:  # reported to the test
+            results[n] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_updates_of_one_resource_are_all_kept(county_a_his):
+    services.resource_update(
+        resource_type="Patient", fhir_id="p-race", resource={**patient(), "id": "p-race"}, actor=county_a_his
+    )
+
+    def update(n):
+        body = {**patient(given=f"第{n}"), "id": "p-race"}
+        return services.resource_update(resource_type="Patient", fhir_id="p-race", resource=body, actor=county_a_his)
+
+    results = _race(update)
+    assert all(r.status == 200 for r in results), results
+    assert sorted(int(r.version_id) for r in results) == list(range(2, WRITERS + 2))
+    versions = ResourceVersion.objects.filter(fhir_id="p-race").values_list("version_id", flat=True)
+    assert sorted(versions) == list(range(1, WRITERS + 2))
+    assert Resource.objects.get(fhir_id="p-race").version_id == WRITERS + 1
+
+
+def test_concurrent_patches_each_apply_on_the_latest_version(county_a_his):
+    services.resource_update(
+        resource_type="Patient",
+        fhir_id="p-tags",
+        resource={**patient(), "id": "p-tags", "telecom": []},
+        actor=county_a_his,
+    )
+
+    def patch(n):
+        operation = [{"op": "add", "path": "/telecom/-", "value": {"system": "phone", "value": f"1380000000{n}"}}]
+        return services.resource_patch(resource_type="Patient", fhir_id="p-tags", patch=operation, actor=county_a_his)
+
+    results = _race(patch)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    telecom = Resource.objects.get(fhir_id="p-tags").content["telecom"]
+    assert sorted(t["value"] for t in telecom) == [f"1380000000{n}" for n in range(WRITERS)]
+
+
+def test_if_match_lets_exactly_one_of_racing_writers_win(county_a_his):
+    services.resource_update(
+        resource_type="Patient", fhir_id="p-once", resource={**patient(), "id": "p-once"}, actor=county_a_his
+    )
+
+    def update(n):
+        body = {**patient(given=f"第{n}"), "id": "p-once"}
+        return services.resource_update(
+            resource_type="Patient", fhir_id="p-once", resource=body, actor=county_a_his, if_match='W/"1"'
+        )
+
+    results = _race(update)
+    assert sum(1 for r in results if not isinstance(r, Exception)) == 1
+    assert sum(1 for r in results if getattr(r, "status", None) == 412) == WRITERS - 1
+
+
+def test_racing_update_as_create_and_conditional_creates_make_one_resource(county_a_his):
+    def put(n):
+        return services.resource_update(
+            resource_type="Patient", fhir_id="p-new", resource={**patient(), "id": "p-new"}, actor=county_a_his
+        )
+
+    results = _race(put)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(int(r.version_id) for r in results) == list(range(1, WRITERS + 1))
+    assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
+
+    def conditional_create(n):
+        return services.resource_create(
+            resource=patient(mrn="RACE"),
+            actor=county_a_his,
+            if_none_exist="identifier=urn:alliance:site:county-a:mrn|RACE",
+        )
+
+    results = _race(conditional_create)
+    assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
+    assert Resource.objects.filter(content__identifier__contains=[{"value": "RACE"}]).count() == 1

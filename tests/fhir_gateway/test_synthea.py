@@ -1,0 +1,33 @@
+"""Real R4 data: every resource of the Synthea sample validates and loads through transactions."""
+
+from __future__ import annotations
+
+import pytest
+
+from fhir_gateway import services, validation
+from fhir_gateway.models import Resource
+from tests.fhir_gateway.synthea import SYNTHEA, synthea_resources, transaction_bundles
+
+pytestmark = [
+    pytest.mark.shared_data,
+    pytest.mark.skipif(not SYNTHEA.is_dir(), reason="../shared/data/synthea is not present"),
+]
+
+
+def test_all_7160_synthea_resources_validate():
+    resources = synthea_resources()
+    assert len(resources) == 7160
+    for resource in resources:
+        validation.resource_check(resource)
+
+
+@pytest.mark.django_db
+def test_the_synthea_sample_loads_through_transactions_with_conditional_references(county_a_his):
+    resources = synthea_resources()
+    for bundle in transaction_bundles(resources):
+        response = services.bundle_process(bundle=bundle, actor=county_a_his, base_url="http://hub/fhir")
+        assert {e["response"]["status"] for e in response["entry"]} == {"201 Created"}
+    assert Resource.objects.count() == 7160
+    encounter = Resource.objects.filter(resource_type="Encounter").first().content
+    practitioner = encounter["participant"][0]["individual"]["reference"]
+    assert practitioner.startswith("Practitioner/") and "?" not in practitioner
