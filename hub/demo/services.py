@@ -166,4 +166,7 @@ def demo_load(*, password: str) -> DemoSummary:
 
     summary.sites = Site.objects.count()
     summary.users = User.objects.count()
+    from hub.demo.patients import demo_patients_load  # it imports this module's COUNTIES
+
+    summary.patients = demo_patients_load()
     return summary
