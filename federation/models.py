@@ -2,5 +2,19 @@
 
 from federation.identity.models import GoldenRecord, LinkEvent, MatchReview, MpiBlockKey, MpiRecord
 from federation.sites.models import Department, Site
+from federation.sites.sync_config import SiteSync
+from federation.sync.models import DeadLetter, SyncCursor, SyncRun
 
-__all__ = ["Department", "GoldenRecord", "LinkEvent", "MatchReview", "MpiBlockKey", "MpiRecord", "Site"]
+__all__ = [
+    "DeadLetter",
+    "Department",
+    "GoldenRecord",
+    "LinkEvent",
+    "MatchReview",
+    "MpiBlockKey",
+    "MpiRecord",
+    "Site",
+    "SiteSync",
+    "SyncCursor",
+    "SyncRun",
+]

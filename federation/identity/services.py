@@ -1,0 +1,180 @@
+"""Identity decisions: index site Patients, publish golden Patients, link, unlink, merge, and undo.
+
+Every manual decision is a ``LinkEvent`` that ``link_event_revert`` can undo. Golden records are
+published to the gateway as Patients whose ``link`` lists each site's Patient
+(http://hl7.org/fhir/R4/patient-definitions.html#Patient.link), after the decision has committed.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from federation.identity.features import patient_features
+from federation.identity.matching import LinkItem, records_link
+from federation.identity.models import (
+    GoldenRecord,
+    LinkAction,
+    LinkEvent,
+    LinkMethod,
+    MatchReview,
+    MpiRecord,
+    ReviewStatus,
+)
+
+GOLDEN_TAG = {"system": "https://alliance.example/fhir/CodeSystem/mpi", "code": "golden"}
+
+
+class IdentityError(Exception):
+    """A refused identity decision (the API turns it into a 4xx)."""
+
+
+def goldens_publish_later(golden_ids: set[int]) -> None:
+    if not golden_ids:
+        return
+    from federation.tasks import goldens_publish
+
+    ids = sorted(golden_ids)
+    transaction.on_commit(lambda: goldens_publish.delay(ids))
+
+
+def patients_index(*, site: str, patients: list[dict]) -> None:
+    """Add or refresh site Patients (as stored at the hub) in the master patient index."""
+    if not patients:
+        return
+    items = [LinkItem(site_code=site, patient_id=p["id"], features=patient_features(p)) for p in patients]
+    report = records_link(items=items)
+    goldens_publish_later(report.golden_ids)
+
+
+def golden_resource(golden: GoldenRecord) -> dict:
+    """The golden Patient: identity from the most recently updated site record, links to all of them."""
+    from fhir_gateway.models import Resource
+
+    records = list(golden.records.order_by("-updated_at"))
+    patient: dict = {"resourceType": "Patient", "id": golden.fhir_id, "active": golden.active and bool(records)}
+    if records:
+        best = Resource.objects.filter(resource_type="Patient", fhir_id=records[0].patient_id).first()
+        if best is not None and best.content:
+            for key in ("identifier", "name", "telecom", "gender", "birthDate", "address"):
+                if key in best.content:
+                    patient[key] = best.content[key]
+    patient["identifier"] = [i for i in patient.get("identifier", []) if i.get("use") == "official"]
+    links = [{"other": {"reference": f"Patient/{r.patient_id}"}, "type": "seealso"} for r in records]
+    if golden.merged_into_id:
+        links.append({"other": {"reference": f"Patient/{golden.merged_into.fhir_id}"}, "type": "replaced-by"})
+    if links:
+        patient["link"] = links
+    patient["meta"] = {"tag": [GOLDEN_TAG]}
+    return patient
+
+
+def goldens_publish(*, golden_ids: list[int]) -> int:
+    """Write the golden Patients of ``golden_ids`` to the gateway (owned by no site)."""
+    from fhir_gateway import services
+    from fhir_gateway.context import INTERNAL_ACTOR
+
+    count = 0
+    for golden in GoldenRecord.objects.filter(pk__in=golden_ids).select_related("merged_into"):
+        resource = golden_resource(golden)
+        services.resource_update(
+            resource_type="Patient", fhir_id=golden.fhir_id, resource=resource, actor=INTERNAL_ACTOR, owner=""
+        )
+        count += 1
+    return count
+
+
+def _record(patient_id: str) -> MpiRecord:
+    record = MpiRecord.objects.select_for_update().filter(patient_id=patient_id).first()
+    if record is None:
+        raise IdentityError(_("Patient/%(id)s is not in the master patient index.") % {"id": patient_id})
+    return record
+
+
+@transaction.atomic
+def patient_link(*, patient_id: str, golden: GoldenRecord, actor: str, reason: str = "") -> LinkEvent:
+    """Move a site Patient to ``golden`` (someone decided they are the same person)."""
+    record = _record(patient_id)
+    if record.golden_id == golden.pk:
+        raise IdentityError(_("Patient/%(id)s is already linked to that person.") % {"id": patient_id})
+    if not golden.active:
+        raise IdentityError(_("That golden record was merged into another."))
+    previous = record.golden_id
+    record.golden, record.method = golden, LinkMethod.MANUAL
+    record.save(update_fields=["golden", "method", "updated_at"])
+    MatchReview.objects.filter(record=record, candidate=golden, status=ReviewStatus.PENDING).update(
+        status=ReviewStatus.LINKED, decided_by=actor, decided_at=timezone.now()
+    )
+    event = LinkEvent.objects.create(
+        action=LinkAction.LINK, record=record, from_golden_id=previous, to_golden=golden, actor=actor, reason=reason
+    )
+    goldens_publish_later({previous, golden.pk})
+    return event
+
+
+@transaction.atomic
+def patient_unlink(*, patient_id: str, actor: str, reason: str = "") -> LinkEvent:
+    """Take a site Patient out of its golden record into a new one of its own."""
+    record = _record(patient_id)
+    if record.golden.records.count() == 1:
+        raise IdentityError(_("Patient/%(id)s is not linked to anyone else.") % {"id": patient_id})
+    previous = record.golden_id
+    record.golden, record.method = GoldenRecord.objects.create(), LinkMethod.MANUAL
+    record.save(update_fields=["golden", "method", "updated_at"])
+    event = LinkEvent.objects.create(
+        action=LinkAction.UNLINK, record=record, from_golden_id=previous, to_golden=record.golden, actor=actor,
+        reason=reason,
+    )  # fmt: skip
+    goldens_publish_later({previous, record.golden_id})
+    return event
+
+
+@transaction.atomic
+def golden_merge(*, source: GoldenRecord, target: GoldenRecord, actor: str, reason: str = "") -> LinkEvent:
+    """Merge golden record ``source`` into ``target``: its site records move, it is retired."""
+    if source.pk == target.pk or not source.active or not target.active:
+        raise IdentityError(_("Only two different, active golden records can be merged."))
+    moved = list(source.records.values_list("pk", flat=True))
+    MpiRecord.objects.filter(pk__in=moved).update(golden=target, method=LinkMethod.MANUAL)
+    GoldenRecord.objects.filter(pk=source.pk).update(active=False, merged_into=target)
+    event = LinkEvent.objects.create(
+        action=LinkAction.MERGE, from_golden=source, to_golden=target, moved_records=moved, actor=actor, reason=reason
+    )
+    goldens_publish_later({source.pk, target.pk})
+    return event
+
+
+@transaction.atomic
+def review_reject(*, review: MatchReview, actor: str) -> None:
+    """A site admin decides the two are different people."""
+    if review.status != ReviewStatus.PENDING:
+        raise IdentityError(_("This match has already been decided."))
+    review.status, review.decided_by, review.decided_at = ReviewStatus.REJECTED, actor, timezone.now()
+    review.save(update_fields=["status", "decided_by", "decided_at"])
+
+
+@transaction.atomic
+def link_event_revert(*, event: LinkEvent, actor: str, reason: str = "") -> LinkEvent:
+    """Undo a link, unlink or merge exactly; the undoing is itself audited."""
+    event = LinkEvent.objects.select_for_update().get(pk=event.pk)
+    if event.reverted_by_id or event.action == LinkAction.REVERT:
+        raise IdentityError(_("This decision was already reverted."))
+    touched = {event.from_golden_id, event.to_golden_id}
+    if event.action == LinkAction.MERGE:
+        GoldenRecord.objects.filter(pk=event.from_golden_id).update(active=True, merged_into=None)
+        MpiRecord.objects.filter(pk__in=event.moved_records).update(golden_id=event.from_golden_id)
+    else:
+        record = MpiRecord.objects.select_for_update().get(pk=event.record_id)
+        if record.golden_id != event.to_golden_id:
+            raise IdentityError(_("The record has moved since; revert the later decision first."))
+        record.golden_id = event.from_golden_id
+        record.save(update_fields=["golden", "updated_at"])
+    revert = LinkEvent.objects.create(
+        action=LinkAction.REVERT, record_id=event.record_id, from_golden_id=event.to_golden_id,
+        to_golden_id=event.from_golden_id, actor=actor, reason=reason,
+    )  # fmt: skip
+    event.reverted_by = revert
+    event.save(update_fields=["reverted_by"])
+    goldens_publish_later({g for g in touched if g})
+    return revert

@@ -1,0 +1,71 @@
+"""Talking to a site's FHIR endpoint: retries with exponential backoff and full jitter."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class SiteUnavailable(Exception):
+    """The site did not answer usefully after every retry."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = 3
+    backoff: float = 0.5  # seconds; attempt n waits up to backoff * 2**n
+    max_wait: float = 30.0
+
+    @classmethod
+    def from_settings(cls) -> RetryPolicy:
+        conf = getattr(settings, "FEDERATION_SYNC", {}) or {}
+        return cls(
+            retries=int(conf.get("retries", cls.retries)),
+            backoff=float(conf.get("backoff", cls.backoff)),
+            max_wait=float(conf.get("max_wait", cls.max_wait)),
+        )
+
+    def wait(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_wait, self.backoff * 2**attempt))  # full jitter
+
+
+@dataclass
+class Fetched:
+    body: dict
+    attempts: int
+
+
+def site_client(*, token: str = "", timeout: float = 10.0) -> httpx.Client:
+    headers = {"Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.Client(headers=headers, timeout=timeout)
+
+
+def json_fetch(client: httpx.Client, url: str, *, policy: RetryPolicy) -> Fetched:
+    """GET ``url`` as JSON; transport errors, timeouts and 5xx/429 are retried, other 4xx are not."""
+    last = ""
+    for attempt in range(policy.retries + 1):
+        if attempt:
+            time.sleep(policy.wait(attempt - 1))
+        try:
+            response = client.get(url)
+        except httpx.HTTPError as error:
+            last = f"{type(error).__name__}: {error}"
+            continue
+        if response.status_code in RETRYABLE_STATUS:
+            last = f"HTTP {response.status_code} from {url}"
+            continue
+        if response.status_code >= 400:
+            raise SiteUnavailable(f"HTTP {response.status_code} from {url}: {response.text[:300]}")
+        try:
+            return Fetched(response.json(), attempt + 1)
+        except ValueError:
+            last = f"invalid JSON from {url}"
+    raise SiteUnavailable(f"{last} (after {policy.retries + 1} attempts)")

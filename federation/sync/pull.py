@@ -1,0 +1,132 @@
+"""The pull engine: an incremental sync of one site from its FHIR endpoint.
+
+For each resource type: search ``_lastUpdated=ge<cursor>`` sorted by ``_lastUpdated``, follow ``next``
+links, and store page by page; the cursor moves in the same database transaction as the page, so a
+crash or an outage resumes where it stopped (http://hl7.org/fhir/R4/search.html#lastUpdated).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from federation.sites.health import health_failure, health_success
+from federation.sites.sync_config import SiteSync
+from federation.sync.client import RetryPolicy, SiteUnavailable, json_fetch, site_client
+from federation.sync.intake import records_store
+from federation.sync.models import DeadLetter, SyncCursor, SyncRun
+from fhir_gateway.storage.writes import instant
+
+LOCK_NAMESPACE = 5_201_314  # pg advisory locks: (namespace, sync id), one run per site at a time
+
+
+def _first_url(sync: SiteSync, resource_type: str, since: str) -> str:
+    query = {"_sort": "_lastUpdated", "_count": str(sync.page_size)}
+    if since:
+        query["_lastUpdated"] = f"ge{since}"
+    return f"{sync.base_url.rstrip('/')}/{resource_type}?{urlencode(query)}"
+
+
+def _next_url(bundle: dict, base_url: str) -> str | None:
+    for link in bundle.get("link") or []:
+        if link.get("relation") == "next" and isinstance(link.get("url"), str):
+            # Follow only links back to the site itself, never elsewhere.
+            return link["url"] if link["url"].startswith(base_url.rstrip("/") + "/") else None
+    return None
+
+
+def _newest(resources: list[dict]) -> str:
+    stamps = []
+    for resource in resources:
+        value = (resource.get("meta") or {}).get("lastUpdated")
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            stamps.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return instant(max(stamps)) if stamps else ""
+
+
+def _page_resources(bundle: dict) -> list[dict]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise SiteUnavailable("the site answered a search with something other than a Bundle")
+    return [
+        e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
+
+
+def _locked(sync_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, sync_id])
+        return cursor.fetchone()[0]
+
+
+def _unlock(sync_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, sync_id])
+
+
+def site_sync_run(*, sync_id: int, policy: RetryPolicy | None = None) -> SyncRun | None:
+    """Pull everything new from one site; ``None`` when another run of that site is under way."""
+    if not _locked(sync_id):
+        return None
+    try:
+        return _run(SiteSync.objects.select_related("site").get(pk=sync_id), policy or RetryPolicy.from_settings())
+    finally:
+        _unlock(sync_id)
+
+
+def _run(sync: SiteSync, policy: RetryPolicy) -> SyncRun:
+    site = sync.site.code
+    sync.last_attempt_at = timezone.now()
+    sync.save(update_fields=["last_attempt_at"])
+    run = SyncRun.objects.create(sync=sync)
+    retried = False
+    try:
+        with site_client(token=sync.bearer_token, timeout=sync.timeout_seconds) as client:
+            for resource_type in sync.types:
+                cursor, _ = SyncCursor.objects.get_or_create(sync=sync, resource_type=resource_type)
+                url: str | None = _first_url(sync, resource_type, cursor.since)
+                while url:
+                    fetched = json_fetch(client, url, policy=policy)
+                    retried = retried or fetched.attempts > 1
+                    resources = _page_resources(fetched.body)
+                    with transaction.atomic():
+                        result = records_store(site=site, base_url=sync.base_url, resources=resources)
+                        newest = _newest(resources)
+                        if newest and newest != cursor.since:
+                            cursor.since = newest
+                            cursor.save(update_fields=["since", "updated_at"])
+                        run.pages += 1
+                        run.fetched += len(resources)
+                        run.stored += result.stored
+                        run.unchanged += result.unchanged
+                        run.dead_lettered += result.dead_lettered
+                        run.save(update_fields=["pages", "fetched", "stored", "unchanged", "dead_lettered"])
+                    url = _next_url(fetched.body, sync.base_url)
+    except SiteUnavailable as error:
+        run.error = str(error)
+        health_failure(sync=sync, error=str(error))
+    else:
+        run.ok = True
+        open_letters = DeadLetter.objects.filter(site_code=site, resolved=False).exists()
+        health_success(sync=sync, degraded=retried or open_letters)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["ok", "error", "finished_at"])
+    return run
+
+
+def dead_letter_retry(*, letter: DeadLetter) -> bool:
+    """Fetch the record again from its site and store it if the site has fixed it; True when stored."""
+    sync = SiteSync.objects.select_related("site").get(site__code=letter.site_code)
+    url = f"{sync.base_url.rstrip('/')}/{letter.resource_type}/{letter.source_id}"
+    with site_client(token=sync.bearer_token, timeout=sync.timeout_seconds) as client:
+        fetched = json_fetch(client, url, policy=RetryPolicy(retries=0))
+    with transaction.atomic():
+        result = records_store(site=letter.site_code, base_url=sync.base_url, resources=[fetched.body])
+    letter.refresh_from_db()
+    return result.stored == 1 or result.unchanged == 1
