@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from federation import api as federation_api
 from hub import health
 
 urlpatterns = [
@@ -10,8 +11,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/referrals/", include("hub.referrals.api.urls")),
+    path("api/audit/", include("hub.audit.api.urls")),
     path("api/", include("hub.accounts.api.urls")),
+    path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
+    path("federation/", include("federation.urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
     path("", include("hub.web.urls")),

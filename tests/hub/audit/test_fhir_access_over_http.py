@@ -85,3 +85,23 @@ def test_reads_writes_and_refusals_are_audited(
     assert events[2].success is False
     assert events[2].actor_site == "county-b"
     assert events[0].owner == "county-a"
+
+
+def test_a_site_admin_reads_their_sites_audit_trail_over_the_api(
+    client, admin_of_county_a, dr_zhao_at_county_b, token_for, patient_at_county_a
+):
+    patient = f"Patient/{patient_at_county_a['id']}"
+    client.get(f"/fhir/{patient}", **token_for(dr_zhao_at_county_b))  # refused, but about county A's record
+    response = client.get(f"/api/audit/events?patient={patient}", **token_for(admin_of_county_a))
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert {(row["action"], row["status"]) for row in rows} == {("create", 201), ("read", 403)}
+
+
+def test_the_audit_trail_is_closed_to_doctors_and_checks_its_filters(
+    client, dr_li_at_county_a, admin_of_county_a, token_for
+):
+    assert client.get("/api/audit/events", **token_for(dr_li_at_county_a)).status_code == 403
+    bad = client.get("/api/audit/events?since=yesterday", **token_for(admin_of_county_a))
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "invalid"

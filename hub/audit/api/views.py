@@ -1,0 +1,55 @@
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.views import APIView
+
+from hub.accounts.constants import Role
+from hub.api_errors import ForbiddenError
+from hub.audit.selectors import audit_event_list
+
+
+class AuditEventListApi(APIView):
+    """The audit trail: site administrators see their own site's; the platform operator sees all."""
+
+    class FilterSerializer(serializers.Serializer):
+        patient = serializers.RegexField(r"^Patient/[A-Za-z0-9\-.]{1,64}$", required=False)
+        actor = serializers.CharField(required=False, max_length=128)
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        success = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        recorded_at = serializers.DateTimeField()
+        actor_kind = serializers.CharField()
+        actor_id = serializers.CharField()
+        actor_display = serializers.CharField()
+        actor_site = serializers.CharField()
+        action = serializers.CharField()
+        resource_type = serializers.CharField()
+        fhir_id = serializers.CharField()
+        patient = serializers.CharField()
+        owner = serializers.CharField()
+        status = serializers.IntegerField()
+        success = serializers.BooleanField()
+        detail = serializers.JSONField()
+
+    serializer_class = OutputSerializer
+
+    def get(self, request):
+        if not (request.user.is_superuser or request.user.role == Role.SITE_ADMIN):
+            raise ForbiddenError(_("Only site administrators read the audit trail."))
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        events = audit_event_list(
+            user=request.user,
+            patient=data.get("patient", ""),
+            actor_id=data.get("actor", ""),
+            since=data.get("since"),
+            until=data.get("until"),
+            success=data.get("success"),
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
