@@ -1,5 +1,6 @@
 """Models of the federation app, defined per sub-domain and collected here for Django."""
 
+from federation.auth.models import SiteClient
 from federation.identity.models import GoldenRecord, LinkEvent, MatchReview, MpiBlockKey, MpiRecord
 from federation.sites.models import Department, Site
 from federation.sites.sync_config import SiteSync
@@ -14,6 +15,7 @@ __all__ = [
     "MpiBlockKey",
     "MpiRecord",
     "Site",
+    "SiteClient",
     "SiteSync",
     "SyncCursor",
     "SyncRun",

@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from hub.accounts.constants import TOKEN_PREFIX
 from hub.accounts.services import api_token_authenticate
 
 
@@ -30,7 +31,8 @@ class BearerTokenMiddleware:
 
     def __call__(self, request):
         raw = bearer_token(request)
-        if raw is not None:
+        # Other bearer tokens (site systems' OAuth2 access tokens) are checked by the federation's FHIR actor resolver.
+        if raw is not None and raw.startswith(TOKEN_PREFIX):
             user = api_token_authenticate(raw)
             if user is None:
                 return _unauthorized(request)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "channels",
     "fhir_gateway",
     "fhir_gateway.search",
+    "oauth2_provider",
     "federation",
     "hub.accounts",
     "hub.web",
@@ -117,6 +118,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "referrals-sla-escalation": {"task": "referrals.sla_escalate_due", "schedule": 60.0},
+    "federation-sync-due-sites": {"task": "federation.sync_due_sites", "schedule": 30.0},
 }
 
 # --- Device data --------------------------------------------------------------
@@ -157,6 +159,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Federation: site systems' OAuth2 credentials, sync, patient identity ---------
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "federation.auth.scopes.SiteScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH2_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # only a checksum of each token is stored
+}
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+FEDERATION_SYNC = {"retries": 3, "backoff": 0.5, "breaker_threshold": 3, "probe_after": 60}
+FEDERATION_HUB_BASE_URL = env_str("HUB_FHIR_BASE_URL", "http://127.0.0.1:8000/fhir")
+FEDERATION_RECORD_VIEW_TIMEOUT = 5.0  # seconds the live record view (调阅) waits for a site
+FEDERATION_MPI: dict = {}  # weights and thresholds: see federation.identity.scoring
 
 # --- FHIR gateway ------------------------------------------------------------
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)

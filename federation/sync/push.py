@@ -1,0 +1,113 @@
+"""Inbound: a site's system posts a batch or transaction Bundle of its records to the hub.
+
+Each record is written under its hub id ``<site>-<id at the site>`` (the id the pull engine uses too), so
+the same record sent twice, even by two racing deliveries, or both pushed and pulled, is one resource.
+Records carry the site in ``meta.source`` and a tag, and a Provenance names the site as their author.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from django.utils.translation import gettext as _
+
+from federation.identity.services import patients_index
+from federation.sync.records import hub_id, provenance_for, references_localize, site_tag_add
+from fhir_gateway import services
+from fhir_gateway.context import SYSTEM, Actor
+from fhir_gateway.errors import FhirError, Forbidden
+
+_WRITES = ("POST", "PUT")
+
+
+def _source_id(entry: dict, resource: dict, url: str) -> str:
+    if resource.get("id"):
+        return str(resource["id"])
+    parts = url.split("?")[0].strip("/").split("/")
+    if len(parts) >= 2:
+        return parts[1]
+    full_url = str(entry.get("fullUrl") or "")
+    if full_url.startswith("urn:uuid:"):
+        return full_url.removeprefix("urn:uuid:")
+    return str(uuid.uuid4())  # a POST with nothing to recognise it by: a new record each time
+
+
+def _rewrite(bundle: dict, site: str) -> tuple[list[dict], dict[str, str], list[str]]:
+    entries, mapping, written = [], {}, []
+    for index, entry in enumerate(bundle.get("entry") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
+            raise FhirError(400, f"Bundle.entry[{index}] has no request", expression=[f"Bundle.entry[{index}]"])
+        request = dict(entry["request"])
+        method, url = str(request.get("method", "")).upper(), str(request.get("url", ""))
+        resource = entry.get("resource")
+        if method in _WRITES and isinstance(resource, dict):
+            rtype = resource.get("resourceType") or url.split("/")[0].split("?")[0]
+            source_id = _source_id(entry, resource, url)
+            target = f"{rtype}/{hub_id(site, source_id)}"
+            if entry.get("fullUrl"):
+                mapping[entry["fullUrl"]] = target
+            resource = {**resource, "id": hub_id(site, source_id)}
+            meta = dict(resource.get("meta") or {})
+            meta.pop("versionId", None), meta.pop("lastUpdated", None)
+            meta["source"] = f"urn:alliance:site:{site}#{rtype}/{source_id}"
+            resource["meta"] = meta
+            site_tag_add(resource, site)
+            request = {"method": "PUT", "url": target}
+            written.append(target)
+        elif method in ("GET", "DELETE") and "?" not in url:
+            parts = url.strip("/").split("/")
+            if len(parts) >= 2:
+                request["url"] = "/".join([parts[0], hub_id(site, parts[1]), *parts[2:]])
+        entries.append({"resource": resource, "request": request} if resource is not None else {"request": request})
+    return entries, mapping, written
+
+
+def _references_map(value, mapping: dict[str, str]):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str) and item in mapping:
+                value[key] = mapping[item]
+            else:
+                _references_map(item, mapping)
+    elif isinstance(value, list):
+        for item in value:
+            _references_map(item, mapping)
+
+
+def bundle_intake(*, bundle: dict, actor: Actor, base_url: str) -> dict:
+    """Process a site's Bundle as that site's system; returns the response Bundle."""
+    if actor.kind != SYSTEM or not actor.site:
+        raise Forbidden(_("Only a member site's system posts records to the intake."))
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("resourceType") != "Bundle"
+        or bundle.get("type")
+        not in (
+            "batch",
+            "transaction",
+        )
+    ):
+        raise FhirError(400, _("The body must be a batch or transaction Bundle."), expression=["Bundle"])
+    site = actor.site
+    entries, mapping, written = _rewrite(bundle, site)
+    for entry in entries:
+        if entry.get("resource") is not None:
+            _references_map(entry["resource"], mapping)
+            references_localize(entry["resource"], site=site, base_url="")
+    if written:
+        provenance = provenance_for(
+            site=site, base_url=f"urn:alliance:site:{site}", targets=written, recorded=datetime.now(UTC).isoformat()
+        )
+        entries.append({"resource": provenance, "request": {"method": "POST", "url": "Provenance"}})
+    response = services.bundle_process(
+        bundle={"resourceType": "Bundle", "type": bundle["type"], "entry": entries}, actor=actor, base_url=base_url
+    )
+    stored_patients = [
+        entry["resource"]
+        for entry, answer in zip(entries, response.get("entry") or [], strict=False)
+        if (entry.get("resource") or {}).get("resourceType") == "Patient"
+        and str((answer.get("response") or {}).get("status", "")).startswith("2")
+    ]
+    patients_index(site=site, patients=stored_patients)
+    return response
