@@ -83,6 +83,44 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
     return _match(ctx, param, name, modifier, values, alias)
 
 
+def date_group(ctx: Context, resource_type: str | None, name: str, raws: list[str], alias: str):
+    """Every ``name=...`` of one date parameter in one EXISTS, so that a range (``ge`` and ``lt``) is
+    matched on one date value and the GiST index on the value ranges finds it; ``None`` if unknown."""
+    param = lookup(resource_type, name)
+    if param is None or param.type != "date":
+        return None
+    i = ctx.alias("d")
+    sqls, args, low, high, bounded = [], [], None, None, True
+    for raw in raws:
+        values = split_values(raw)
+        if not values:
+            continue
+        ors, more = _any(name, values, lambda value: date.condition(value, "", lambda column: f"{i}.{column}"))
+        sqls.append(ors)
+        args += more
+        windows = [date.window(value) for value in values]
+        if any(window is None for window in windows):
+            bounded = False
+            continue
+        lows, highs = [w[0] for w in windows], [w[1] for w in windows]
+        one_low = None if None in lows else min(lows)
+        one_high = None if None in highs else max(highs)
+        low = one_low if low is None else (max(low, one_low) if one_low else low)
+        high = one_high if high is None else (min(high, one_high) if one_high else high)
+    if not sqls:
+        return None
+    window_sql, type_sql = "", ""
+    if resource_type:
+        type_sql = f" AND {i}.rtype = %s"
+    if bounded and (low or high):
+        window_sql = f" AND tstzrange({i}.lo, {i}.hi, '[)') && tstzrange(%s, %s, '[)')"
+    sql = (
+        f"EXISTS (SELECT 1 FROM {date.TABLE} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s"
+        f"{type_sql}{window_sql} AND {' AND '.join(sqls)})"
+    )
+    return sql, [name, *([resource_type] if type_sql else []), *([low, high] if window_sql else []), *args]
+
+
 def _any(name: str, values: list[str], build) -> tuple[str, list]:
     sqls, args = [], []
     for value in values:

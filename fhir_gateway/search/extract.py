@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 
 from fhir_gateway.search import fhirpath
@@ -13,16 +14,31 @@ from fhir_gateway.search.normalize import normalize
 from fhir_gateway.search.values import KINDS, composite, string
 
 _TAGS = re.compile(r"<[^>]+>")
+TOKEN_TABLE = KINDS["token"].TABLE
+
+
+@dataclass(frozen=True)
+class Group:
+    """Parameters sharing one expression (``subject`` and ``patient``...): evaluated once per resource."""
+
+    paths: list
+    keys: frozenset[str] | None  # skip the group when the resource has none of these top-level keys
+    params: list[tuple[SearchParam, object]]
 
 
 @cache
-def plan(resource_type: str) -> tuple[tuple[SearchParam, object], ...]:
-    """The parameters of ``resource_type`` that have something to extract, with their value module."""
-    return tuple(
-        (param, KINDS[param.type])
-        for param in params_for(resource_type).values()
-        if param.paths and param.type in KINDS and param.code not in RESOURCE_COLUMNS
-    )
+def plan(resource_type: str) -> tuple[Group, ...]:
+    """The parameters of ``resource_type`` that have something to extract, grouped by expression."""
+    groups: dict[tuple, Group] = {}
+    for param in params_for(resource_type).values():
+        if not param.paths or param.type not in KINDS or param.code in RESOURCE_COLUMNS:
+            continue
+        group = groups.get(param.paths)
+        if group is None:
+            paths = list(param.paths)
+            group = groups[param.paths] = Group(paths, fhirpath.first_keys(paths), [])
+        group.params.append((param, KINDS[param.type]))
+    return tuple(groups.values())
 
 
 def _narrative(content: dict) -> list[tuple]:
@@ -37,22 +53,22 @@ def _narrative(content: dict) -> list[tuple]:
 def extract_rows(resource_type: str, content: dict) -> dict[str, list[tuple]]:
     """``{table: [(param, *values)]}`` for one resource (duplicates removed)."""
     out: dict[str, dict[tuple, None]] = defaultdict(dict)
-    seen_paths: dict[tuple, list] = {}
-    for param, kind in plan(resource_type):
-        nodes = seen_paths.get(param.paths)
-        if nodes is None:
-            nodes = seen_paths[param.paths] = fhirpath.evaluate(list(param.paths), content)
+    for group in plan(resource_type):
+        if group.keys is not None and not any(key in content for key in group.keys):
+            continue
+        nodes = fhirpath.evaluate(group.paths, content)
         if not nodes:
             continue
-        if kind is composite:
-            for node in nodes:
-                for _, values in composite.extract_pairs(param, node):
-                    out[composite.TABLE][(param.code, *values)] = None
-            continue
-        for node in nodes:
-            for suffix, values in kind.extract(node):
+        for param, kind in group.params:
+            if kind is composite:
+                for node in nodes:
+                    for _, values in composite.extract_pairs(param, node):
+                        out[composite.TABLE][(param.code, *values)] = None
+                continue
+            extracted = [row for node in nodes for row in kind.extract(node)]
+            for suffix, values in extracted:
                 if suffix.startswith("token"):
-                    out[KINDS["token"].TABLE][(param.code + suffix[5:], *values)] = None
+                    out[TOKEN_TABLE][(param.code + suffix[5:], *values)] = None
                 else:
                     out[kind.TABLE][(param.code + suffix, *values)] = None
     for values in _narrative(content):

@@ -49,6 +49,49 @@ def split_union(expression: str) -> list[str]:
     return [part for part in parts if part]
 
 
+def _model() -> dict:
+    from fhirpathpy.models import models
+
+    return models["r4"]
+
+
+def _typed(root: str, steps: list[tuple]) -> list[tuple]:
+    """Resolve choice elements with the R4 model: ``value`` + ``as(Quantity)`` reads ``valueQuantity``."""
+    model = _model()
+    choices, path_types, elsewhere = model["choiceTypePaths"], model["path2Type"], model["pathsDefinedElsewhere"]
+    typed: list[tuple] = []
+    context = root
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        following = steps[index + 1] if index + 1 < len(steps) else None
+        if step[0] != "field":
+            typed.append(step)
+            index += 1
+            continue
+        path = f"{context}.{step[1]}" if context else ""
+        if following and following[0] == "as":
+            wanted = following[1]
+            known = choices.get(path) or []
+            name = next((kind for kind in known if kind.lower() == wanted.lower()), wanted[:1].upper() + wanted[1:])
+            typed.append(("choice", step[1], (name,)))
+            context = path_types.get(f"{path}{name}", name) if context else ""
+            index += 2
+            continue
+        if path in choices:
+            typed.append(("choice", step[1], tuple(choices[path])))
+            context = ""
+        else:
+            typed.append(step)
+            kind = path_types.get(path) if context else None
+            if kind and kind[:1].isupper() and kind not in ("BackboneElement", "Element"):
+                context = kind
+            elif context:
+                context = elsewhere.get(path, path)
+        index += 1
+    return typed
+
+
 def _steps(path: str) -> list[tuple]:
     steps: list[tuple] = []
     position = 0
@@ -62,7 +105,7 @@ def _steps(path: str) -> list[tuple]:
         else:
             inner = args[1:-1].strip()
             if name in ("as", "ofType"):
-                steps.append(("as", inner.lower()))
+                steps.append(("as", inner))
             elif name == "where" and (found := _WHERE_RESOLVE.match(inner)):
                 steps.append(("resolve_is", found.group(1)))
             elif name == "where" and (found := _WHERE_EQ.match(inner)):
@@ -91,22 +134,60 @@ def compile_expression(expression: str, *, relative: bool = False) -> list[Path]
     paths = []
     for part in split_union(expression):
         if found := _DECEASED.match(part):
-            paths.append(Path(found.group(1), (("field", found.group(2)),), deceased=True))
+            root = found.group(1)
+            paths.append(Path(root, tuple(_typed(root, [("field", found.group(2))])), deceased=True))
             continue
         if found := _AS_PAREN.match(part):
             rest = found.group("rest").lstrip(".")
             part = f"{found.group('path')}.as({found.group('type')})" + (f".{rest}" if rest else "")
         steps = _steps(part)
         if relative:
-            paths.append(Path("", tuple(steps)))
+            paths.append(Path("", tuple(_typed("", steps))))
         else:
             if steps[0][0] != "field":
                 raise UnsupportedExpression(part)
-            paths.append(Path(steps[0][1], tuple(steps[1:])))
+            root = steps[0][1]
+            paths.append(
+                Path(root, tuple(_typed(root if root not in ("Resource", "DomainResource") else "", steps[1:])))
+            )
     return paths
 
 
+def _field(nodes: list[Node], name: str) -> list[Node]:
+    out: list[Node] = []
+    for node in nodes:
+        value = node.value
+        if not isinstance(value, dict):
+            continue
+        found = value.get(name)
+        if found is None:
+            continue
+        if isinstance(found, list):
+            out.extend(Node(item) for item in found if item is not None)
+        else:
+            out.append(Node(found))
+    return out
+
+
+def _choice(nodes: list[Node], name: str, kinds: tuple[str, ...]) -> list[Node]:
+    out: list[Node] = []
+    for node in nodes:
+        value = node.value
+        if not isinstance(value, dict):
+            continue
+        for kind in kinds:
+            found = value.get(name + kind)
+            if found is None:
+                continue
+            if isinstance(found, list):
+                out.extend(Node(item, kind) for item in found if item is not None)
+            else:
+                out.append(Node(found, kind))
+    return out
+
+
 def _children(value: object, name: str) -> Iterable[Node]:
+    """Children named ``name`` when the model does not say whether it is a choice element."""
     if not isinstance(value, dict):
         return
     found = value.get(name)
@@ -138,6 +219,22 @@ def reference_type(reference: object) -> str | None:
     return reference.get("type")
 
 
+def first_keys(paths: list[Path]) -> frozenset[str] | None:
+    """The top-level keys without which ``paths`` select nothing (``None``: evaluate always)."""
+    keys: set[str] = set()
+    for path in paths:
+        if not path.steps or path.deceased:
+            return None
+        step = path.steps[0]
+        if step[0] == "field":
+            keys.add(step[1])
+        elif step[0] == "choice":
+            keys.update(step[1] + kind for kind in step[2])
+        else:
+            return None
+    return frozenset(keys)
+
+
 def evaluate(paths: list[Path], resource: object) -> list[Node]:
     """The nodes ``paths`` select in ``resource`` (a resource, or a context node for relative paths)."""
     out: list[Node] = []
@@ -149,9 +246,13 @@ def evaluate(paths: list[Path], resource: object) -> list[Node]:
         for step in path.steps:
             kind = step[0]
             if kind == "field":
+                nodes = _field(nodes, step[1])
+            elif kind == "choice":
+                nodes = _choice(nodes, step[1], step[2])
+            elif kind == "scan":
                 nodes = [child for node in nodes for child in _children(node.value, step[1])]
             elif kind == "as":
-                nodes = [node for node in nodes if (node.choice or "").lower() == step[1]]
+                nodes = [node for node in nodes if (node.choice or "").lower() == step[1].lower()]
             elif kind == "resolve_is":
                 nodes = [node for node in nodes if reference_type(node.value) == step[1]]
             else:  # where_eq

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from fhir_gateway.search import paging
-from fhir_gateway.search.criteria import Context, condition
+from fhir_gateway.search.criteria import Context, condition, date_group, lookup
 from fhir_gateway.search.request import SearchRequest
 
 
@@ -36,7 +36,21 @@ def where(ctx: Context, request: SearchRequest, alias: str = "s") -> tuple[str, 
     if scope_sql:
         sqls.append(scope_sql.removeprefix(" AND "))
         args += scope_args
+    dates: dict[str, list[str]] = {}
     for name, value in request.criteria:
+        if ":" not in name and "." not in name and not name.startswith("_"):
+            param = lookup(request.resource_type, name)
+            if param is not None and param.type == "date":
+                dates.setdefault(name, []).append(value)
+    for name, raws in dates.items():
+        built = date_group(ctx, request.resource_type, name, raws, alias)
+        if built is not None:
+            sqls.append(built[0])
+            args += built[1]
+            request.used += [(name, raw) for raw in raws if (name, raw) not in request.used]
+    for name, value in request.criteria:
+        if name in dates:
+            continue
         built = condition(ctx, request.resource_type, name, value, alias)
         if built is None:
             continue

@@ -79,7 +79,13 @@ def _ranges(value: object) -> list[tuple[str, str]]:
     if "start" in value or "end" in value:
         lo = _ranges(value.get("start")) if value.get("start") else [(LOW, LOW)]
         hi = _ranges(value.get("end")) if value.get("end") else [(HIGH, HIGH)]
-        return [(lo[0][0], hi[0][1])] if lo and hi else []
+        if not lo or not hi:
+            return []
+        start, end = lo[0][0], hi[0][1]
+        bounded = start not in (LOW, HIGH) and end not in (LOW, HIGH)
+        if bounded and datetime.fromisoformat(end) < datetime.fromisoformat(start):
+            end = start  # a Period that ends before it starts: keep its start only
+        return [(start, end)]
     out: list[tuple[str, str]] = []
     for event in value.get("event") or ():
         out.extend(_ranges(event))
@@ -125,6 +131,27 @@ def condition(value: str, modifier: str, col) -> tuple[str, list]:
     now = datetime.now(tz=UTC)
     margin = max(abs(now - lo), abs(now - hi)) * 0.1
     return f"({c_lo} < %s AND {c_hi} > %s)", [hi + margin, lo - margin]
+
+
+def window(value: str) -> tuple[datetime | None, datetime | None] | None:
+    """A range every match of ``value`` overlaps (``None``: unbounded side; ``None`` overall for ``ne``).
+
+    Redundant with ``condition`` but indexable: a GiST index on ``(param, tstzrange(lo, hi))`` finds the
+    rows of ``date=ge2024-01-01&date=lt2024-02-01`` without scanning everything before February.
+    """
+    prefix, text = split_prefix(value)
+    lo, hi = parse_range(text)
+    if prefix == "eq":
+        return lo, hi
+    if prefix in ("gt", "sa"):
+        return hi, None
+    if prefix == "ge":
+        return lo, None
+    if prefix in ("lt", "eb"):
+        return None, lo
+    if prefix == "le":
+        return None, hi
+    return None
 
 
 def sort_key(col) -> tuple[str, str]:
