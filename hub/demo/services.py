@@ -169,4 +169,7 @@ def demo_load(*, password: str) -> DemoSummary:
     from hub.demo.patients import demo_patients_load  # it imports this module's COUNTIES
 
     summary.patients = demo_patients_load()
+    from hub.demo.referrals import demo_referrals_load  # the requests need the patients above
+
+    summary.created["referrals"] = demo_referrals_load()
     return summary

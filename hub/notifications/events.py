@@ -7,7 +7,9 @@ fails is logged and does not stop the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,9 +18,22 @@ from hub.notifications.delivery import channels_configured
 from hub.notifications.message import Notification, Recipient
 
 logger = logging.getLogger(__name__)
+_muted: ContextVar[bool] = ContextVar("notifications_muted", default=False)
+
+
+@contextmanager
+def notifications_muted() -> Iterator[None]:
+    """Publish nothing inside the block (bulk loads such as the demo's)."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 def notify_on_commit(*, event: str, recipients: Iterable, title: str, body: str, payload: dict | None = None) -> None:
+    if _muted.get():
+        return
     unique = {user.pk: user for user in recipients if user is not None and user.is_active}
     if not unique:
         return

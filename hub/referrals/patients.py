@@ -47,20 +47,24 @@ def _name(patient: dict) -> str:
     return ""
 
 
-def patient_resolve(*, site_code: str, reference: str) -> ResolvedPatient:
-    """The patient ``reference`` names, if the site ``site_code`` holds them; else 404."""
+def patient_resolve(
+    *, site_code: str, reference: str, shared: set[str] | frozenset[str] = frozenset()
+) -> ResolvedPatient:
+    """The patient ``reference`` names, if the site ``site_code`` holds them (or they are ``shared``); else 404."""
     if not _REFERENCE.match(reference or "") or not reference.startswith("Patient/"):
         raise DomainError(_("The patient must be a reference like Patient/123."), code="invalid_patient")
     stored = fhir_read(reference=reference)
-    if stored is None or stored.owner != site_code:
+    if stored is None or (stored.owner != site_code and reference not in shared):
         raise NotFoundError(_("No such patient at your site."))
     return ResolvedPatient(
         reference=reference, display=_name(stored.resource), identifiers=tuple(stored.resource.get("identifier") or [])
     )
 
 
-def attachments_check(*, site_code: str, patient_ref: str, references: list[str]) -> list[str]:
-    """The attached records, each an existing record of this patient held by the site."""
+def attachments_check(
+    *, site_code: str, patient_ref: str, references: list[str], shared: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """The attached records, each an existing record of this patient held by the site (or ``shared``)."""
     checked: list[str] = []
     for reference in references:
         if not isinstance(reference, str) or not _REFERENCE.match(reference):
@@ -73,7 +77,7 @@ def attachments_check(*, site_code: str, patient_ref: str, references: list[str]
                 code="invalid_attachment",
             )
         stored = fhir_read(reference=reference)
-        if stored is None or stored.owner != site_code:
+        if stored is None or (stored.owner != site_code and reference not in shared):
             raise NotFoundError(_("No such record at your site: %(ref)s") % {"ref": reference})
         subject = (stored.resource.get("subject") or stored.resource.get("patient") or {}).get("reference")
         if subject and subject != patient_ref:

@@ -28,6 +28,7 @@ from hub.referrals.models import Referral
 from hub.referrals.patients import attachments_check, patient_resolve
 from hub.referrals.permissions import check_requester
 from hub.referrals.routing import route_decide
+from hub.referrals.selectors import resource_refs_shared_with
 from hub.referrals.services.common import (
     participant_add,
     referral_lock,
@@ -130,9 +131,11 @@ def referral_create(
         or kind == ReferralKind.DOWN
     ):
         raise DomainError(_("Name a target specialty or an expert."), code="invalid_target")
-    patient = patient_resolve(site_code=requester.site.code, reference=patient_ref)
+    # Going down, the specialist may send back a patient another site shared with them through a request.
+    shared = resource_refs_shared_with(requester) if kind == ReferralKind.DOWN else set()
+    patient = patient_resolve(site_code=requester.site.code, reference=patient_ref, shared=shared)
     records = attachments_check(
-        site_code=requester.site.code, patient_ref=patient.reference, references=list(attachments)
+        site_code=requester.site.code, patient_ref=patient.reference, references=list(attachments), shared=shared
     )
     if consent is None and urgency != Urgency.EMERGENCY:
         raise DomainError(

@@ -113,3 +113,28 @@ def test_a_draft_is_private_until_submitted(api_for, dr_li_at_county_a, cardiolo
     assert submitted.status_code == 200 and submitted.json()["status"] == "requested"
     assert zhang.get(f"{draft['id']}").status_code == 200
     assert li.post(f"{draft['id']}/submit").status_code == 409
+
+
+def test_a_specialist_sends_a_shared_county_patient_back_down(
+    api_for, dr_li_at_county_a, neurologist_zhou, patient_at_county_a, cardiologist_zhang, chest_pain_request
+):
+    li, zhang = api_for(dr_li_at_county_a), api_for(cardiologist_zhang)
+    up = li.post("", chest_pain_request).json()
+    zhang.post(f"{up['id']}/accept")
+    zhang.post(f"{up['id']}/opinion", {"conclusion": "PCI 术后稳定"})
+    body = {
+        "kind": "down_referral",
+        "urgency": "routine",
+        "patient": up["patient"],
+        "target_site": "county-a",
+        "clinical_question": "PCI 术后，回县医院康复",
+        "consent": {"method": "written"},
+        "discharge_summary": "出院诊断：急性心肌梗死 PCI 术后",
+        "attachments": chest_pain_request["attachments"],
+    }
+
+    assert api_for(neurologist_zhou).post("", body).status_code == 404  # never shared with her
+    response = zhang.post("", body)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["patient_display"] == up["patient_display"]
