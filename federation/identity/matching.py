@@ -17,6 +17,7 @@ from federation.identity.models import GoldenRecord, LinkMethod, MatchReview, Mp
 from federation.identity.scoring import MatchConfig, score
 
 MAX_REVIEWS_PER_RECORD = 3
+MPI_LOCK = 5_201_315  # pg advisory lock key of the linker
 
 
 @dataclass
@@ -116,6 +117,9 @@ def records_link(*, items: list[LinkItem], config: MatchConfig | None = None) ->
     """Add site Patients to the index: link each to a golden record, create one, or queue a review."""
     config = config or MatchConfig.from_settings()
     report = LinkReport()
+    # One linker at a time: two sites' records of one person arriving together must see each other.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MPI_LOCK])
     existing = {
         r.patient_id: r
         for r in MpiRecord.objects.select_for_update().filter(patient_id__in=[i.patient_id for i in items])

@@ -93,8 +93,8 @@ def bundle_intake(*, bundle: dict, actor: Actor, base_url: str) -> dict:
     entries, mapping, written = _rewrite(bundle, site)
     for entry in entries:
         if entry.get("resource") is not None:
-            _references_map(entry["resource"], mapping)
-            references_localize(entry["resource"], site=site, base_url="")
+            references_localize(entry["resource"], site=site, base_url="")  # the site's own ids first,
+            _references_map(entry["resource"], mapping)  # then its urn:uuid fullUrls
     if written:
         provenance = provenance_for(
             site=site, base_url=f"urn:alliance:site:{site}", targets=written, recorded=datetime.now(UTC).isoformat()

@@ -31,7 +31,7 @@ def _stored_by_sync(site: str, fhir_id: str, seed: int) -> None:
 
 def test_it_issues_tokens_only_for_the_scopes_a_site_was_granted(client, county_a):
     _c, client_id, secret = site_client_create(site=county_a, name="HIS", scopes=["system/Patient.read"])
-    from tests.federation.auth.conftest import _basic
+    from tests.federation.conftest import _basic
 
     refused = client.post(
         "/o/token/",
