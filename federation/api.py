@@ -13,6 +13,7 @@ from federation.identity.match_operation import patient_match
 from federation.sites.health import health_of
 from federation.sites.sync_config import SiteSync
 from federation.sync.push import bundle_intake
+from federation.sync.record_view import patient_record_view
 from fhir_gateway.api.handler import base_url, fhir_view
 from fhir_gateway.api.negotiation import render
 from fhir_gateway.errors import FhirError
@@ -40,6 +41,14 @@ def match(request):
     """``POST /fhir/Patient/$match`` (http://hl7.org/fhir/R4/patient-operation-match.html)."""
     bundle = patient_match(parameters=_body(request), actor=request.fhir_actor, base_url=base_url(request))
     return render(request, bundle, status=200)
+
+
+@fhir_view(("GET",))
+def record_view(request, patient_id: str):
+    """``GET /federation/patients/<id>/record``: the live record (调阅), or the synced copy and its age."""
+    view = patient_record_view(patient_id=patient_id, actor=request.fhir_actor)
+    headers = {"X-Record-Source": view.source, "X-Record-Age": str(view.age_seconds())}
+    return render(request, view.bundle(), status=200, headers=headers)
 
 
 def sites_health(request):
