@@ -16,6 +16,9 @@ COMMON_BASES = ("Resource", "DomainResource")
 RESOURCE_COLUMNS = {"_id", "_lastUpdated"}
 # Defined by the spec without an expression; ``_text`` is indexed from the narrative.
 UNSUPPORTED = {"_content", "_query", "_list"}
+# R4 errata: DocumentReference ``relationship`` names its components' definitions the wrong way round
+# (``code`` is the relation type, a token; ``target`` the related document, a reference).
+COMPONENT_TYPES = {"http://hl7.org/fhir/SearchParameter/DocumentReference-relationship": ("token", "reference")}
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,16 @@ def _param(item: dict, resource_type: str) -> SearchParam:
         paths = tuple(path for path in compile_expression(expression) if path.root in roots)
     components = ()
     if item["type"] == "composite":
+        parts = item.get("component", [])
+        kinds = COMPONENT_TYPES.get(item["url"]) or [_by_url()[part["definition"]]["type"] for part in parts]
         components = tuple(
             Component(
                 definition=part["definition"],
                 expression=part["expression"],
-                type=_by_url()[part["definition"]]["type"],
+                type=kind,
                 paths=tuple(compile_expression(part["expression"], relative=True)),
             )
-            for part in item.get("component", [])
+            for part, kind in zip(parts, kinds, strict=True)
         )
     return SearchParam(
         code=item["code"],
