@@ -38,5 +38,10 @@ def matches_find(*, resource_type: str, query: str, limit: int = 2, lock: bool =
     return list(Resource.objects.filter(pk__in=pks).values_list("pk", "fhir_id"))
 
 
+def ids_of(pks: list[int]) -> dict[int, str]:
+    """``{pk: fhir_id}`` in one query."""
+    return dict(Resource.objects.filter(pk__in=pks).values_list("pk", "fhir_id"))
+
+
 def too_many(resource_type: str, query: str) -> FhirError:
     return FhirError(412, f"More than one {resource_type} matches {query!r}", code="multiple-matches", severity="error")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from contextlib import ExitStack
 
+import orjson
 from django.db import transaction
 
 from fhir_gateway import conditional, services, validation
 from fhir_gateway.bundles.entries import ORDER, Entry, entry_error, entry_parse
-from fhir_gateway.bundles.references import references_rewrite
+from fhir_gateway.bundles.references import conditional_references, references_rewrite
 from fhir_gateway.context import Actor, Interaction
 from fhir_gateway.errors import FhirError
 from fhir_gateway.interactions import interaction_scope, observe
@@ -50,7 +51,6 @@ class _Plan:
         self.mapping: dict[str, str] = {}
         self.responses: dict[int, dict] = {}
         self.writes: list[tuple[Entry, Write]] = []
-        self.resolved: dict[str, str] = {}
 
     def match(self, entry: Entry, resource_type: str, query: str, *, lock: bool = True) -> list[tuple[int, str]]:
         found = conditional.matches_find(resource_type=resource_type, query=query, lock=lock)
@@ -58,16 +58,29 @@ class _Plan:
             raise entry_error(entry.index, conditional.too_many(resource_type, query))
         return found
 
-    def resolve_reference(self, entry: Entry, reference: str) -> str:
-        if reference not in self.resolved:
+    def resolve_references(self, texts: list[tuple[Entry, str]]) -> None:
+        """Resolve every conditional reference of the Bundle (each must match exactly one resource)."""
+        wanted: dict[str, Entry] = {}
+        for entry, text in texts:
+            for reference in conditional_references(text):
+                wanted.setdefault(reference, entry)
+        matches: dict[str, int] = {}
+        for reference, entry in wanted.items():
             resource_type, _sep, query = reference.partition("?")
             if not validation.is_resource_type(resource_type):
                 raise entry_error(entry.index, FhirError(400, f"Conditional reference {reference!r} names no type"))
-            found = self.match(entry, resource_type, query, lock=False)
-            if not found:
-                raise entry_error(entry.index, FhirError(412, f"Conditional reference {reference!r} matches nothing"))
-            self.resolved[reference] = f"{resource_type}/{found[0][1]}"
-        return self.resolved[reference]
+            try:
+                pks = engine.match_pks(resource_type=resource_type, params=conditional.criteria_parse(query))[:2]
+            except FhirError as error:
+                raise entry_error(entry.index, error) from None
+            if len(pks) != 1:
+                problem = "matches nothing" if not pks else "matches more than one resource"
+                raise entry_error(entry.index, FhirError(412, f"Conditional reference {reference!r} {problem}"))
+            matches[reference] = pks[0]
+        if matches:
+            ids = conditional.ids_of(list(matches.values()))
+            for reference, pk in matches.items():
+                self.mapping[reference] = f"{reference.partition('?')[0]}/{ids[pk]}"
 
     def assign(self, entry: Entry, base_url: str) -> None:
         """Pick the id each entry writes (conditional criteria resolved) and map its fullUrl to it."""
@@ -108,19 +121,18 @@ class _Plan:
 
     def finish(self) -> None:
         """Rewrite references in every resource to write, then validate it."""
+        self.mapping = {key: value for key, value in self.mapping.items() if key != value}
+        texts = [(entry, orjson.dumps(write.content).decode()) for entry, write in self.writes if write.content]
+        self.resolve_references(texts)
+        by_index = {entry.index: text for entry, text in texts}
         for entry, write in self.writes:
             if write.content is None:
                 continue
             try:
-                content = references_rewrite(
-                    write.content, self.mapping, lambda r, e=entry: self.resolve_reference(e, r)
-                )
-                content["id"] = write.fhir_id
+                content = references_rewrite(write.content, by_index[entry.index], self.mapping)
                 validation.resource_check(content, expected_type=entry.resource_type)
             except FhirError as error:
-                raise (
-                    error if error.diagnostics.startswith("Bundle.entry") else entry_error(entry.index, error)
-                ) from None
+                raise entry_error(entry.index, error) from None
             write.content = content
             if entry.if_match:
                 write.if_match = services._if_match(entry.if_match)

@@ -6,6 +6,7 @@ that repeated statements are prepared once per connection.
 
 from __future__ import annotations
 
+import orjson
 import psycopg
 from django.db import connection
 
@@ -14,19 +15,22 @@ from fhir_gateway.storage.repository import Current, HistoryQuery, Stored, Versi
 RESOURCE = "fhir_gateway_resource"
 VERSION = "fhir_gateway_resourceversion"
 
+# Rows travel as one JSON array parameter: the resources' stored JSON text is spliced in as is, with
+# no per-value escaping in Python, and PostgreSQL parses it once.
+_ROWS = """jsonb_to_recordset(%s::jsonb) AS r(id bigint, resource_type varchar, fhir_id varchar, version_id int,
+    last_updated timestamptz, deleted bool, content jsonb, source varchar, owner varchar)"""
 _INSERT = f"""
 INSERT INTO {RESOURCE} (resource_type, fhir_id, version_id, last_updated, deleted, content, source, owner)
-SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::int[], %s::timestamptz[], %s::bool[], %s::jsonb[],
-                     %s::varchar[], %s::varchar[])
+SELECT r.resource_type, r.fhir_id, r.version_id, r.last_updated, r.deleted, r.content, r.source, r.owner
+FROM {_ROWS}
 ON CONFLICT (resource_type, fhir_id) DO NOTHING
 RETURNING id, resource_type, fhir_id
 """
 _UPDATE = f"""
-UPDATE {RESOURCE} AS r SET version_id = u.version_id, last_updated = u.last_updated, deleted = u.deleted,
-       content = u.content, source = u.source, owner = u.owner
-FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::bool[], %s::jsonb[], %s::varchar[], %s::varchar[])
-     AS u(id, version_id, last_updated, deleted, content, source, owner)
-WHERE r.id = u.id
+UPDATE {RESOURCE} AS t SET version_id = r.version_id, last_updated = r.last_updated, deleted = r.deleted,
+       content = r.content, source = r.source, owner = r.owner
+FROM {_ROWS}
+WHERE t.id = r.id
 """
 _COPY_VERSIONS = f"""
 COPY {VERSION} (resource_id, resource_type, fhir_id, version_id, last_updated, method, deleted, content, source,
@@ -46,6 +50,25 @@ SELECT v.resource_id, v.version_id, v.last_updated, v.deleted, v.content::text, 
 FROM {VERSION} v JOIN {RESOURCE} r ON r.id = v.resource_id
 WHERE r.resource_type = %s AND r.fhir_id = %s AND v.version_id = %s
 """
+
+
+def _rows_json(rows: list[VersionRow]) -> str:
+    parts = []
+    for r in rows:
+        head = orjson.dumps(
+            {
+                "id": r.pk,
+                "resource_type": r.resource_type,
+                "fhir_id": r.fhir_id,
+                "version_id": r.version_id,
+                "last_updated": r.last_updated,
+                "deleted": r.content is None,
+                "source": r.source,
+                "owner": r.owner,
+            }
+        ).decode()
+        parts.append(f'{head[:-1]},"content":{r.text or "null"}}}')
+    return "[" + ",".join(parts) + "]"
 
 
 def _cursor() -> psycopg.Cursor:
@@ -89,34 +112,15 @@ class PostgresRepository:
         """Insert new resources; a key another writer created meanwhile is left out of the result."""
         if not rows:
             return {}
-        columns = (
-            [r.resource_type for r in rows],
-            [r.fhir_id for r in rows],
-            [r.version_id for r in rows],
-            [r.last_updated for r in rows],
-            [r.content is None for r in rows],
-            [r.text for r in rows],
-            [r.source for r in rows],
-            [r.owner for r in rows],
-        )
         with _cursor() as cursor:
-            inserted = cursor.execute(_INSERT, columns).fetchall()
+            inserted = cursor.execute(_INSERT, (_rows_json(rows),)).fetchall()
         return {(t, i): pk for pk, t, i in inserted}
 
     def update(self, rows: list[VersionRow]) -> None:
         if not rows:
             return
-        columns = (
-            [r.pk for r in rows],
-            [r.version_id for r in rows],
-            [r.last_updated for r in rows],
-            [r.content is None for r in rows],
-            [r.text for r in rows],
-            [r.source for r in rows],
-            [r.owner for r in rows],
-        )
         with _cursor() as cursor:
-            cursor.execute(_UPDATE, columns)
+            cursor.execute(_UPDATE, (_rows_json(rows),))
 
     def add_versions(self, rows: list[VersionRow], *, actor_kind: str, actor_id: str, actor_display: str) -> None:
         if not rows:

@@ -64,8 +64,6 @@ def _stamp(row: VersionRow, content: dict) -> None:
     meta = dict(content.get("meta") or {})
     meta["versionId"] = str(row.version_id)
     meta["lastUpdated"] = instant(row.last_updated)
-    if row.source:
-        meta["source"] = row.source
     content["meta"] = meta
     content["id"] = row.fhir_id
     text = orjson.dumps(content).decode()
@@ -120,10 +118,13 @@ def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> W
         content = patcher(orjson.loads(patch_sources[current.pk]), write.patch)
     created = current is None or current.deleted
     if content is not None:
-        content = dict(content)
+        content = dict(content)  # with its own meta: stampers must not touch the caller's dicts
+        content["meta"] = dict(content.get("meta") or {})
+        if write.source:  # before the stampers, which have the last word on meta.source
+            content["meta"]["source"] = write.source
     prepare(write, content, current)
     owner = write.owner if write.owner is not None else (current.owner if current else actor.site)
-    source = write.source or ((content or {}).get("meta") or {}).get("source") or ""
+    source = ((content or {}).get("meta") or {}).get("source") or ""
     row = VersionRow(
         resource_type=key[0],
         fhir_id=key[1],

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from fhir_gateway.context import SYSTEM, Actor
+from fhir_gateway.context import INTERNAL, Actor
 
 
 @pytest.fixture
-def county_a_his() -> Actor:
-    """County A's hospital information system (a site system: the hub's user policies do not apply)."""
-    return Actor(kind=SYSTEM, id="county-a-his", display="东川县 HIS", site="county-a")
-
-
-@pytest.fixture
-def county_b_system() -> Actor:
-    return Actor(kind=SYSTEM, id="county-b-his", display="西河县 HIS", site="county-b")
+def workflow_at_county_a() -> Actor:
+    """The hub's own workflow code acting for county A (the user and site-system policies do not apply)."""
+    return Actor(kind=INTERNAL, id="referrals", display="Referral workflow", site="county-a")
 
 
 def patient(mrn: str = "A001", family: str = "王", given: str = "芳", **extra) -> dict:

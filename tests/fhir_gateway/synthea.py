@@ -22,11 +22,11 @@ def synthea_resources(folder: Path = SYNTHEA) -> list[dict]:
     return resources
 
 
-def transaction_bundles(resources: list[dict], size: int = 100) -> list[dict]:
-    """PUT entries (Synthea's ids kept), ``size`` per Bundle, never mixing a directory type with the rest."""
+def transaction_bundles(resources: list[dict], size: int = 100, *, separate: tuple[str, ...] = FIRST) -> list[dict]:
+    """PUT entries (Synthea's ids kept), ``size`` per Bundle, never mixing a ``separate`` type with the rest."""
     bundles, current, current_group = [], [], None
     for resource in resources:
-        group = resource["resourceType"] if resource["resourceType"] in FIRST else "clinical"
+        group = resource["resourceType"] if resource["resourceType"] in separate else "clinical"
         if current and (len(current) >= size or group != current_group):
             bundles.append(current)
             current = []

@@ -37,14 +37,16 @@ def _race(work) -> list:
     return results
 
 
-def test_concurrent_updates_of_one_resource_are_all_kept(county_a_his):
+def test_concurrent_updates_of_one_resource_are_all_kept(workflow_at_county_a):
     services.resource_update(
-        resource_type="Patient", fhir_id="p-race", resource={**patient(), "id": "p-race"}, actor=county_a_his
+        resource_type="Patient", fhir_id="p-race", resource={**patient(), "id": "p-race"}, actor=workflow_at_county_a
     )
 
     def update(n):
         body = {**patient(given=f"第{n}"), "id": "p-race"}
-        return services.resource_update(resource_type="Patient", fhir_id="p-race", resource=body, actor=county_a_his)
+        return services.resource_update(
+            resource_type="Patient", fhir_id="p-race", resource=body, actor=workflow_at_county_a
+        )
 
     results = _race(update)
     assert all(r.status == 200 for r in results), results
@@ -54,17 +56,19 @@ def test_concurrent_updates_of_one_resource_are_all_kept(county_a_his):
     assert Resource.objects.get(fhir_id="p-race").version_id == WRITERS + 1
 
 
-def test_concurrent_patches_each_apply_on_the_latest_version(county_a_his):
+def test_concurrent_patches_each_apply_on_the_latest_version(workflow_at_county_a):
     services.resource_update(
         resource_type="Patient",
         fhir_id="p-tags",
         resource={**patient(), "id": "p-tags", "telecom": []},
-        actor=county_a_his,
+        actor=workflow_at_county_a,
     )
 
     def patch(n):
         operation = [{"op": "add", "path": "/telecom/-", "value": {"system": "phone", "value": f"1380000000{n}"}}]
-        return services.resource_patch(resource_type="Patient", fhir_id="p-tags", patch=operation, actor=county_a_his)
+        return services.resource_patch(
+            resource_type="Patient", fhir_id="p-tags", patch=operation, actor=workflow_at_county_a
+        )
 
     results = _race(patch)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -72,15 +76,15 @@ def test_concurrent_patches_each_apply_on_the_latest_version(county_a_his):
     assert sorted(t["value"] for t in telecom) == [f"1380000000{n}" for n in range(WRITERS)]
 
 
-def test_if_match_lets_exactly_one_of_racing_writers_win(county_a_his):
+def test_if_match_lets_exactly_one_of_racing_writers_win(workflow_at_county_a):
     services.resource_update(
-        resource_type="Patient", fhir_id="p-once", resource={**patient(), "id": "p-once"}, actor=county_a_his
+        resource_type="Patient", fhir_id="p-once", resource={**patient(), "id": "p-once"}, actor=workflow_at_county_a
     )
 
     def update(n):
         body = {**patient(given=f"第{n}"), "id": "p-once"}
         return services.resource_update(
-            resource_type="Patient", fhir_id="p-once", resource=body, actor=county_a_his, if_match='W/"1"'
+            resource_type="Patient", fhir_id="p-once", resource=body, actor=workflow_at_county_a, if_match='W/"1"'
         )
 
     results = _race(update)
@@ -88,10 +92,10 @@ def test_if_match_lets_exactly_one_of_racing_writers_win(county_a_his):
     assert sum(1 for r in results if getattr(r, "status", None) == 412) == WRITERS - 1
 
 
-def test_racing_update_as_create_and_conditional_creates_make_one_resource(county_a_his):
+def test_racing_update_as_create_and_conditional_creates_make_one_resource(workflow_at_county_a):
     def put(n):
         return services.resource_update(
-            resource_type="Patient", fhir_id="p-new", resource={**patient(), "id": "p-new"}, actor=county_a_his
+            resource_type="Patient", fhir_id="p-new", resource={**patient(), "id": "p-new"}, actor=workflow_at_county_a
         )
 
     results = _race(put)
@@ -102,7 +106,7 @@ def test_racing_update_as_create_and_conditional_creates_make_one_resource(count
     def conditional_create(n):
         return services.resource_create(
             resource=patient(mrn="RACE"),
-            actor=county_a_his,
+            actor=workflow_at_county_a,
             if_none_exist="identifier=urn:alliance:site:county-a:mrn|RACE",
         )
 

@@ -13,8 +13,8 @@ from tests.fhir_gateway.conftest import patient
 pytestmark = pytest.mark.django_db
 
 
-def test_create_assigns_an_id_version_and_owner(county_a_his):
-    result = services.resource_create(resource=patient(), actor=county_a_his, source="urn:test")
+def test_create_assigns_an_id_version_and_owner(workflow_at_county_a):
+    result = services.resource_create(resource=patient(), actor=workflow_at_county_a, source="urn:test")
 
     assert result.status == 201 and result.created and result.version_id == "1"
     fhir_id = result.resource["id"]
@@ -23,77 +23,83 @@ def test_create_assigns_an_id_version_and_owner(county_a_his):
     row = Resource.objects.get(fhir_id=fhir_id)
     assert row.owner == "county-a" and row.version_id == 1
     version = ResourceVersion.objects.get(resource=row)
-    assert (version.actor_kind, version.actor_id, version.method) == ("system", "county-a-his", "POST")
+    assert (version.actor_kind, version.actor_id, version.method) == ("internal", "referrals", "POST")
     assert (
-        services.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=county_a_his)["name"][0]["family"]
+        services.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=workflow_at_county_a)["name"][0][
+            "family"
+        ]
         == "王"
     )
 
 
-def test_update_versions_and_vread_keeps_every_version(county_a_his):
-    created = services.resource_create(resource=patient(), actor=county_a_his)
+def test_update_versions_and_vread_keeps_every_version(workflow_at_county_a):
+    created = services.resource_create(resource=patient(), actor=workflow_at_county_a)
     fhir_id = created.resource["id"]
     body = {**patient(given="芳芳"), "id": fhir_id}
-    updated = services.resource_update(resource_type="Patient", fhir_id=fhir_id, resource=body, actor=county_a_his)
+    updated = services.resource_update(
+        resource_type="Patient", fhir_id=fhir_id, resource=body, actor=workflow_at_county_a
+    )
 
     assert (updated.status, updated.version_id, updated.created) == (200, "2", False)
-    first = services.resource_vread(resource_type="Patient", fhir_id=fhir_id, version_id="1", actor=county_a_his)
+    first = services.resource_vread(
+        resource_type="Patient", fhir_id=fhir_id, version_id="1", actor=workflow_at_county_a
+    )
     assert first["name"][0]["given"] == ["芳"]
     with pytest.raises(PreconditionFailed):
         services.resource_update(
-            resource_type="Patient", fhir_id=fhir_id, resource=body, actor=county_a_his, if_match='W/"1"'
+            resource_type="Patient", fhir_id=fhir_id, resource=body, actor=workflow_at_county_a, if_match='W/"1"'
         )
 
 
-def test_update_as_create_with_the_clients_id(county_a_his):
+def test_update_as_create_with_the_clients_id(workflow_at_county_a):
     result = services.resource_update(
         resource_type="Patient",
         fhir_id="pat-1",
         resource={**patient(), "id": "pat-1"},
-        actor=county_a_his,
+        actor=workflow_at_county_a,
         owner="county-b",
     )
     assert (result.status, result.created) == (201, True)
     assert Resource.objects.get(fhir_id="pat-1").owner == "county-b"
 
 
-def test_conditional_create_finds_the_existing_record(county_a_his):
+def test_conditional_create_finds_the_existing_record(workflow_at_county_a):
     first = services.resource_create(
-        resource=patient(), actor=county_a_his, if_none_exist="identifier=urn:alliance:site:county-a:mrn|A001"
+        resource=patient(), actor=workflow_at_county_a, if_none_exist="identifier=urn:alliance:site:county-a:mrn|A001"
     )
     again = services.resource_create(
-        resource=patient(), actor=county_a_his, if_none_exist="identifier=urn:alliance:site:county-a:mrn|A001"
+        resource=patient(), actor=workflow_at_county_a, if_none_exist="identifier=urn:alliance:site:county-a:mrn|A001"
     )
     assert (first.status, again.status) == (201, 200)
     assert again.resource["id"] == first.resource["id"]
     assert Resource.objects.count() == 1
 
 
-def test_patch_delete_then_gone_and_history(county_a_his):
-    fhir_id = services.resource_create(resource=patient(), actor=county_a_his).resource["id"]
+def test_patch_delete_then_gone_and_history(workflow_at_county_a):
+    fhir_id = services.resource_create(resource=patient(), actor=workflow_at_county_a).resource["id"]
     patched = services.resource_patch(
         resource_type="Patient",
         fhir_id=fhir_id,
         patch=[{"op": "replace", "path": "/gender", "value": "male"}],
-        actor=county_a_his,
+        actor=workflow_at_county_a,
     )
     assert patched.resource["gender"] == "male" and patched.version_id == "2"
-    deleted = services.resource_delete(resource_type="Patient", fhir_id=fhir_id, actor=county_a_his)
+    deleted = services.resource_delete(resource_type="Patient", fhir_id=fhir_id, actor=workflow_at_county_a)
     assert deleted.status == 204
     with pytest.raises(Gone):
-        services.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=county_a_his)
+        services.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=workflow_at_county_a)
     history = services.resource_history(
-        resource_type="Patient", fhir_id=fhir_id, actor=county_a_his, params=[], base_url="http://hub/fhir"
+        resource_type="Patient", fhir_id=fhir_id, actor=workflow_at_county_a, params=[], base_url="http://hub/fhir"
     )
     assert [e["request"]["method"] for e in history["entry"]] == ["DELETE", "PATCH", "POST"]
     assert history["total"] == 3
 
 
-def test_refusals(county_a_his):
+def test_refusals(workflow_at_county_a):
     with pytest.raises(NotFound):
-        services.resource_read(resource_type="Patient", fhir_id="nope", actor=county_a_his)
+        services.resource_read(resource_type="Patient", fhir_id="nope", actor=workflow_at_county_a)
     with pytest.raises(FhirError) as invalid:
-        services.resource_create(resource={**patient(), "birthDate": "1968-13-01"}, actor=county_a_his)
+        services.resource_create(resource={**patient(), "birthDate": "1968-13-01"}, actor=workflow_at_county_a)
     assert invalid.value.status == 400 and invalid.value.issues[0]["expression"] == ["Patient.birthDate"]
     with pytest.raises(FhirError) as anonymous:
         services.resource_create(resource=patient(), actor=ANONYMOUS_ACTOR)
@@ -101,7 +107,7 @@ def test_refusals(county_a_his):
     assert Resource.objects.count() == 0
 
 
-def test_hooks_see_every_interaction_and_may_refuse(county_a_his):
+def test_hooks_see_every_interaction_and_may_refuse(workflow_at_county_a):
     seen = []
 
     def policy(interaction, resource):
@@ -118,9 +124,11 @@ def test_hooks_see_every_interaction_and_may_refuse(county_a_his):
     hooks.register(hooks.interaction_observers, observer)
     hooks.register(hooks.write_stampers, stamper)
     try:
-        created = services.resource_create(resource=patient(), actor=county_a_his)
+        created = services.resource_create(resource=patient(), actor=workflow_at_county_a)
         with pytest.raises(Forbidden):
-            services.resource_delete(resource_type="Patient", fhir_id=created.resource["id"], actor=county_a_his)
+            services.resource_delete(
+                resource_type="Patient", fhir_id=created.resource["id"], actor=workflow_at_county_a
+            )
     finally:
         hooks.access_policies.remove(policy)
         hooks.interaction_observers.remove(observer)
@@ -129,7 +137,7 @@ def test_hooks_see_every_interaction_and_may_refuse(county_a_his):
     assert seen == [("create", 201), ("delete", 403)]
 
 
-def test_transaction_rewrites_urn_uuids(county_a_his):
+def test_transaction_rewrites_urn_uuids(workflow_at_county_a):
     bundle = {
         "resourceType": "Bundle",
         "type": "transaction",
@@ -150,7 +158,7 @@ def test_transaction_rewrites_urn_uuids(county_a_his):
             },
         ],
     }
-    response = services.bundle_process(bundle=bundle, actor=county_a_his, base_url="http://hub/fhir")
+    response = services.bundle_process(bundle=bundle, actor=workflow_at_county_a, base_url="http://hub/fhir")
     assert [e["response"]["status"] for e in response["entry"]] == ["201 Created", "201 Created"]
     patient_id = response["entry"][0]["response"]["location"].split("/")[1]
     observation = Resource.objects.get(resource_type="Observation").content

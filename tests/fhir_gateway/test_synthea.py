@@ -22,10 +22,10 @@ def test_all_7160_synthea_resources_validate():
 
 
 @pytest.mark.django_db
-def test_the_synthea_sample_loads_through_transactions_with_conditional_references(county_a_his):
+def test_the_synthea_sample_loads_through_transactions_with_conditional_references(workflow_at_county_a):
     resources = synthea_resources()
     for bundle in transaction_bundles(resources):
-        response = services.bundle_process(bundle=bundle, actor=county_a_his, base_url="http://hub/fhir")
+        response = services.bundle_process(bundle=bundle, actor=workflow_at_county_a, base_url="http://hub/fhir")
         assert {e["response"]["status"] for e in response["entry"]} == {"201 Created"}
     assert Resource.objects.count() == 7160
     encounter = Resource.objects.filter(resource_type="Encounter").first().content

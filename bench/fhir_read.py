@@ -1,0 +1,126 @@
+"""FHIR read benchmark: single-resource reads at 16 concurrent clients, throughput and p50/p99 latency.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hub make bench-read
+    (= .venv/bin/python bench/fhir_read.py --clients 16 --seconds 20 --workers 2)
+
+Stores ``--patients`` demo-like Patients in a scratch database through transaction Bundles, then
+``--clients`` keep-alive connections each GET ``/fhir/Patient/<random id>`` as fast as the server
+answers (a lean asyncio client, so the load generator leaves the server most of the CPU), after a
+warm-up. Every read is authenticated, authorised and audited like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fhir_server import Server, bench_token, machine, scratch_database  # noqa: E402
+
+
+def _patients(count: int) -> list[dict]:
+    rng = random.Random(20261126)
+    return [
+        {
+            "resourceType": "Patient",
+            "id": f"bench-{n}",
+            "identifier": [{"system": "urn:alliance:site:county-a:mrn", "value": f"A{n:07d}"}],
+            "name": [{"family": rng.choice("王李张刘陈杨"), "given": [rng.choice(["伟", "芳", "娜", "敏", "静"])]}],
+            "gender": rng.choice(["male", "female"]),
+            "birthDate": f"{rng.randint(1930, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+            "telecom": [{"system": "phone", "value": f"138{rng.randrange(10**8):08d}"}],
+            "address": [{"city": "示范市", "district": "东川县", "line": [f"东街{n}号"]}],
+        }
+        for n in range(count)
+    ]
+
+
+def _load(port: int, token: str, patients: list[dict]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    for start in range(0, len(patients), 100):
+        entries = [
+            {"resource": p, "request": {"method": "PUT", "url": f"Patient/{p['id']}"}}
+            for p in patients[start : start + 100]
+        ]
+        body = orjson.dumps({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+        connection.request("POST", "/fhir/", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+
+
+async def _client(
+    port: int, token: str, ids: list[str], until: float, warm_until: float, latencies: list[float], errors: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    rng = random.Random()
+    while (now := time.perf_counter()) < until:
+        request = (
+            f"GET /fhir/Patient/{rng.choice(ids)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: application/fhir+json\r\n\r\n"
+        ).encode()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await reader.readexactly(length)
+        elapsed = time.perf_counter() - now
+        if now >= warm_until:
+            latencies.append(elapsed)
+            if status != 200:
+                errors.append(status)
+    writer.close()
+
+
+async def _run(port: int, token: str, ids: list[str], clients: int, seconds: float, warmup: float):
+    latencies: list[float] = []
+    errors: list[int] = []
+    start = time.perf_counter()
+    warm_until, until = start + warmup, start + warmup + seconds
+    await asyncio.gather(*(_client(port, token, ids, until, warm_until, latencies, errors) for _ in range(clients)))
+    return latencies, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    args = parser.parse_args()
+
+    patients = _patients(args.patients)
+    database_url = scratch_database()
+    token = bench_token(database_url)
+    print(f"machine: {machine()}")
+    with Server(database_url, workers=args.workers) as server:
+        _load(server.port, token, patients)
+        ids = [p["id"] for p in patients]
+        latencies, errors = asyncio.run(_run(server.port, token, ids, args.clients, args.seconds, args.warmup))
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000
+    print(
+        f"read: {len(latencies) / args.seconds:,.0f} reads/s over {args.seconds:.0f} s, {args.clients} clients,"
+        f" {args.workers} workers; p50 {p50:.1f} ms, p99 {p99:.1f} ms; {len(errors)} errors"
+    )
+    if errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Shared by the FHIR gateway benchmarks: a scratch database, a uvicorn server, a bearer token.
+
+The scratch database is ``<DATABASE_URL's database>_fhir_bench`` on the same PostgreSQL server,
+recreated and migrated on every run; the hub is served by uvicorn with several workers, exactly
+as ``manage.py serve`` runs it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+
+
+def scratch_database() -> str:
+    """Recreate the scratch database and return its URL."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (the benchmark creates <db>_fhir_bench there).")
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_fhir_bench"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    bench_url = urlunsplit(parts._replace(path=f"/{name}"))
+    env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "hub.settings.base"}
+    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
+    return bench_url
+
+
+def bench_token(database_url: str) -> str:
+    """A bearer token of a platform operator (the hub's superuser role) in the scratch database."""
+    code = (
+        "from federation.sites.constants import SiteKind\n"
+        "from federation.sites.models import Site\n"
+        "from hub.accounts.constants import Role\n"
+        "from hub.accounts.models import User\n"
+        "from hub.accounts.services import api_token_create, user_create\n"
+        "site, _ = Site.objects.get_or_create(code='alliance', defaults={'name': 'Alliance', 'kind': SiteKind.ALLIANCE})\n"
+        "user = User.objects.filter(username='bench_operator').first() or user_create(username='bench_operator',"
+        " password=None, role=Role.SITE_ADMIN, site=site, display_name='Benchmark', is_superuser=True)\n"
+        "print(api_token_create(user=user, name='bench')[1])\n"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "hub.settings.base"}
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+class Server:
+    """``uvicorn hub.asgi:application`` with ``workers`` processes, as a context manager."""
+
+    def __init__(self, database_url: str, *, workers: int = 2, port: int = 8765):
+        self.database_url, self.workers, self.port = database_url, workers, port
+
+    def __enter__(self) -> Server:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "DATABASE_CONN_MAX_AGE": "600",
+            "DJANGO_SETTINGS_MODULE": "hub.settings.base",
+            "LOG_LEVEL": "WARNING",
+        }
+        command = [PYTHON, "-m", "uvicorn", "hub.asgi:application", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers), "--no-access-log", "--log-level", "warning", "--lifespan", "off"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/fhir/metadata")
+                if connection.getresponse().status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        sys.exit("The server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
+        version = connection.execute("SHOW server_version").fetchone()[0]
+    return f"{cpus} cores ({model}), PostgreSQL {version}, Python {sys.version.split()[0]}"
