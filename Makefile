@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	HUB_DEMO_SIMULATORS=1 $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 serve: install
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)

@@ -26,7 +26,8 @@ def health_success(*, sync: SiteSync, degraded: bool, now: datetime | None = Non
     sync.last_success_at = now
     sync.consecutive_failures = 0
     sync.next_attempt_at = None
-    sync.save(update_fields=["state", "last_success_at", "consecutive_failures", "next_attempt_at"])
+    sync.last_error = ""  # the history stays in recent_errors
+    sync.save(update_fields=["state", "last_success_at", "consecutive_failures", "next_attempt_at", "last_error"])
 
 
 def health_failure(*, sync: SiteSync, error: str, now: datetime | None = None) -> None:

@@ -12,5 +12,12 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, **options):
         import uvicorn
 
+        from hub.env import env_bool
+
+        if env_bool("HUB_DEMO_SIMULATORS", False):
+            from hub.demo.federation import demo_simulators_start
+
+            sims = demo_simulators_start()
+            self.stdout.write("Simulated county sites: " + ", ".join(f"{s.site} {s.base_url}" for s in sims))
         self.stdout.write(f"Alliance Hub on http://{host}:{port}/ (Ctrl-C to stop)")
         uvicorn.run("hub.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info")

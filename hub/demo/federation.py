@@ -1,0 +1,83 @@
+"""The demo's federation: county sites' FHIR endpoints (simulated), their sync, and the MPI over demo patients.
+
+``demo_federation_load`` (from ``demo_load``) points each county's sync at a local simulator port and
+indexes the demo Patients in the master patient index, so the people registered at two counties are
+linked. ``demo_simulators_start`` (from ``manage.py serve`` when ``HUB_DEMO_SIMULATORS`` is on) serves
+those simulators and syncs them in the background: counties A-C are healthy, D holds an invalid record
+(degraded, one dead letter), and E's system is off (down after three attempts).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from federation.identity.services import patients_index
+from federation.sites.models import Site
+from federation.sites.sync_config import SiteSync
+from fhir_gateway.models import Resource
+from hub.demo.services import COUNTIES
+from hub.env import env_int
+
+logger = logging.getLogger(__name__)
+SIMULATOR_PATIENTS = 40
+SYNC_EVERY = 30.0  # seconds between sync rounds in the demo
+DOWN_SITE = "county-e"  # its system is off in the demo
+FLAKY_SITE = "county-d"  # serves one invalid record
+
+
+def simulator_port(index: int) -> int:
+    return env_int("HUB_DEMO_SIMULATOR_PORT", 8101, minimum=1024) + index
+
+
+def demo_federation_load() -> int:
+    """Sync configurations for the counties and the MPI over the demo Patients; returns the syncs configured."""
+    for index, (code, *_rest) in enumerate(COUNTIES):
+        SiteSync.objects.update_or_create(
+            site=Site.objects.get(code=code),
+            defaults={"base_url": f"http://127.0.0.1:{simulator_port(index)}/fhir", "interval_seconds": 60},
+        )
+        patients = Resource.objects.filter(resource_type="Patient", owner=code, deleted=False)
+        patients_index(site=code, patients=[r.content for r in patients])
+    return len(COUNTIES)
+
+
+def demo_simulators_start() -> list:
+    """Serve the simulated county sites and sync them every ``SYNC_EVERY`` seconds, in daemon threads."""
+    from federation.simulator.runner import changes_loop_start, simulator_start
+
+    sims = []
+    for index, (code, _name, _en, region, district) in enumerate(COUNTIES):
+        if code == DOWN_SITE:
+            continue
+        try:
+            sim = simulator_start(
+                site=code, region=region, district=district, patients=SIMULATOR_PATIENTS, port=simulator_port(index)
+            )
+        except OSError as error:  # the port is taken: that county simply stays down in the demo
+            logger.warning("simulated %s not started: %s", code, error)
+            continue
+        if code == FLAKY_SITE:
+            sim.invalid_add("bp-without-code")
+        sims.append(sim)
+    changes_loop_start(sims, every=20.0, changes=2)
+    threading.Thread(target=_sync_loop, name="demo-sync", daemon=True).start()
+    return sims
+
+
+def _sync_loop() -> None:
+    from django.db import close_old_connections
+
+    from federation.sites.health import syncs_due
+    from federation.sync.pull import site_sync_run
+
+    while True:
+        try:
+            for sync_id in syncs_due():
+                site_sync_run(sync_id=sync_id)
+        except Exception:  # the demo keeps syncing whatever one round does
+            logger.exception("demo sync round failed")
+        finally:
+            close_old_connections()
+        time.sleep(SYNC_EVERY)
