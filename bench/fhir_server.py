@@ -68,7 +68,7 @@ class Server:
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
-            "DATABASE_CONN_MAX_AGE": "600",
+            "DATABASE_POOL_MAX": "8",
             "DJANGO_SETTINGS_MODULE": "hub.settings.base",
             "LOG_LEVEL": "WARNING",
         }

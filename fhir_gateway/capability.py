@@ -91,6 +91,6 @@ def capability_statement(*, base_url: str) -> dict:
         "implementation": {"description": "Alliance Hub FHIR R4 endpoint", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
         "rest": [_rest()],
     }

@@ -106,3 +106,27 @@ def _get(document: object, parts: list[str], index: int) -> object:
     for part in parts:
         node = _child(node, part, index)
     return node
+
+
+def merge_patch_apply(document: dict, patch: dict) -> dict:
+    """JSON Merge Patch (RFC 7386): objects merge, ``null`` removes, anything else replaces."""
+
+    def merge(target: object, change: object) -> object:
+        if not isinstance(change, dict):
+            return copy.deepcopy(change)
+        result = dict(target) if isinstance(target, dict) else {}
+        for key, value in change.items():
+            if value is None:
+                result.pop(key, None)
+            else:
+                result[key] = merge(result.get(key), value)
+        return result
+
+    return merge(document, patch)
+
+
+def any_patch_apply(document: dict, patch: object) -> dict:
+    """A JSON Patch (an array) or a JSON Merge Patch (an object)."""
+    if isinstance(patch, dict):
+        return merge_patch_apply(document, patch)
+    return patch_apply(document, patch)

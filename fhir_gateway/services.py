@@ -18,7 +18,7 @@ from fhir_gateway.context import Actor, Interaction
 from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
 from fhir_gateway.interactions import Scope, interaction_scope
-from fhir_gateway.patch import patch_apply
+from fhir_gateway.patch import any_patch_apply
 from fhir_gateway.search import engine
 from fhir_gateway.storage import Current, Stored, repository
 from fhir_gateway.storage.writes import Write, Written, instant, writes_apply
@@ -67,7 +67,7 @@ def _preparer(scope: Scope):
 
 def _patched(resource_type: str, fhir_id: str):
     def patcher(document: dict, operations: list) -> dict:
-        result = patch_apply(document, operations)
+        result = any_patch_apply(document, operations)
         if result.get("resourceType") != resource_type or result.get("id") != fhir_id:
             raise FhirError(422, "A patch may not change resourceType or id", code="processing")
         validation.resource_check(result, expected_type=resource_type)
@@ -240,13 +240,14 @@ def resource_conditional_update(
 
 
 def resource_patch(
-    *, resource_type: str, fhir_id: str, patch: list, actor: Actor, if_match: str | None = None
+    *, resource_type: str, fhir_id: str, patch: list | dict, actor: Actor, if_match: str | None = None
 ) -> WriteResult:
+    """JSON Patch (a list of operations) or JSON Merge Patch (an object) of the current version."""
     interaction = Interaction(actor=actor, action="patch", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
-        if not isinstance(patch, list):
-            raise FhirError(400, "A JSON Patch body must be an array of operations", code="structure")
+        if not isinstance(patch, list | dict):
+            raise FhirError(400, "A patch must be a JSON Patch array or a JSON Merge Patch object", code="structure")
         return _write(scope, Write("PATCH", resource_type, fhir_id, patch=patch, if_match=_if_match(if_match)))
 
 

@@ -17,7 +17,7 @@ from fhir_gateway.errors import FhirError
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = frozenset({"application/fhir+json", "application/json", "application/json+fhir", "json"})
 ANY_TYPES = frozenset({"*/*", "application/*"})
-PATCH_TYPES = frozenset({"application/json-patch+json"})
+PATCH_TYPES = frozenset({"application/json-patch+json", "application/merge-patch+json"})
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -59,7 +59,7 @@ def body_bytes(request) -> bytes:
 def body_json(request, *, patch: bool = False) -> object:
     """The request's JSON body; 415 for another content type, 400 for malformed JSON."""
     content_type = _media_types(request.META.get("CONTENT_TYPE", "")) or [""]
-    allowed = PATCH_TYPES | {"application/json"} if patch else JSON_TYPES
+    allowed = PATCH_TYPES | JSON_TYPES if patch else JSON_TYPES
     if content_type[0] not in allowed:
         expected = "application/json-patch+json" if patch else FHIR_JSON
         raise FhirError(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from urllib.parse import urlencode
+
 from django.utils.http import parse_http_date_safe
 
 from fhir_gateway import capability, services
@@ -17,6 +19,12 @@ OK_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "inform
 
 def _params(request) -> list[tuple[str, str]]:
     return [(name, value) for name, values in request.GET.lists() for value in values]
+
+
+def _criteria(request) -> str | None:
+    """Search criteria in the query string, leaving out the format parameters."""
+    params = [(name, value) for name, value in _params(request) if name not in READ_PARAMS]
+    return urlencode(params) if params else None
 
 
 def _strict(request) -> bool:
@@ -93,16 +101,16 @@ def instance_history(request, resource_type, fhir_id):
 def type_root(request, resource_type):
     services.type_check(resource_type)
     actor = request.fhir_actor
-    query = request.META.get("QUERY_STRING", "")
+    query = _criteria(request)
     if request.method == "GET":
         return _search(request, resource_type, _params(request))
     if request.method == "POST":
         resource = body_json(request)
         if isinstance(resource, dict) and resource.get("resourceType") != resource_type:
             raise FhirError(400, "resourceType does not match the URL", expression=["resourceType"])
-        result = services.resource_create(
-            resource=resource, actor=actor, if_none_exist=request.headers.get("If-None-Exist")
-        )
+        # Conditional create: the If-None-Exist header, or (as fhirpy and Aidbox send it) the query string.
+        criteria = request.headers.get("If-None-Exist") or _criteria(request)
+        result = services.resource_create(resource=resource, actor=actor, if_none_exist=criteria)
         return _write_response(request, result)
     if not query:
         raise FhirError(400, f"{request.method} on a type needs search criteria", code="invalid")

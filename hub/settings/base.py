@@ -93,6 +93,12 @@ if EMBEDDED_DATABASE:
 DATABASES = {"default": database_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A connection pool per process (psycopg_pool): under ASGI every request runs in a thread of its own, so
+# without a pool each request opens a new connection. Off (0) by default; the server processes set it.
+DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 0, minimum=0)
+if DATABASE_POOL_MAX:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_MAX, "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Channels layer and Celery broker ---------------------------------

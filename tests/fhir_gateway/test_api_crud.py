@@ -150,3 +150,12 @@ def test_another_sites_doctor_cannot_read_or_change_the_record(fhir, fhir_county
     assert fhir_county_b.get(f"/fhir/Patient/{fhir_id}").status_code == 403
     assert fhir_county_b.delete(f"/fhir/Patient/{fhir_id}").status_code == 403
     assert fhir.get(f"/fhir/Patient/{fhir_id}").status_code == 200
+
+
+def test_merge_patch(fhir):
+    fhir_id = _created(fhir).json()["id"]
+    response = fhir.patch(
+        f"/fhir/Patient/{fhir_id}", {"gender": "male", "birthDate": None}, content_type="application/merge-patch+json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["gender"] == "male" and "birthDate" not in response.json()
