@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from urllib.parse import urlencode
 
 from django.utils.http import parse_http_date_safe
