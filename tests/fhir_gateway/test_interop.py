@@ -45,7 +45,8 @@ def test_fhirpy_crud_and_history(fhirpy_client, live_server, bearer):
     fetched.delete()
     with pytest.raises((ResourceNotFound, OperationOutcome)):
         fhirpy_client.reference("Patient", created.id).to_resource()
-    gone = requests.get(f"{live_server.url}/fhir/Patient/{created.id}", headers={"Authorization": f"Bearer {bearer}"})
+    url = f"{live_server.url}/fhir/Patient/{created.id}"
+    gone = requests.get(url, headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
     assert gone.status_code == 410
 
 
