@@ -48,19 +48,22 @@ def patients_index(*, site: str, patients: list[dict]) -> None:
     goldens_publish_later(report.golden_ids)
 
 
-def golden_resource(golden: GoldenRecord) -> dict:
+def golden_resource(golden: GoldenRecord, *, records: list[MpiRecord] | None = None, best: dict | None = None) -> dict:
     """The golden Patient: identity from the most recently updated site record, links to all of them."""
-    from fhir_gateway.models import Resource
+    if records is None:
+        records = list(golden.records.order_by("-updated_at"))
+    if best is None and records:
+        from fhir_gateway.models import Resource
 
-    records = list(golden.records.order_by("-updated_at"))
+        row = Resource.objects.filter(resource_type="Patient", fhir_id=records[0].patient_id, deleted=False).first()
+        best = row.content if row is not None else None
     patient: dict = {"resourceType": "Patient", "id": golden.fhir_id, "active": golden.active and bool(records)}
-    if records:
-        best = Resource.objects.filter(resource_type="Patient", fhir_id=records[0].patient_id).first()
-        if best is not None and best.content:
-            for key in ("identifier", "name", "telecom", "gender", "birthDate", "address"):
-                if key in best.content:
-                    patient[key] = best.content[key]
+    for key in ("identifier", "name", "telecom", "gender", "birthDate", "address"):
+        if best and key in best:
+            patient[key] = best[key]
     patient["identifier"] = [i for i in patient.get("identifier", []) if i.get("use") == "official"]
+    if not patient["identifier"]:
+        del patient["identifier"]
     links = [{"other": {"reference": f"Patient/{r.patient_id}"}, "type": "seealso"} for r in records]
     if golden.merged_into_id:
         links.append({"other": {"reference": f"Patient/{golden.merged_into.fhir_id}"}, "type": "replaced-by"})
@@ -71,18 +74,30 @@ def golden_resource(golden: GoldenRecord) -> dict:
 
 
 def goldens_publish(*, golden_ids: list[int]) -> int:
-    """Write the golden Patients of ``golden_ids`` to the gateway (owned by no site)."""
+    """Write the golden Patients of ``golden_ids`` to the gateway (owned by no site), in one transaction."""
     from fhir_gateway import services
     from fhir_gateway.context import INTERNAL_ACTOR
+    from fhir_gateway.models import Resource
 
-    count = 0
-    for golden in GoldenRecord.objects.filter(pk__in=golden_ids).select_related("merged_into"):
-        resource = golden_resource(golden)
-        services.resource_update(
-            resource_type="Patient", fhir_id=golden.fhir_id, resource=resource, actor=INTERNAL_ACTOR, owner=""
+    goldens = list(GoldenRecord.objects.filter(pk__in=golden_ids).select_related("merged_into"))
+    records: dict[int, list[MpiRecord]] = {g.pk: [] for g in goldens}
+    for record in MpiRecord.objects.filter(golden_id__in=records).order_by("-updated_at"):
+        records[record.golden_id].append(record)
+    newest = [rs[0].patient_id for rs in records.values() if rs]
+    contents = dict(
+        Resource.objects.filter(resource_type="Patient", fhir_id__in=newest, deleted=False).values_list(
+            "fhir_id", "content"
         )
-        count += 1
-    return count
+    )
+    entries = []
+    for golden in goldens:
+        mine = records[golden.pk]
+        resource = golden_resource(golden, records=mine, best=contents.get(mine[0].patient_id) if mine else None)
+        entries.append({"resource": resource, "request": {"method": "PUT", "url": f"Patient/{golden.fhir_id}"}})
+    if entries:
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        services.bundle_process(bundle=bundle, actor=INTERNAL_ACTOR, base_url="urn:alliance:hub")
+    return len(entries)
 
 
 def _record(patient_id: str) -> MpiRecord:
