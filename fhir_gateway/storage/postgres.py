@@ -1,4 +1,4 @@
-"""The PostgreSQL repository: bulk statements (``unnest`` inserts, ``COPY``) and JSON text reads.
+"""The PostgreSQL repository: bulk statements (one per Bundle and table) and JSON text reads.
 
 Runs on Django's connection, inside the caller's transaction, with server-side parameter binding so
 that repeated statements are prepared once per connection.
@@ -16,25 +16,41 @@ RESOURCE = "fhir_gateway_resource"
 VERSION = "fhir_gateway_resourceversion"
 
 # Rows travel as one JSON array parameter: the resources' stored JSON text is spliced in as is, with
-# no per-value escaping in Python, and PostgreSQL parses it once.
-_ROWS = """jsonb_to_recordset(%s::jsonb) AS r(id bigint, resource_type varchar, fhir_id varchar, version_id int,
-    last_updated timestamptz, deleted bool, content jsonb, source varchar, owner varchar)"""
+# no per-value escaping in Python, and PostgreSQL parses it once. Each statement writes the resources
+# and their versions together (data-modifying CTEs), so the content crosses the wire once.
+_ROWS = """src AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id bigint, resource_type varchar,
+    fhir_id varchar, version_id int, last_updated timestamptz, deleted bool, content jsonb, source varchar,
+    owner varchar, method varchar))"""
+_VERSIONS = f"""INSERT INTO {VERSION} (resource_id, resource_type, fhir_id, version_id, last_updated, method, deleted,
+    content, source, owner, actor_kind, actor_id, actor_display)"""
 _INSERT = f"""
-INSERT INTO {RESOURCE} (resource_type, fhir_id, version_id, last_updated, deleted, content, source, owner)
-SELECT r.resource_type, r.fhir_id, r.version_id, r.last_updated, r.deleted, r.content, r.source, r.owner
-FROM {_ROWS}
-ON CONFLICT (resource_type, fhir_id) DO NOTHING
-RETURNING id, resource_type, fhir_id
+WITH {_ROWS},
+ins AS (
+    INSERT INTO {RESOURCE} (resource_type, fhir_id, version_id, last_updated, deleted, content, source, owner)
+    SELECT resource_type, fhir_id, version_id, last_updated, deleted, content, source, owner FROM src
+    ON CONFLICT (resource_type, fhir_id) DO NOTHING
+    RETURNING id, resource_type, fhir_id
+),
+ver AS (
+    {_VERSIONS}
+    SELECT ins.id, src.resource_type, src.fhir_id, src.version_id, src.last_updated, src.method, src.deleted,
+           src.content, src.source, src.owner, %(kind)s, %(actor)s, %(display)s
+    FROM ins JOIN src ON src.resource_type = ins.resource_type AND src.fhir_id = ins.fhir_id
+)
+SELECT id, resource_type, fhir_id FROM ins
 """
 _UPDATE = f"""
-UPDATE {RESOURCE} AS t SET version_id = r.version_id, last_updated = r.last_updated, deleted = r.deleted,
-       content = r.content, source = r.source, owner = r.owner
-FROM {_ROWS}
-WHERE t.id = r.id
-"""
-_COPY_VERSIONS = f"""
-COPY {VERSION} (resource_id, resource_type, fhir_id, version_id, last_updated, method, deleted, content, source,
-                owner, actor_kind, actor_id, actor_display) FROM STDIN
+WITH {_ROWS},
+upd AS (
+    UPDATE {RESOURCE} AS t SET version_id = src.version_id, last_updated = src.last_updated, deleted = src.deleted,
+           content = src.content, source = src.source, owner = src.owner
+    FROM src WHERE t.id = src.id
+    RETURNING t.id
+)
+{_VERSIONS}
+SELECT src.id, src.resource_type, src.fhir_id, src.version_id, src.last_updated, src.method, src.deleted,
+       src.content, src.source, src.owner, %(kind)s, %(actor)s, %(display)s
+FROM src JOIN upd ON upd.id = src.id
 """
 _LOCK = f"""
 SELECT id, resource_type, fhir_id, version_id, deleted, owner FROM {RESOURCE}
@@ -65,6 +81,7 @@ def _rows_json(rows: list[VersionRow]) -> str:
                 "deleted": r.content is None,
                 "source": r.source,
                 "owner": r.owner,
+                "method": r.method,
             }
         ).decode()
         parts.append(f'{head[:-1]},"content":{r.text or "null"}}}')
@@ -108,42 +125,20 @@ class PostgresRepository:
             rows = cursor.execute(f"SELECT id, content::text FROM {RESOURCE} WHERE id = ANY(%s)", (pks,)).fetchall()
         return dict(rows)
 
-    def insert(self, rows: list[VersionRow]) -> dict[tuple[str, str], int]:
-        """Insert new resources; a key another writer created meanwhile is left out of the result."""
+    def insert(self, rows: list[VersionRow], *, actor: dict[str, str]) -> dict[tuple[str, str], int]:
+        """Insert new resources and their first versions; a key another writer created meanwhile is left out."""
         if not rows:
             return {}
         with _cursor() as cursor:
-            inserted = cursor.execute(_INSERT, (_rows_json(rows),)).fetchall()
+            inserted = cursor.execute(_INSERT, {"rows": _rows_json(rows), **actor}).fetchall()
         return {(t, i): pk for pk, t, i in inserted}
 
-    def update(self, rows: list[VersionRow]) -> None:
+    def update(self, rows: list[VersionRow], *, actor: dict[str, str]) -> None:
+        """Store new versions of existing resources (current row and history)."""
         if not rows:
             return
         with _cursor() as cursor:
-            cursor.execute(_UPDATE, (_rows_json(rows),))
-
-    def add_versions(self, rows: list[VersionRow], *, actor_kind: str, actor_id: str, actor_display: str) -> None:
-        if not rows:
-            return
-        with _cursor() as cursor, cursor.copy(_COPY_VERSIONS) as copy:
-            for r in rows:
-                copy.write_row(
-                    (
-                        r.pk,
-                        r.resource_type,
-                        r.fhir_id,
-                        r.version_id,
-                        r.last_updated,
-                        r.method,
-                        r.content is None,
-                        r.text,
-                        r.source,
-                        r.owner,
-                        actor_kind,
-                        actor_id,
-                        actor_display,
-                    )
-                )
+            cursor.execute(_UPDATE, {"rows": _rows_json(rows), **actor})
 
     def history(self, query: HistoryQuery) -> tuple[list[Stored], int]:
         """Versions newest first (http://hl7.org/fhir/R4/http.html#history), and how many match in all."""

@@ -147,7 +147,8 @@ def _store(rows: list[VersionRow], actor: Actor) -> set[int]:
     """Write ``rows`` in bulk; the ``id()`` of those that found their resource created meanwhile."""
     fresh = [r for r in rows if r.pk is None]
     updates = [r for r in rows if r.pk is not None]
-    inserted = repository.insert(fresh)
+    who = {"kind": actor.kind, "actor": actor.id[:128], "display": actor.display[:255]}
+    inserted = repository.insert(fresh, actor=who)
     raced = []
     for row in fresh:
         row.pk = inserted.get((row.resource_type, row.fhir_id))
@@ -162,7 +163,6 @@ def _store(rows: list[VersionRow], actor: Actor) -> set[int]:
             if row.content is not None:
                 _stamp(row, row.content)
         updates += raced
-    repository.update(updates)
-    repository.add_versions(rows, actor_kind=actor.kind, actor_id=actor.id[:128], actor_display=actor.display[:255])
+    repository.update(updates, actor=who)
     index_write([IndexRow(r.pk, r.resource_type, r.content) for r in rows])
     return {id(r) for r in raced}
