@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install serve migrate format bench clean-db stop-db messages
+.PHONY: demo test lint install serve migrate format bench clean-db stop-db messages bench-ingest bench-read
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,10 @@ stop-db:
 
 clean-db: stop-db
 	rm -rf var/pgdata
+
+# FHIR gateway benchmarks (need DATABASE_URL; they create <db>_fhir_bench there). Results: docs/benchmarks.md.
+bench-ingest: install
+	$(BIN)/python bench/fhir_ingest.py $(BENCH_ARGS)
+
+bench-read: install
+	$(BIN)/python bench/fhir_read.py $(BENCH_ARGS)
