@@ -16,7 +16,7 @@ The mix (values drawn at random from the corpus):
 - obs-patient-code-date: ``Observation?patient=...&code=http://loinc.org|8867-4&date=ge...&date=lt...``
 - encounter-date: ``Encounter?date=ge...&date=lt...`` (one week)
 - chained: ``Observation?subject:Patient.identifier=...&code=...``
-- reverse-chained: ``Patient?_has:Condition:subject:code=...&address-city=...&gender=...``
+- reverse-chained: ``Patient?name=<surname>&_has:Condition:subject:code=...`` (diabetic patients named 王)
 - include: ``Encounter?subject=...&_include=Encounter:subject&_include=Encounter:participant``
 - count-observations: ``Observation?_summary=count`` (all observations)
 - page-20: ``Observation?code=...&_count=20``, following ``next`` links to page 20 (time of page 20)
@@ -106,9 +106,8 @@ def queries(rng: random.Random, corpus: dict) -> dict[str, object]:
         "reverse-chained": lambda: (
             "Patient",
             [
+                ("name", rng.choice(corpus["names"])[:1]),
                 ("_has:Condition:subject:code", f"http://snomed.info/sct|{rng.choice(CONDITIONS)}"),
-                ("gender", rng.choice(("male", "female"))),
-                ("address-city", "示范"),
             ],
         ),
         "include": lambda: (

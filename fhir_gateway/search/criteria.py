@@ -278,10 +278,13 @@ def _has(ctx: Context, resource_type: str | None, name: str, raw: str, alias: st
     if sub is None:
         raise bad(name, f"{rest} is not a search parameter of {source}")
     scope_sql, scope_args = ctx.scope.sql(hs, source)
-    sql = (
-        f"EXISTS (SELECT 1 FROM fhir_search_reference {h} "
-        f"JOIN fhir_search_res {hs} ON {hs}.resource_id = {h}.resource_id "
-        f"WHERE {h}.param = %s AND {h}.target_id = {alias}.fhir_id AND {h}.target_type = {alias}.rtype "
-        f"AND {hs}.rtype = %s{scope_sql} AND {sub[0]})"
+    # Uncorrelated, so the planner can find the referring resources first and hash their targets.
+    target_sql, target_args = (
+        (f"{h}.target_type = %s", [resource_type]) if resource_type else (f"{h}.target_type = {alias}.rtype", [])
     )
-    return sql, [ref_code, source, *scope_args, *sub[1]]
+    sql = (
+        f"{alias}.fhir_id IN (SELECT {h}.target_id FROM fhir_search_reference {h} "
+        f"JOIN fhir_search_res {hs} ON {hs}.resource_id = {h}.resource_id "
+        f"WHERE {h}.param = %s AND {h}.rtype = %s AND {target_sql} AND {hs}.rtype = %s{scope_sql} AND {sub[0]})"
+    )
+    return sql, [ref_code, source, *target_args, source, *scope_args, *sub[1]]

@@ -26,6 +26,7 @@ class SearchResource(models.Model):
         indexes = [
             models.Index(fields=["rtype", "last_updated"], name="fhir_search_res_type_lu"),
             models.Index(fields=["rtype", "owner", "resource_id"], name="fhir_search_res_type_owner"),
+            models.Index(fields=["rtype", "resource_id"], name="fhir_search_res_type_pk"),
         ]
 
     def __str__(self) -> str:

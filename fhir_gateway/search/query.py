@@ -82,7 +82,8 @@ def count(sql: str, args: list, *, estimate: bool = False) -> int:
 def run(ctx: Context, request: SearchRequest) -> Page:
     sql, args = where(ctx, request)
     total = None
-    wants_total = request.total in ("accurate", "estimate") or (request.total is None and not request.cursor)
+    # Without ``_total`` a total is given only when it costs nothing (the whole result is on the page).
+    wants_total = request.total in ("accurate", "estimate")
     if request.summary == "count" or request.count == 0:
         return Page([], None, None, count(sql, args, estimate=request.total == "estimate"))
     keys = paging.sort_keys(request.resource_type, request.sort, ctx.strict)
