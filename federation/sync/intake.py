@@ -7,6 +7,7 @@ source version is already stored are skipped, so resuming a sync never adds vers
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -15,10 +16,12 @@ from django.conf import settings
 from federation.identity.services import patients_index
 from federation.sync.dead_letters import dead_letter_record, dead_letters_resolve, error_of
 from federation.sync.records import hub_copy, provenance_for
-from fhir_gateway import services, validation
+from fhir_gateway import services
 from fhir_gateway.context import SYNC, Actor
 from fhir_gateway.errors import FhirError
 from fhir_gateway.models import Resource
+
+_ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]")
 
 
 @dataclass
@@ -64,16 +67,7 @@ def records_store(*, site: str, base_url: str, resources: list[dict], actor: Act
             )  # fmt: skip
             result.dead_lettered += 1
             continue
-        copy = hub_copy(resource, site=site, base_url=base_url)
-        try:
-            validation.resource_check(copy, expected_type=rtype)
-        except FhirError as error:
-            dead_letter_record(
-                site=site, resource_type=rtype, source_id=source_id, content=resource, error=error.outcome()
-            )
-            result.dead_lettered += 1
-            continue
-        ready.append((resource, copy))
+        ready.append((resource, hub_copy(resource, site=site, base_url=base_url)))
     same = _unchanged([c for _r, c in ready])
     fresh = [(r, c) for r, c in ready if (c["resourceType"], c["id"]) not in same]
     result.unchanged = len(ready) - len(fresh)
@@ -84,36 +78,10 @@ def records_store(*, site: str, base_url: str, resources: list[dict], actor: Act
 
 
 def _write(*, site: str, base_url: str, fresh: list[tuple[dict, dict]], actor: Actor, result: StoreResult) -> None:
-    entries = [
-        {"resource": c, "request": {"method": "PUT", "url": f"{c['resourceType']}/{c['id']}"}} for _r, c in fresh
-    ]
     now = datetime.now(UTC).isoformat()
     targets = [f"{c['resourceType']}/{c['id']}" for _r, c in fresh]
     provenance = provenance_for(site=site, base_url=base_url, targets=targets, recorded=now)
-    entries.append({"resource": provenance, "request": {"method": "POST", "url": "Provenance"}})
-    try:
-        services.bundle_process(
-            bundle={"resourceType": "Bundle", "type": "transaction", "entry": entries},
-            actor=actor,
-            base_url=hub_base_url(),
-        )
-        stored = fresh
-    except FhirError:
-        # One record spoils the transaction: store them one by one and dead-letter the ones refused.
-        stored = []
-        for resource, copy in fresh:
-            try:
-                services.resource_update(
-                    resource_type=copy["resourceType"], fhir_id=copy["id"], resource=copy, actor=actor
-                )
-            except FhirError as error:
-                dead_letter_record(
-                    site=site, resource_type=resource["resourceType"], source_id=resource["id"],
-                    content=resource, error=error.outcome(),
-                )  # fmt: skip
-                result.dead_lettered += 1
-            else:
-                stored.append((resource, copy))
+    stored = _transaction_store(site=site, fresh=fresh, provenance=provenance, actor=actor, result=result)
     by_type: dict[str, list[str]] = {}
     for resource, _copy in stored:
         by_type.setdefault(resource["resourceType"], []).append(resource["id"])
@@ -122,3 +90,61 @@ def _write(*, site: str, base_url: str, fresh: list[tuple[dict, dict]], actor: A
     result.stored += len(stored)
     result.stored_ids += [f"{c['resourceType']}/{c['id']}" for _r, c in stored]
     patients_index(site=site, patients=[c for _r, c in stored if c["resourceType"] == "Patient"])
+
+
+def _entry_index(error: FhirError) -> int | None:
+    """The position of the refused entry, from the gateway's ``Bundle.entry[n]`` expression."""
+    for issue in error.issues:
+        for expression in issue.get("expression") or []:
+            match = _ENTRY.match(expression)
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def _transaction_store(
+    *, site: str, fresh: list[tuple[dict, dict]], provenance: dict, actor: Actor, result: StoreResult
+) -> list[tuple[dict, dict]]:
+    """Store ``fresh`` in one transaction; an entry the gateway refuses is dead-lettered and the rest retried."""
+    pending = list(fresh)
+    while pending:
+        entries = [
+            {"resource": c, "request": {"method": "PUT", "url": f"{c['resourceType']}/{c['id']}"}} for _r, c in pending
+        ]
+        provenance["target"] = [{"reference": e["request"]["url"]} for e in entries]
+        entries.append({"resource": provenance, "request": {"method": "POST", "url": "Provenance"}})
+        try:
+            services.bundle_process(
+                bundle={"resourceType": "Bundle", "type": "transaction", "entry": entries},
+                actor=actor,
+                base_url=hub_base_url(),
+            )
+            return pending
+        except FhirError as error:
+            index = _entry_index(error)
+            if index is None or index >= len(pending):
+                return _one_by_one(site=site, fresh=pending, actor=actor, result=result)
+            resource, _copy = pending.pop(index)
+            dead_letter_record(
+                site=site, resource_type=resource["resourceType"], source_id=resource["id"], content=resource,
+                error=error.outcome(),
+            )  # fmt: skip
+            result.dead_lettered += 1
+    return pending
+
+
+def _one_by_one(*, site: str, fresh: list[tuple[dict, dict]], actor: Actor, result: StoreResult) -> list:
+    """The slow path, for a refusal no entry explains: each record on its own, the refused ones dead-lettered."""
+    stored = []
+    for resource, copy in fresh:
+        try:
+            services.resource_update(resource_type=copy["resourceType"], fhir_id=copy["id"], resource=copy, actor=actor)
+        except FhirError as error:
+            dead_letter_record(
+                site=site, resource_type=resource["resourceType"], source_id=resource["id"], content=resource,
+                error=error.outcome(),
+            )  # fmt: skip
+            result.dead_lettered += 1
+        else:
+            stored.append((resource, copy))
+    return stored
