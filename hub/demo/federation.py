@@ -14,9 +14,11 @@ import threading
 import time
 
 from federation.identity.services import patients_index
+from federation.sites.directory import directory_publish, practitioner_role_publish
 from federation.sites.models import Site
 from federation.sites.sync_config import SiteSync
 from fhir_gateway.models import Resource
+from hub.accounts.models import User
 from hub.demo.services import COUNTIES
 from hub.env import env_int
 
@@ -40,6 +42,11 @@ def demo_federation_load() -> int:
         )
         patients = Resource.objects.filter(resource_type="Patient", owner=code, deleted=False)
         patients_index(site=code, patients=[r.content for r in patients])
+    directory_publish()
+    for user in User.objects.filter(site__isnull=False).select_related("site", "department"):
+        practitioner_role_publish(
+            username=user.username, name=user.display_name or user.username, site=user.site, department=user.department
+        )
     return len(COUNTIES)
 
 
