@@ -4,7 +4,7 @@
         .venv/bin/python bench/fhir_search_bench.py --rounds 40
 
 Run ``bench/fhir_search_corpus.py`` on the same database first. The benchmark starts the hub
-(``manage.py serve``, uvicorn, ``--workers`` processes, persistent database connections) on a free
+(``manage.py serve``, uvicorn, ``--workers`` processes, the project's database settings) on a free
 port, signs in as a superuser through a bearer token, and lets ``--clients`` threads each run the mix
 ``--rounds`` times, in a different order per client. Every request goes through the whole stack:
 token authentication, the audit hook, the search engine, JSON rendering. ``--explain`` prints the
@@ -45,11 +45,14 @@ import django  # noqa: E402
 
 django.setup()
 
+import logging  # noqa: E402
+
 import httpx  # noqa: E402
 from django.db import connection  # noqa: E402
 from pypinyin import lazy_pinyin  # noqa: E402
 
 LOINC = "http://loinc.org"
+SERVER_LOG = Path(os.environ.get("TMPDIR", "/tmp")) / "fhir_search_bench_server.log"
 CODES = ["8867-4", "9279-1", "8310-5", "29463-7", "85354-9", "59408-5"]
 CONDITIONS = ["38341003", "44054006", "53741008", "13645005", "195967001", "230690007"]
 
@@ -141,13 +144,13 @@ def bench_token() -> str:
 
 def start_server(workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600", "DJANGO_DEBUG": "false"}
+    env = {**os.environ, "DJANGO_DEBUG": "false"}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=SERVER_LOG.open("w"),  # noqa: SIM115
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -222,6 +225,7 @@ def main() -> None:
     parser.add_argument("--token")
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     corpus = sample(random.Random(1))
     if args.explain:
         explain(corpus)

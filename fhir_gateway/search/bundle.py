@@ -18,7 +18,11 @@ def fetch(pks: list[int]) -> dict[int, dict]:
         return {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, content FROM fhir_gateway_resource WHERE id = ANY(%s) AND NOT deleted", [pks])
-        return {pk: orjson.loads(content) if isinstance(content, str | bytes) else content for pk, content in cursor}
+        return {pk: parse(content) for pk, content in cursor}
+
+
+def parse(content) -> dict:
+    return orjson.loads(content) if isinstance(content, str | bytes) else content
 
 
 def _subsetted(resource: dict, keep) -> dict:

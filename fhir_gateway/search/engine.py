@@ -36,7 +36,8 @@ def search(
     entries: list[dict] = []
     if page.rows:
         extra = includes.included(page.rows, parsed.includes, scope) if parsed.includes else []
-        contents = bundle.fetch([pk for pk, _, _ in page.rows] + [pk for pk, _, _ in extra])
+        contents = {pk: bundle.parse(text) for pk, text in page.contents.items()}
+        contents.update(bundle.fetch([pk for pk, _, _ in extra]))
         for pk, _, _ in page.rows:
             if pk in contents:
                 shaped = bundle.shape(contents[pk], parsed.summary, parsed.elements)

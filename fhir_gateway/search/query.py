@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 
@@ -18,6 +18,7 @@ class Page:
     next_cursor: str | None
     previous_cursor: str | None
     total: int | None
+    contents: dict[int, object] = field(default_factory=dict)  # resource_id -> stored JSON (text)
 
 
 def where(ctx: Context, request: SearchRequest, alias: str = "s") -> tuple[str, list]:
@@ -93,13 +94,21 @@ def run(ctx: Context, request: SearchRequest) -> Page:
     if request.cursor:
         values, backwards = paging.decode_cursor(request.cursor, keys)
         outer, outer_args = paging.beyond(keys, values, backwards)
+    # One round trip: the page of keys, then (materialized, so the plan of the page stays its own) the
+    # content of those rows from the resource table.
+    last = f"k{len(keys) - 1}"
+    order = paging.order_by(keys, backwards)
     query = (
-        f"SELECT q.* FROM (SELECT s.rtype AS rtype, s.fhir_id AS fhir_id, {selected} FROM fhir_search_res s "
-        f"WHERE {sql}) q WHERE {outer} ORDER BY {paging.order_by(keys, backwards)} LIMIT %s"
+        f"WITH q AS MATERIALIZED (SELECT q.* FROM (SELECT s.rtype AS rtype, s.fhir_id AS fhir_id, {selected} "
+        f"FROM fhir_search_res s WHERE {sql}) q WHERE {outer} ORDER BY {order} LIMIT %s) "
+        f"SELECT q.*, r.content FROM q LEFT JOIN fhir_gateway_resource r ON r.id = q.{last} AND NOT r.deleted "
+        f"ORDER BY {order}"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, [*key_args, *args, *outer_args, request.count + 1])
-        fetched = cursor.fetchall()
+        every = cursor.fetchall()
+    contents = {row[-2]: row[-1] for row in every if row[-1] is not None}
+    fetched = [row[:-1] for row in every]
     more = len(fetched) > request.count
     fetched = fetched[: request.count]
     if backwards:
@@ -116,4 +125,4 @@ def run(ctx: Context, request: SearchRequest) -> Page:
         total = len(rows)
     elif wants_total:
         total = count(sql, args, estimate=request.total == "estimate")
-    return Page(rows, next_cursor, previous_cursor, total)
+    return Page(rows, next_cursor, previous_cursor, total, contents)
