@@ -96,3 +96,22 @@ def test_an_unknown_bearer_token_gets_401_with_an_operation_outcome(client, db):
 
     assert response.status_code == 401
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_site_searches_only_its_own_records(client, county_a, county_b, token_of):
+    _stored_by_sync("county-a", "county-a-p1", 1)
+    _stored_by_sync("county-b", "county-b-p2", 2)
+    headers = token_of(county_a, ["system/Patient.read"])
+
+    bundle = client.get("/fhir/Patient", **headers).json()
+
+    assert bundle["resourceType"] == "Bundle"
+    assert [e["resource"]["id"] for e in bundle.get("entry", [])] == ["county-a-p1"]
+
+
+def test_a_scope_for_one_type_does_not_reach_another(client, county_a, token_of):
+    headers = token_of(county_a, ["system/Patient.read"])
+
+    response = client.get("/fhir/Observation", **headers)
+
+    assert response.status_code == 403
