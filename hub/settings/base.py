@@ -98,6 +98,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 0, minimum=0)
 if DATABASE_POOL_MAX:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # else the pool pings the server on every checkout
     DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_MAX, "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

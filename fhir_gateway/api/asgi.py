@@ -1,0 +1,111 @@
+"""Serving the FHIR API under ASGI with one thread hop per request.
+
+Django's ASGI handler runs every sync middleware hook and the view through ``sync_to_async``: a dozen
+thread hops and a fresh thread per request, which costs more than the whole FHIR read it serves.
+``with_fhir_fast_path`` hands requests under the FHIR prefix to Django's WSGI handler instead, run in
+a small thread pool (one hop, the full middleware stack, the same views); everything else (web UI,
+REST API, websockets) stays on the wrapped ASGI application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+
+def _environ(scope: dict, body: bytes) -> dict:
+    from io import BytesIO
+
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf8").decode("latin1"),
+        "PATH_INFO": scope["path"].encode("utf8").decode("latin1"),
+        "QUERY_STRING": scope["query_string"].decode("latin1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    server = scope.get("server") or ("localhost", 80)
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], str(server[1] or 80)
+    if scope.get("client"):
+        environ["REMOTE_ADDR"] = scope["client"][0]
+    for name, value in scope.get("headers", []):
+        key = name.decode("latin1").upper().replace("-", "_")
+        key = key if key in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{key}"
+        text = value.decode("latin1")
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+class WsgiThreadApp:
+    """An ASGI HTTP app running Django's WSGI handler in a thread pool (request bodies are buffered)."""
+
+    def __init__(self, *, threads: int = 8):
+        self.handler = WSGIHandler()
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="fhir-http")
+
+    def _run(self, scope: dict, body: bytes) -> tuple[int, list, bytes]:
+        started: dict = {}
+
+        def start_response(status: str, headers: list, exc_info=None):
+            started["status"], started["headers"] = int(status.split(" ", 1)[0]), headers
+
+        result = self.handler(_environ(scope, body), start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in started["headers"]]
+        return started["status"], headers, content
+
+    async def __call__(self, scope, receive, send) -> None:
+        chunks, size, limit = [], 0, settings.FHIR_MAX_BODY_BYTES
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:  # refuse before buffering more of it
+                await _too_large(send, limit)
+                return
+            if not message.get("more_body"):
+                break
+        loop = asyncio.get_running_loop()
+        status, headers, content = await loop.run_in_executor(self.executor, self._run, scope, b"".join(chunks))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+async def _too_large(send, limit: int) -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "too-costly", "diagnostics": f"The body is larger than {limit} bytes"}],
+    }
+    headers = [(b"content-type", b"application/fhir+json; charset=utf-8"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": orjson.dumps(outcome)})
+
+
+def with_fhir_fast_path(app, *, prefix: str = "/fhir/"):
+    """``app`` (an ASGI HTTP app) with requests under ``prefix`` served by ``WsgiThreadApp``."""
+    fhir_app = WsgiThreadApp()
+
+    async def router(scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(prefix):
+            await fhir_app(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return router
