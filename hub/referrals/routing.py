@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from federation.sites.models import Department
@@ -52,17 +53,21 @@ def on_call_shift(*, department: Department, now: datetime) -> OnCallShift | Non
 
 
 def least_loaded(*, people, exclude: set[int]) -> tuple[User, int] | None:
-    candidates = list(people.exclude(pk__in=exclude).order_by("pk"))
-    if not candidates:
-        return None
-    loads = dict(
-        Referral.objects.filter(owner__in=candidates, status__in=OPEN_STATUSES)
-        .values_list("owner")
+    """The person with the fewest open cases (ties: the longest-standing account), in one query."""
+    open_cases = (
+        Referral.objects.filter(owner=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("owner")
         .annotate(n=Count("pk"))
-        .values_list("owner", "n")
+        .values("n")
     )
-    best = min(candidates, key=lambda person: (loads.get(person.pk, 0), person.pk))
-    return best, loads.get(best.pk, 0)
+    best = (
+        people.exclude(pk__in=exclude)
+        .annotate(open_cases=Coalesce(Subquery(open_cases), 0))
+        .order_by("open_cases", "pk")
+        .first()
+    )
+    return None if best is None else (best, best.open_cases)
 
 
 def route_decide(

@@ -133,6 +133,23 @@ class BreachSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class ReferralCreatedSerializer(ReferralSummarySerializer):
+    """What a new request answers with: where it went and why (the full record is at its detail URL)."""
+
+    routing_decisions = RoutingDecisionSerializer(many=True)
+    time_nodes = TimeNodeSerializer(many=True)
+
+    class Meta(ReferralSummarySerializer.Meta):
+        fields = [
+            *ReferralSummarySerializer.Meta.fields,
+            "clinical_question",
+            "reason",
+            "attachments",
+            "routing_decisions",
+            "time_nodes",
+        ]
+
+
 class ReferralDetailSerializer(ReferralSummarySerializer):
     participants = ParticipantSerializer(many=True)
     transitions = TransitionSerializer(many=True)

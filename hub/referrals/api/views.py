@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -15,7 +16,11 @@ from hub.accounts.constants import Role
 from hub.api_errors import DomainError, ForbiddenError, NotFoundError
 from hub.referrals import selectors, services
 from hub.referrals.api.lookups import user_by_username
-from hub.referrals.api.serializers import ReferralDetailSerializer, ReferralSummarySerializer
+from hub.referrals.api.serializers import (
+    ReferralCreatedSerializer,
+    ReferralDetailSerializer,
+    ReferralSummarySerializer,
+)
 from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, TimeNode, Urgency
 
 
@@ -82,7 +87,7 @@ class ReferralListCreateApi(APIView):
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ReferralSummarySerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ReferralDetailSerializer})
+    @extend_schema(request=InputSerializer, responses={201: ReferralCreatedSerializer})
     def post(self, request):
         _clinicians_only(request)
         data = self.InputSerializer(data=request.data)
@@ -115,7 +120,11 @@ class ReferralListCreateApi(APIView):
             time_nodes=data["time_nodes"],
             submit=data["submit"],
         )
-        return detail_response(request, referral.pk, status=201)
+        # The row just written, with its people and sites already loaded: only the decisions are read back.
+        prefetch_related_objects(
+            [referral], "routing_decisions__assignee", "routing_decisions__department", "time_nodes"
+        )
+        return Response(ReferralCreatedSerializer(referral).data, status=201)
 
 
 class ReferralDetailApi(APIView):

@@ -74,6 +74,7 @@ def transition_record(
     detail: dict | None = None,
     from_status: str | None = None,
     outputs: list[str] | None = None,
+    mirror: bool = True,
 ) -> Transition:
     """Save the request, log the step and mirror it to the FHIR Task (and ServiceRequest when it changes)."""
     before = from_status or referral.status
@@ -91,6 +92,8 @@ def transition_record(
         reason=reason,
         detail=detail or {},
     )
+    if not mirror:
+        return step
     task_mirror(
         referral=referral,
         reason=reason,
@@ -102,7 +105,7 @@ def transition_record(
 
 def task_mirror(*, referral: Referral, reason: str = "", request_changed: bool = False, outputs=None) -> None:
     owner = referral.requesting_site.code
-    if outputs is None:
+    if outputs is None and referral.status in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED):
         outputs = [f"Composition/{cid}" for cid in referral.opinions.values_list("composition_id", flat=True) if cid]
     fhir_update(resource=task_build(referral, reason=reason, outputs=outputs), owner=owner)
     if request_changed:
@@ -110,10 +113,11 @@ def task_mirror(*, referral: Referral, reason: str = "", request_changed: bool =
 
 
 def participant_add(*, referral: Referral, user, role: str, added_by, now: datetime) -> Participant:
-    participant, created = Participant.objects.get_or_create(
-        referral=referral, user=user, defaults={"role": role, "added_by": added_by, "added_at": now}
-    )
-    if not created and (not participant.active or participant.role != role):
+    """Add (or reactivate) a participant; callers hold the request's row lock, so no two add the same person."""
+    participant = Participant.objects.filter(referral=referral, user=user).first()
+    if participant is None:
+        return Participant.objects.create(referral=referral, user=user, role=role, added_by=added_by, added_at=now)
+    if not participant.active or participant.role != role:
         if participant.role != ParticipantRole.REQUESTER:
             participant.role = role
         participant.active = True

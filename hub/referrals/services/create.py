@@ -161,6 +161,10 @@ def referral_create(
         created_at=now,
     )
     participant_add(referral=referral, user=requester, role=ParticipantRole.REQUESTER, added_by=requester, now=now)
+    for node, at in (time_nodes or {}).items():
+        time_node_put(referral=referral, node=node, at=at, actor=requester, now=now)
+    if submit:  # routed before the FHIR records are written, so that they are written once, as they are
+        _submit(referral=referral, actor=requester, now=now, mirror=False)
     owner = requester.site.code
     given = consent or ConsentGiven()
     stored_consent = fhir_create(
@@ -176,14 +180,10 @@ def referral_create(
     referral.service_request_id = fhir_create(resource=service_request_build(referral), owner=owner)["id"]
     referral.task_id = fhir_create(resource=task_build(referral), owner=owner)["id"]
     referral.save(update_fields=["consent_id", "attachments", "service_request_id", "task_id"])
-    for node, at in (time_nodes or {}).items():
-        time_node_put(referral=referral, node=node, at=at, actor=requester, now=now)
-    if submit:
-        _submit(referral=referral, actor=requester, now=now)
     return referral
 
 
-def _submit(*, referral: Referral, actor, now: datetime) -> None:
+def _submit(*, referral: Referral, actor, now: datetime, mirror: bool = True) -> None:
     transition_check(referral=referral, action="submit")
     before = referral.status
     decision = route_decide(referral=referral, now=now)
@@ -201,7 +201,13 @@ def _submit(*, referral: Referral, actor, now: datetime) -> None:
     if referral.pathway in TIME_CRITICAL_PATHWAYS:
         time_node_put(referral=referral, node=TimeNode.CONSULT_REQUESTED, at=now, actor=actor, now=now, keep=True)
     transition_record(
-        referral=referral, action="submit", actor=actor, now=now, from_status=before, detail={"rule": decision.rule}
+        referral=referral,
+        action="submit",
+        actor=actor,
+        now=now,
+        from_status=before,
+        detail={"rule": decision.rule},
+        mirror=mirror,
     )
 
 

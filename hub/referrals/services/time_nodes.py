@@ -12,6 +12,7 @@ from hub.api_errors import DomainError
 from hub.referrals.constants import TimeNode
 from hub.referrals.models import Referral, TimeNodeRecord
 from hub.referrals.permissions import check_view
+from hub.referrals.services.common import referral_lock
 
 
 def time_node_put(
@@ -24,14 +25,13 @@ def time_node_put(
         raise DomainError(_("Time nodes need a time zone."), code="invalid_time_node")
     if at > now + timedelta(minutes=5):
         raise DomainError(_("A time node cannot be in the future."), code="invalid_time_node")
-    if keep:
-        record, _created = TimeNodeRecord.objects.get_or_create(
-            referral=referral, node=node, defaults={"at": at, "recorded_by": actor, "recorded_at": now}
-        )
-        return record
-    record, _created = TimeNodeRecord.objects.update_or_create(
-        referral=referral, node=node, defaults={"at": at, "recorded_by": actor, "recorded_at": now}
-    )
+    # Callers hold the request's row lock (or just created it): no concurrent writer of the same node.
+    record = TimeNodeRecord.objects.filter(referral=referral, node=node).first()
+    if record is None:
+        return TimeNodeRecord.objects.create(referral=referral, node=node, at=at, recorded_by=actor, recorded_at=now)
+    if not keep:
+        record.at, record.recorded_by, record.recorded_at = at, actor, now
+        record.save(update_fields=["at", "recorded_by", "recorded_at"])
     return record
 
 
@@ -39,6 +39,7 @@ def time_node_put(
 def time_nodes_record(*, referral: Referral, nodes: dict[str, datetime], actor, now: datetime | None = None) -> None:
     """A participant records pathway times (e.g. door, first ECG, needle)."""
     now = now or timezone.now()
+    referral = referral_lock(referral_id=referral.pk)
     check_view(actor, referral)
     for node, at in nodes.items():
         time_node_put(referral=referral, node=node, at=at, actor=actor, now=now)

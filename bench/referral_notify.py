@@ -1,0 +1,246 @@
+"""Referral notification latency: from "request created" to "the routed specialist's websocket receives it".
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hub REDIS_URL=redis://127.0.0.1:6379/3 \
+        .venv/bin/python bench/referral_notify.py --rate 50 --seconds 60 --specialists 100 --workers 2
+
+A scratch database is created and migrated; ``--specialists`` cardiologists connect to
+``/ws/notifications/`` of a uvicorn-served hub; county doctors POST urgent chest-pain requests to
+``/api/referrals/`` at ``--rate`` per second (open loop: a slow server does not slow the sender)
+for ``--seconds``. Each request is routed to the least-loaded cardiologist, whose socket gets a
+``referral.routed`` event. Latency is measured on the client from just before the POST to the
+event's arrival, matched by referral id. With more than one worker process the channel layer
+must be Redis (``REDIS_URL``), as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fhir_server import PYTHON, ROOT, machine, scratch_database  # noqa: E402
+
+
+class Server:
+    """``uvicorn hub.asgi:application`` as ``manage.py serve`` runs it, with the hub's default settings.
+
+    Persistent database connections stay off (``DATABASE_CONN_MAX_AGE=0``, the default): under ASGI
+    every request runs in its own thread, and kept connections would pile up past max_connections.
+    """
+
+    def __init__(self, database_url: str, *, workers: int, port: int):
+        self.database_url, self.workers, self.port = database_url, workers, port
+
+    def __enter__(self) -> Server:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "DJANGO_SETTINGS_MODULE": "hub.settings.base",
+            "DATABASE_CONN_MAX_AGE": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        command = [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "hub.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+        ]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.__exit__()
+        sys.exit("The server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def prepare(database_url: str, *, specialists: int, doctors: int, patients: int) -> dict:
+    code = (
+        "from bench.referral_setup import setup\n"
+        f"setup(specialists={specialists}, doctors={doctors}, patients={patients})\n"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "hub.settings.base"}
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used by a process and its children (the uvicorn workers), from /proc."""
+    total = 0.0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        for each in pids:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        pass
+    return total
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def listen(uri: str, token: str, arrivals: dict[int, float], ready: asyncio.Event, counter: list[int]):
+    async with connect(
+        uri, additional_headers={"Authorization": f"Bearer {token}"}, origin="http://127.0.0.1", max_queue=None
+    ) as socket:
+        counter[0] += 1
+        if counter[0] == counter[1]:
+            ready.set()
+        async for raw in socket:
+            message = json.loads(raw)
+            if message.get("event") == "referral.routed":
+                arrivals.setdefault(message["referral"]["id"], time.perf_counter())
+
+
+async def run(args, data: dict, port: int, server_pid: int) -> dict:
+    arrivals: dict[int, float] = {}
+    sent: dict[int, float] = {}
+    post_latency: list[float] = []
+    errors: list[str] = []
+    ready = asyncio.Event()
+    counter = [0, len(data["specialists"])]
+    uri = f"ws://127.0.0.1:{port}/ws/notifications/"
+    listeners = []
+    for n, token in enumerate(data["specialists"]):
+        listeners.append(asyncio.create_task(listen(uri, token, arrivals, ready, counter)))
+        if n % 10 == 9:
+            await asyncio.sleep(0.05)  # connect in small groups, as people sign in over time
+    await asyncio.wait_for(ready.wait(), timeout=60)
+    rng = random.Random(7)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
+
+        async def create(n: int) -> None:
+            body = {
+                "kind": "consultation",
+                "urgency": "urgent",
+                "pathway": "chest_pain",
+                "patient": rng.choice(data["patients"]),
+                "clinical_question": f"胸痛2小时，心电图ST段抬高 #{n}",
+                "consent": {"method": "written", "given_by": "patient"},
+            }
+            token = data["doctors"][n % len(data["doctors"])]
+            start = time.perf_counter()
+            try:
+                response = await client.post("/api/referrals/", json=body, headers={"Authorization": f"Bearer {token}"})
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+                return
+            post_latency.append(time.perf_counter() - start)
+            if response.status_code != 201:
+                errors.append(f"{response.status_code} {response.text[:200]}")
+                return
+            sent[response.json()["id"]] = start
+
+        async def offer(count: int) -> float:
+            tasks = []
+            began = time.perf_counter()
+            for n in range(count):
+                delay = began + n / args.rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(create(n)))
+            await asyncio.gather(*tasks)
+            return time.perf_counter() - began
+
+        await offer(int(args.rate * args.warmup))  # both workers import, validate and connect once
+        await asyncio.sleep(1)
+        sent.clear(), post_latency.clear(), errors.clear()
+        total = int(args.rate * args.seconds)
+        cpu_before = cpu_seconds(server_pid)
+        sending = await offer(total)
+        server_cpu = cpu_seconds(server_pid) - cpu_before
+        await asyncio.sleep(2)
+    for listener in listeners:
+        listener.cancel()
+    latencies = [(arrivals[i] - sent[i]) * 1000 for i in sent if i in arrivals]
+    return {
+        "total": total,
+        "created": len(sent),
+        "received": len(latencies),
+        "errors": errors,
+        "sending_seconds": sending,
+        "server_cpu": server_cpu,
+        "latencies": latencies,
+        "post": [x * 1000 for x in post_latency],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--specialists", type=int, default=100)
+    parser.add_argument("--doctors", type=int, default=10)
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of load before measuring")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        sys.exit("More than one worker needs REDIS_URL (the channel layer must be shared between processes).")
+    database_url = scratch_database()
+    data = prepare(database_url, specialists=args.specialists, doctors=args.doctors, patients=args.patients)
+    with Server(database_url, workers=args.workers, port=args.port) as server:
+        result = asyncio.run(run(args, data, args.port, server.process.pid))
+    latencies, post = result["latencies"], result["post"]
+    layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
+    print(f"machine: {machine()}")
+    print(f"server: uvicorn, {args.workers} worker(s), channel layer {layer}; {args.specialists} specialists connected")
+    print(
+        f"requests: {result['created']}/{result['total']} created in {result['sending_seconds']:.1f} s "
+        f"(offered {args.rate}/s), {result['received']} notifications matched, {len(result['errors'])} errors"
+    )
+    if result["created"]:
+        print(f"server CPU (uvicorn workers): {1000 * result['server_cpu'] / result['created']:.1f} ms per request")
+    if result["errors"]:
+        print("first errors:", result["errors"][:3])
+    if latencies:
+        print(
+            f"create -> websocket (ms): p50 {statistics.median(latencies):.1f}  p95 {percentile(latencies, 95):.1f}  "
+            f"p99 {percentile(latencies, 99):.1f}  max {max(latencies):.1f}"
+        )
+        print(f"POST /api/referrals/ (ms): p50 {statistics.median(post):.1f}  p99 {percentile(post, 99):.1f}")
+
+
+if __name__ == "__main__":
+    main()
