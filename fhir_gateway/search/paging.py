@@ -42,8 +42,8 @@ def sort_keys(resource_type: str | None, raw: str | None, strict: bool) -> list[
             keys.append(SortKey("s.last_updated", (), descending, "timestamptz"))
             continue
         param = lookup(resource_type, code)
-        if param is None or param.type in ("composite", "special"):
-            if strict or param is not None:
+        if ":" in code or param is None or param.type in ("composite", "special"):
+            if strict or param is not None or ":" in code:
                 raise FhirError(400, f"Cannot sort by {code!r}", code="not-supported", expression=["_sort"])
             continue
         module = KINDS[param.type]
