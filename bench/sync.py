@@ -12,6 +12,7 @@ the lag from a change at the site to its copy at the hub is measured.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import statistics
@@ -45,6 +46,16 @@ TABLES = (
 )
 
 
+def _serve_site(patients: int, queue) -> None:
+    """The county site in its own process, as in real life (its JSON encoding does not share the hub's core)."""
+    django.setup()
+    from federation.simulator.runner import simulator_start
+
+    sim = simulator_start(site="county-a", region="411321", district="东川县", patients=patients, records_per_patient=4)
+    queue.put((sim.base_url, sim.store.count()))
+    threading.Event().wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=20_000, help="5 resources each (Patient + 4 records)")
@@ -64,18 +75,22 @@ def main() -> None:
             for (table,) in cursor.fetchall():
                 cursor.execute(f'TRUNCATE "{table}" CASCADE')
     t0 = time.perf_counter()
-    sim = simulator_start(
-        site="county-a", region="411321", district="东川县", patients=args.patients, records_per_patient=4
+    queue = multiprocessing.get_context("spawn").Queue()
+    site_process = multiprocessing.get_context("spawn").Process(
+        target=_serve_site, args=(args.patients, queue), daemon=True
     )
-    total = sim.store.count()
-    print(f"simulated site: {total} resources at {sim.base_url} (generated in {time.perf_counter() - t0:.1f}s)")
+    site_process.start()
+    base_url, total = queue.get(timeout=600)
+    print(
+        f"simulated site (own process): {total} resources at {base_url} (generated in {time.perf_counter() - t0:.1f}s)"
+    )
 
     alliance, _ = Site.objects.get_or_create(code="alliance", defaults={"name": "医联体", "kind": SiteKind.ALLIANCE})
     county, _ = Site.objects.get_or_create(
         code="county-a", defaults={"name": "东川县人民医院", "kind": SiteKind.COUNTY, "parent": alliance}
     )
     sync, _ = SiteSync.objects.update_or_create(
-        site=county, defaults={"base_url": sim.base_url, "page_size": args.page_size}
+        site=county, defaults={"base_url": base_url, "page_size": args.page_size}
     )
 
     t0 = time.perf_counter()
@@ -87,6 +102,13 @@ def main() -> None:
         f"{run.stored / elapsed:.0f} resources/s end to end"
     )
 
+    site_process.terminate()
+
+    # Steady state: a site in this process (so the changes' times are known), already synced once.
+    sim = simulator_start(site="county-a", region="411321", district="东川县", patients=200, records_per_patient=4)
+    SiteSync.objects.filter(pk=sync.pk).update(base_url=sim.base_url)
+    sync.cursors.all().delete()
+    assert site_sync_run(sync_id=sync.pk).ok
     stop = threading.Event()
     rng = random.Random(3)
 

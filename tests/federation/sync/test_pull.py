@@ -122,3 +122,24 @@ def test_cursors_only_move_past_committed_pages(sync_a, site_a_server):
 
     newest = max(r["meta"]["lastUpdated"] for r in site_a_server.store.resources["Observation"].values())
     assert cursors["Observation"] == newest
+
+
+def test_the_probe_after_the_breaker_opened_brings_a_recovered_site_back(sync_a, site_a_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from federation.sites.health import syncs_due
+
+    site_a_server.failures.down = True
+    for _ in range(3):
+        site_sync_run(sync_id=sync_a.pk)
+    site_a_server.failures.down = False
+    sync_a.refresh_from_db()
+    sync_a.next_attempt_at = timezone.now() - timedelta(seconds=1)  # the probe is due
+    sync_a.save(update_fields=["next_attempt_at"])
+
+    assert sync_a.pk in syncs_due()
+    assert site_sync_run(sync_id=sync_a.pk).ok
+    sync_a.refresh_from_db()
+    assert sync_a.state == HealthState.HEALTHY and sync_a.consecutive_failures == 0 and sync_a.next_attempt_at is None
