@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.models import Resource
 from fhir_gateway.search import engine
@@ -19,7 +21,7 @@ def criteria_parse(query: str) -> list[tuple[str, str]]:
     query = query.split("?", 1)[1] if "?" in query else query
     params = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name]
     if not params:
-        raise FhirError(400, "Conditional criteria are empty", code="invalid")
+        raise FhirError(400, _("Conditional criteria are empty"), code="invalid")
     return params
 
 
@@ -44,4 +46,9 @@ def ids_of(pks: list[int]) -> dict[int, str]:
 
 
 def too_many(resource_type: str, query: str) -> FhirError:
-    return FhirError(412, f"More than one {resource_type} matches {query!r}", code="multiple-matches", severity="error")
+    return FhirError(
+        412,
+        _("More than one %(type)s matches %(criteria)r") % {"type": resource_type, "criteria": query},
+        code="multiple-matches",
+        severity="error",
+    )

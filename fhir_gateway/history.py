@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import orjson
+from django.utils.translation import gettext as _
 
 from fhir_gateway import hooks
 from fhir_gateway.context import Actor
@@ -31,7 +32,12 @@ def date_parse(name: str, value: str) -> datetime:
     """A FHIR date/dateTime/instant as an aware datetime at its start (no zone: UTC)."""
     match = _DATE.match(value.strip())
     if not match:
-        raise FhirError(400, f"{name}: {value!r} is not a FHIR date or instant", code="value", expression=[name])
+        raise FhirError(
+            400,
+            _("%(name)s: %(value)r is not a FHIR date or instant") % {"name": name, "value": value},
+            code="value",
+            expression=[name],
+        )
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
         moment = datetime(
@@ -47,13 +53,18 @@ def date_parse(name: str, value: str) -> datetime:
         if zone and zone != "Z":
             moment = datetime.fromisoformat(moment.replace(tzinfo=None).isoformat() + zone)
     except ValueError:
-        raise FhirError(400, f"{name}: {value!r} is not a valid date", code="value", expression=[name]) from None
+        raise FhirError(
+            400,
+            _("%(name)s: %(value)r is not a valid date") % {"name": name, "value": value},
+            code="value",
+            expression=[name],
+        ) from None
     return moment.astimezone(UTC)
 
 
 def _count(value: str) -> int:
     if not value.isdigit():
-        raise FhirError(400, "_count must be a non-negative integer", code="value", expression=["_count"])
+        raise FhirError(400, _("_count must be a non-negative integer"), code="value", expression=["_count"])
     return min(int(value), MAX_COUNT)
 
 

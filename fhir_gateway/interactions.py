@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway import hooks
 from fhir_gateway.context import Interaction
 from fhir_gateway.errors import FhirError, Unauthorized
@@ -54,7 +56,7 @@ def interaction_scope(interaction: Interaction, *, deferred: list | None = None)
     scope = Scope(interaction, deferred=deferred)
     try:
         if not interaction.actor.is_authenticated and interaction.action not in PUBLIC_ACTIONS:
-            raise Unauthorized("Authentication is required")
+            raise Unauthorized(_("Authentication is required"))
         yield scope
     except FhirError as error:
         _report(scope, error.status, None)

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import copy
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 
 
 def _fail(message: str, index: int) -> FhirError:
-    return FhirError(422, f"JSON Patch operation {index}: {message}", code="processing")
+    return FhirError(
+        422, _("JSON Patch operation %(index)s: %(message)s") % {"index": index, "message": message}, code="processing"
+    )
 
 
 def _pointer(path: object, index: int) -> list[str]:
     if not isinstance(path, str) or (path and not path.startswith("/")):
-        raise _fail("'path' must be a JSON pointer", index)
+        raise _fail(_("'path' must be a JSON pointer"), index)
     return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]] if path else []
 
 
 def _parent(document: object, parts: list[str], index: int) -> tuple[object, str]:
     if not parts:
-        raise _fail("the whole resource cannot be replaced", index)
+        raise _fail(_("the whole resource cannot be replaced"), index)
     node = document
     for part in parts[:-1]:
         node = _child(node, part, index)
@@ -34,14 +38,14 @@ def _child(node: object, part: str, index: int) -> object:
             return node[part]
     except (ValueError, IndexError, KeyError):
         pass
-    raise _fail(f"no element at {part!r}", index)
+    raise _fail(_("no element at %(part)r") % {"part": part}, index)
 
 
 def _list_index(node: list, part: str, index: int, *, allow_end: bool) -> int:
     if part == "-" and allow_end:
         return len(node)
     if not part.isdigit() or int(part) > len(node) - (0 if allow_end else 1):
-        raise _fail(f"bad array index {part!r}", index)
+        raise _fail(_("bad array index %(part)r") % {"part": part}, index)
     return int(part)
 
 
@@ -51,7 +55,7 @@ def _remove(document: object, parts: list[str], index: int) -> object:
         return parent.pop(_list_index(parent, last, index, allow_end=False))
     if isinstance(parent, dict) and last in parent:
         return parent.pop(last)
-    raise _fail(f"nothing to remove at {last!r}", index)
+    raise _fail(_("nothing to remove at %(part)r") % {"part": last}, index)
 
 
 def _add(document: object, parts: list[str], value: object, index: int, *, replace: bool = False) -> None:
@@ -64,23 +68,23 @@ def _add(document: object, parts: list[str], value: object, index: int, *, repla
             parent.insert(position, value)
     elif isinstance(parent, dict):
         if replace and last not in parent:
-            raise _fail(f"nothing to replace at {last!r}", index)
+            raise _fail(_("nothing to replace at %(part)r") % {"part": last}, index)
         parent[last] = value
     else:
-        raise _fail("the target's parent is not an object or array", index)
+        raise _fail(_("the target's parent is not an object or array"), index)
 
 
 def patch_apply(document: dict, operations: object) -> dict:
     """A patched copy of ``document``; a failed operation raises 422 and changes nothing."""
     if not isinstance(operations, list):
-        raise FhirError(400, "A JSON Patch body must be an array of operations", code="structure")
+        raise FhirError(400, _("A JSON Patch body must be an array of operations"), code="structure")
     result = copy.deepcopy(document)
     for index, operation in enumerate(operations):
         if not isinstance(operation, dict) or "op" not in operation:
-            raise _fail("each operation must be an object with 'op'", index)
+            raise _fail(_("each operation must be an object with 'op'"), index)
         op, parts = operation["op"], _pointer(operation.get("path"), index)
         if op in ("add", "replace", "test") and "value" not in operation:
-            raise _fail("'value' is required", index)
+            raise _fail(_("'value' is required"), index)
         if op == "add":
             _add(result, parts, copy.deepcopy(operation["value"]), index)
         elif op == "replace":
@@ -93,11 +97,11 @@ def patch_apply(document: dict, operations: object) -> dict:
             _add(result, parts, value, index)
         elif op == "test":
             if _get(result, parts, index) != operation["value"]:
-                raise _fail("test failed", index)
+                raise _fail(_("test failed"), index)
         else:
-            raise _fail(f"unknown op {op!r}", index)
+            raise _fail(_("unknown op %(op)r") % {"op": op}, index)
     if not isinstance(result, dict):
-        raise _fail("the result is not a resource", len(operations))
+        raise _fail(_("the result is not a resource"), len(operations))
     return result
 
 

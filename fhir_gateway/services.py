@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fhir_gateway import conditional, validation
 from fhir_gateway.context import Actor, Interaction
@@ -39,7 +40,7 @@ class WriteResult:
 
 def type_check(resource_type: str) -> None:
     if not validation.is_resource_type(resource_type):
-        raise FhirError(404, f"Unknown resource type {resource_type!r}", code="not-supported")
+        raise FhirError(404, _("Unknown resource type %(type)r") % {"type": resource_type}, code="not-supported")
 
 
 def _result(written: Written) -> WriteResult:
@@ -69,7 +70,7 @@ def _patched(resource_type: str, fhir_id: str):
     def patcher(document: dict, operations: list) -> dict:
         result = any_patch_apply(document, operations)
         if result.get("resourceType") != resource_type or result.get("id") != fhir_id:
-            raise FhirError(422, "A patch may not change resourceType or id", code="processing")
+            raise FhirError(422, _("A patch may not change resourceType or id"), code="processing")
         validation.resource_check(result, expected_type=resource_type)
         return result
 
@@ -95,7 +96,7 @@ def _if_match(value: str | None) -> int | None:
         return None
     digits = value.strip().removeprefix("W/").strip('"')
     if not digits.isdigit():
-        raise FhirError(412, f"If-Match {value!r} is not a version ETag", code="conflict")
+        raise FhirError(412, _("If-Match %(value)r is not a version ETag") % {"value": value}, code="conflict")
     return int(digits)
 
 
@@ -136,10 +137,13 @@ def _location(stored: Stored) -> str:
 def _load(scope: Scope, resource_type: str, fhir_id: str) -> Stored:
     stored = repository.current(resource_type, fhir_id)
     if stored is None:
-        raise NotFound(f"{resource_type}/{fhir_id} is not known")
+        raise NotFound(_("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}"})
     scope.interaction.detail["owner"] = stored.owner
     if stored.deleted:
-        raise Gone(f"{resource_type}/{fhir_id} was deleted", headers={"ETag": f'W/"{stored.version_id}"'})
+        raise Gone(
+            _("%(reference)s was deleted") % {"reference": f"{resource_type}/{fhir_id}"},
+            headers={"ETag": f'W/"{stored.version_id}"'},
+        )
     return stored
 
 
@@ -166,10 +170,15 @@ def resource_vread_stored(*, resource_type: str, fhir_id: str, version_id: str, 
         type_check(resource_type)
         stored = repository.version(resource_type, fhir_id, int(version_id)) if version_id.isdigit() else None
         if stored is None:
-            raise NotFound(f"{resource_type}/{fhir_id}/_history/{version_id} is not known")
+            raise NotFound(
+                _("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}/_history/{version_id}"}
+            )
         scope.interaction.detail["owner"] = stored.owner
         if stored.deleted:
-            raise Gone(f"{resource_type}/{fhir_id} was deleted in version {version_id}")
+            raise Gone(
+                _("%(reference)s was deleted in version %(version)s")
+                % {"reference": f"{resource_type}/{fhir_id}", "version": version_id}
+            )
         content = orjson.loads(stored.text)
         scope.authorize(content)
         scope.done(200, content)
@@ -184,7 +193,7 @@ def _update_check(resource_type: str, fhir_id: str | None, resource: dict) -> No
     type_check(resource_type)
     validation.resource_check(resource, expected_type=resource_type)
     if fhir_id is not None and resource.get("id") != fhir_id:
-        raise FhirError(400, "The resource's id must match the id in the URL", code="invalid", expression=["id"])
+        raise FhirError(400, _("The resource's id must match the id in the URL"), code="invalid", expression=["id"])
 
 
 def resource_update(
@@ -228,7 +237,7 @@ def resource_conditional_update(
         if found:
             fhir_id = found[0][1]
             if resource.get("id") not in (None, fhir_id):
-                raise FhirError(400, "The resource's id differs from the matching resource's", expression=["id"])
+                raise FhirError(400, _("The resource's id differs from the matching resource's"), expression=["id"])
         else:
             fhir_id = resource.get("id") or str(uuid.uuid4())
         interaction.fhir_id = fhir_id
@@ -247,7 +256,7 @@ def resource_patch(
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
         if not isinstance(patch, list | dict):
-            raise FhirError(400, "A patch must be a JSON Patch array or a JSON Merge Patch object", code="structure")
+            raise FhirError(400, _("A patch must be a JSON Patch array or a JSON Merge Patch object"), code="structure")
         return _write(scope, Write("PATCH", resource_type, fhir_id, patch=patch, if_match=_if_match(if_match)))
 
 
@@ -290,7 +299,7 @@ def resource_history(
         if fhir_id is not None:
             stored = repository.current(resource_type, fhir_id)
             if stored is None:
-                raise NotFound(f"{resource_type}/{fhir_id} is not known")
+                raise NotFound(_("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}"})
             scope.interaction.detail["owner"] = stored.owner
             scope.authorize(orjson.loads(stored.text) if stored.text else None)
         else:
@@ -324,11 +333,11 @@ def resource_validate(
             try:
                 validation.resource_check(resource, expected_type=resource_type)
                 if fhir_id is not None and mode == "update" and resource.get("id") != fhir_id:
-                    raise FhirError(400, "The resource's id must match the id in the URL", expression=["id"])
+                    raise FhirError(400, _("The resource's id must match the id in the URL"), expression=["id"])
             except FhirError as error:
                 issues = error.issues
         if not issues:
-            issues = [{"severity": "information", "code": "informational", "diagnostics": "All OK"}]
+            issues = [{"severity": "information", "code": "informational", "diagnostics": _("All OK")}]
         scope.done(200)
         return {"resourceType": "OperationOutcome", "issue": issues}
 

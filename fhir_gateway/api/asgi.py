@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.utils.translation import gettext as _
 
 
 def _environ(scope: dict, body: bytes) -> dict:
@@ -91,7 +92,13 @@ class WsgiThreadApp:
 async def _too_large(send, limit: int) -> None:
     outcome = {
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "too-costly", "diagnostics": f"The body is larger than {limit} bytes"}],
+        "issue": [
+            {
+                "severity": "error",
+                "code": "too-costly",
+                "diagnostics": _("The body is larger than %(limit)s bytes") % {"limit": limit},
+            }
+        ],
     }
     headers = [(b"content-type", b"application/fhir+json; charset=utf-8"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})

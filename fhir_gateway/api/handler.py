@@ -10,6 +10,7 @@ import logging
 from functools import wraps
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from fhir_gateway import hooks
@@ -43,14 +44,14 @@ def fhir_view(methods: tuple[str, ...], *, public: bool = False):
                 if request.method not in methods and not (request.method == "HEAD" and "GET" in methods):
                     raise FhirError(
                         405,
-                        f"{request.method} is not supported here",
+                        _("%(method)s is not supported here") % {"method": request.method},
                         code="not-supported",
                         headers={"Allow": ", ".join(methods)},
                     )
                 request.fhir_response_type = response_type(request)
                 request.fhir_actor = actor_resolve(request)
                 if not public and not request.fhir_actor.is_authenticated:
-                    raise Unauthorized("Authentication is required")
+                    raise Unauthorized(_("Authentication is required"))
                 response = view(request, *args, **kwargs)
             except FhirError as error:
                 response = render(request, error.outcome(), status=error.status, headers=error.headers)
@@ -58,7 +59,7 @@ def fhir_view(methods: tuple[str, ...], *, public: bool = False):
                 logger.exception("FHIR request %s %s failed", request.method, request.path)
                 outcome = {
                     "resourceType": "OperationOutcome",
-                    "issue": [{"severity": "fatal", "code": "exception", "diagnostics": "Internal error"}],
+                    "issue": [{"severity": "fatal", "code": "exception", "diagnostics": _("Internal error")}],
                 }
                 response = render(request, outcome, status=500)
             if request.method == "HEAD":

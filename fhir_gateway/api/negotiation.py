@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 
 from fhir_gateway.errors import FhirError
 
@@ -31,7 +32,9 @@ def response_type(request) -> str:
     if requested is not None:
         if requested.strip().lower() not in JSON_TYPES:
             raise FhirError(
-                406, f"Format {requested!r} is not supported; use application/fhir+json", code="not-supported"
+                406,
+                _("Format %(format)r is not supported; use application/fhir+json") % {"format": requested},
+                code="not-supported",
             )
         return FHIR_JSON
     accepted = _media_types(request.headers.get("Accept", ""))
@@ -39,20 +42,22 @@ def response_type(request) -> str:
         if accepted and accepted[0] == "application/json":
             return "application/json"
         return FHIR_JSON
-    raise FhirError(406, "Only application/fhir+json is served", code="not-supported")
+    raise FhirError(406, _("Only application/fhir+json is served"), code="not-supported")
 
 
 def body_bytes(request) -> bytes:
     limit = settings.FHIR_MAX_BODY_BYTES
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > limit:
-        raise FhirError(413, f"The body is larger than {limit} bytes", code="too-costly")
+        raise FhirError(413, _("The body is larger than %(limit)s bytes") % {"limit": limit}, code="too-costly")
     try:
         body = request.body
     except RequestDataTooBig:
-        raise FhirError(413, f"The body is larger than {limit} bytes", code="too-costly") from None
+        raise FhirError(
+            413, _("The body is larger than %(limit)s bytes") % {"limit": limit}, code="too-costly"
+        ) from None
     if len(body) > limit:
-        raise FhirError(413, f"The body is larger than {limit} bytes", code="too-costly")
+        raise FhirError(413, _("The body is larger than %(limit)s bytes") % {"limit": limit}, code="too-costly")
     return body
 
 
@@ -63,15 +68,18 @@ def body_json(request, *, patch: bool = False) -> object:
     if content_type[0] not in allowed:
         expected = "application/json-patch+json" if patch else FHIR_JSON
         raise FhirError(
-            415, f"Content-Type {content_type[0] or '(none)'!r} is not supported; send {expected}", code="not-supported"
+            415,
+            _("Content-Type %(type)r is not supported; send %(expected)s")
+            % {"type": content_type[0], "expected": expected},
+            code="not-supported",
         )
     body = body_bytes(request)
     if not body.strip():
-        raise FhirError(400, "The request body is empty", code="required")
+        raise FhirError(400, _("The request body is empty"), code="required")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise FhirError(400, f"The body is not valid JSON: {error}", code="structure") from None
+        raise FhirError(400, _("The body is not valid JSON: %(error)s") % {"error": error}, code="structure") from None
 
 
 def pretty(request) -> bool:

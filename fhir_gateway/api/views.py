@@ -6,6 +6,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.utils.http import parse_http_date_safe
+from django.utils.translation import gettext as _
 
 from fhir_gateway import capability, services
 from fhir_gateway.api.handler import base_url, fhir_view
@@ -106,13 +107,15 @@ def type_root(request, resource_type):
     if request.method == "POST":
         resource = body_json(request)
         if isinstance(resource, dict) and resource.get("resourceType") != resource_type:
-            raise FhirError(400, "resourceType does not match the URL", expression=["resourceType"])
+            raise FhirError(400, _("resourceType does not match the URL"), expression=["resourceType"])
         # Conditional create: the If-None-Exist header, or (as fhirpy and Aidbox send it) the query string.
         criteria = request.headers.get("If-None-Exist") or _criteria(request)
         result = services.resource_create(resource=resource, actor=actor, if_none_exist=criteria)
         return _write_response(request, result)
     if not query:
-        raise FhirError(400, f"{request.method} on a type needs search criteria", code="invalid")
+        raise FhirError(
+            400, _("%(method)s on a type needs search criteria") % {"method": request.method}, code="invalid"
+        )
     if request.method == "PUT":
         result = services.resource_conditional_update(
             resource_type=resource_type,
@@ -142,7 +145,7 @@ def type_search(request, resource_type):
     services.type_check(resource_type)
     content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
     if content_type and content_type != FORM:
-        raise FhirError(415, "POST _search takes application/x-www-form-urlencoded", code="not-supported")
+        raise FhirError(415, _("POST _search takes application/x-www-form-urlencoded"), code="not-supported")
     body_bytes(request)
     params = _params(request) + [(name, value) for name, values in request.POST.lists() for value in values]
     return _search(request, resource_type, params)
@@ -187,7 +190,7 @@ def instance(request, resource_type, fhir_id):
     if request.method == "POST":
         raise FhirError(
             405,
-            "POST goes to the type, not to an id",
+            _("POST goes to the type, not to an id"),
             code="not-supported",
             headers={"Allow": "GET, PUT, PATCH, DELETE"},
         )
@@ -244,7 +247,10 @@ def _operation(request, resource_type, fhir_id, operation):
         )
         return render(request, bundle)
     raise FhirError(
-        404, f"Operation {operation} is not supported on {resource_type} with {request.method}", code="not-supported"
+        404,
+        _("Operation %(operation)s is not supported on %(type)s with %(method)s")
+        % {"operation": operation, "type": resource_type, "method": request.method},
+        code="not-supported",
     )
 
 
@@ -262,4 +268,4 @@ def _validate_parameters(body: dict, mode: str | None) -> tuple[dict | None, str
 
 @fhir_view(("GET", "POST", "PUT", "PATCH", "DELETE"))
 def unknown(request, rest):
-    raise FhirError(404, f"No FHIR endpoint at {rest!r}", code="not-found")
+    raise FhirError(404, _("No FHIR endpoint at %(path)r") % {"path": rest}, code="not-found")

@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 import orjson
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fhir_gateway import conditional, services, validation
 from fhir_gateway.bundles.entries import ORDER, Entry, entry_error, entry_parse
@@ -68,14 +69,26 @@ class _Plan:
         for reference, entry in wanted.items():
             resource_type, _sep, query = reference.partition("?")
             if not validation.is_resource_type(resource_type):
-                raise entry_error(entry.index, FhirError(400, f"Conditional reference {reference!r} names no type"))
+                raise entry_error(
+                    entry.index,
+                    FhirError(
+                        400, _("Conditional reference %(reference)r names no resource type") % {"reference": reference}
+                    ),
+                )
             try:
                 pks = engine.match_pks(resource_type=resource_type, params=conditional.criteria_parse(query))[:2]
             except FhirError as error:
                 raise entry_error(entry.index, error) from None
             if len(pks) != 1:
-                problem = "matches nothing" if not pks else "matches more than one resource"
-                raise entry_error(entry.index, FhirError(412, f"Conditional reference {reference!r} {problem}"))
+                problem = _("matches nothing") if not pks else _("matches more than one resource")
+                raise entry_error(
+                    entry.index,
+                    FhirError(
+                        412,
+                        _("Conditional reference %(reference)r %(problem)s")
+                        % {"reference": reference, "problem": problem},
+                    ),
+                )
             matches[reference] = pks[0]
         if matches:
             ids = conditional.ids_of(list(matches.values()))

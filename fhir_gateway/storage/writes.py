@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
+from django.utils.translation import gettext as _
 
 from fhir_gateway.context import Actor
 from fhir_gateway.errors import FhirError, Gone, NotFound, PreconditionFailed
@@ -68,7 +69,7 @@ def _stamp(row: VersionRow, content: dict) -> None:
     content["id"] = row.fhir_id
     text = orjson.dumps(content).decode()
     if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold NUL characters
-        raise FhirError(400, "The resource contains a NUL character", code="value")
+        raise FhirError(400, _("The resource contains a NUL character"), code="value")
     row.text = text
 
 
@@ -76,7 +77,7 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
     """Store ``writes`` (each key at most once) and return their outcomes in the same order."""
     keys = [(w.resource_type, w.fhir_id) for w in writes]
     if len(set(keys)) != len(keys):
-        raise FhirError(400, "The same resource is written more than once in one request", code="invalid")
+        raise FhirError(400, _("The same resource is written more than once in one request"), code="invalid")
     currents = repository.lock([k for k, w in zip(keys, writes, strict=True) if w.method != "POST"])
     patch_pks = [currents[k].pk for k, w in zip(keys, writes, strict=True) if w.method == "PATCH" and k in currents]
     patch_sources = repository.contents(patch_pks) if patch_pks else {}
@@ -105,16 +106,18 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
 def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> Written:
     label = f"{key[0]}/{key[1]}"
     if write.if_match is not None and (current is None or current.deleted or current.version_id != write.if_match):
-        raise PreconditionFailed(f"{label} is not at version {write.if_match}")
+        raise PreconditionFailed(
+            _("%(reference)s is not at version %(version)s") % {"reference": label, "version": write.if_match}
+        )
     if write.method == "DELETE" and (current is None or current.deleted):
         version = current.version_id if current else 0
         return Written(write, 204, version, None, None, None, False, changed=False, previous=current)
     content = write.content
     if write.method == "PATCH":
         if current is None:
-            raise NotFound(f"{label} is not known")
+            raise NotFound(_("%(reference)s is not known") % {"reference": label})
         if current.deleted:
-            raise Gone(f"{label} was deleted")
+            raise Gone(_("%(reference)s was deleted") % {"reference": label})
         content = patcher(orjson.loads(patch_sources[current.pk]), write.patch)
     created = current is None or current.deleted
     if content is not None:

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 import pydantic
+from django.utils.translation import gettext as _
 from fhir.resources import R4B
 
 from fhir_gateway.errors import FhirError
@@ -54,24 +55,30 @@ def resource_check(resource: object, *, expected_type: str | None = None) -> str
     Returns the resource type. The content itself is stored as sent (plus ``meta``), not as re-serialised.
     """
     if not isinstance(resource, dict):
-        raise FhirError(400, "The body must be a JSON object holding a FHIR resource", code="structure")
+        raise FhirError(400, _("The body must be a JSON object holding a FHIR resource"), code="structure")
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str) or not resource_type:
-        raise FhirError(400, "The resource has no resourceType", code="required", expression=["resourceType"])
+        raise FhirError(400, _("The resource has no resourceType"), code="required", expression=["resourceType"])
     if not is_resource_type(resource_type):
         raise FhirError(
-            400, f"Unknown resource type {resource_type!r}", code="not-supported", expression=["resourceType"]
+            400,
+            _("Unknown resource type %(type)r") % {"type": resource_type},
+            code="not-supported",
+            expression=["resourceType"],
         )
     if expected_type is not None and resource_type != expected_type:
         raise FhirError(
             400,
-            f"resourceType {resource_type!r} does not match the URL's type {expected_type!r}",
+            _("resourceType %(type)r does not match the URL's type %(expected)r")
+            % {"type": resource_type, "expected": expected_type},
             code="invalid",
             expression=["resourceType"],
         )
     resource_id = resource.get("id")
     if resource_id is not None and (not isinstance(resource_id, str) or not ID_PATTERN.match(resource_id)):
-        raise FhirError(400, "The resource id is not a valid FHIR id", code="value", expression=[f"{resource_type}.id"])
+        raise FhirError(
+            400, _("The resource id is not a valid FHIR id"), code="value", expression=[f"{resource_type}.id"]
+        )
     model = R4B.get_fhir_model_class(resource_type)
     try:
         model.model_validate(resource)
@@ -85,7 +92,9 @@ def resource_check(resource: object, *, expected_type: str | None = None) -> str
             }
             for item in error.errors(include_url=False)[:MAX_ISSUES]
         ]
-        raise FhirError(400, "The resource is not valid FHIR R4", issues=issues) from None
+        raise FhirError(400, _("The resource is not valid FHIR R4"), issues=issues) from None
     except (ValueError, TypeError) as error:  # raised by some validators outside pydantic's wrapping
-        raise FhirError(400, f"The resource is not valid FHIR R4: {error}", code="value") from None
+        raise FhirError(
+            400, _("The resource is not valid FHIR R4: %(error)s") % {"error": error}, code="value"
+        ) from None
     return resource_type
