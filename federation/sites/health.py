@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from federation.sites.sync_config import HealthState, SiteSync
+from federation.sync.models import DeadLetter
 
 RECENT_ERRORS = 10
 
@@ -51,8 +52,6 @@ def health_failure(*, sync: SiteSync, error: str, now: datetime | None = None) -
 def health_of(sync: SiteSync, *, now: datetime | None = None) -> dict:
     """What the hub shows about a site: state, last success, lag (seconds since then), recent errors."""
     now = now or timezone.now()
-    from federation.sync.models import DeadLetter
-
     return {
         "site": sync.site.code,
         "state": sync.state,

@@ -49,7 +49,8 @@ def _rewrite(bundle: dict, site: str) -> tuple[list[dict], dict[str, str], list[
                 mapping[entry["fullUrl"]] = target
             resource = {**resource, "id": hub_id(site, source_id)}
             meta = dict(resource.get("meta") or {})
-            meta.pop("versionId", None), meta.pop("lastUpdated", None)
+            for server_element in ("versionId", "lastUpdated"):  # the hub's own version, not the site's
+                meta.pop(server_element, None)
             meta["source"] = f"urn:alliance:site:{site}#{rtype}/{source_id}"
             resource["meta"] = meta
             site_tag_add(resource, site)
