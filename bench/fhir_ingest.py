@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import sys
 import threading
 import time
@@ -25,7 +26,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fhir_server import Server, bench_token, machine, scratch_database  # noqa: E402
+from bench.fhir_server import CpuMeter, Server, bench_token, machine, scratch_database  # noqa: E402
 from tests.fhir_gateway.synthea import FIRST, synthea_resources, transaction_bundles  # noqa: E402
 
 DIRECTORY = FIRST[:-1]
@@ -123,12 +124,13 @@ def main() -> None:
     bodies = [orjson.dumps(b) for b in transaction_bundles(workload, args.size, separate=DIRECTORY)]
     database_url = scratch_database()
     token = bench_token(database_url)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.1f}")
     with Server(database_url, workers=args.workers) as server:
         _post_all(server.port, token, directory_bodies, 1)
-        started = time.perf_counter()
-        statuses = _post_all(server.port, token, bodies, args.clients)
-        elapsed = time.perf_counter() - started
+        with CpuMeter(server, database_url) as meter:
+            started = time.perf_counter()
+            statuses = _post_all(server.port, token, bodies, args.clients)
+            elapsed = time.perf_counter() - started
     failed = sum(1 for s in statuses if s != 200)
     rate = len(workload) / elapsed
     copy_rate = _raw_copy(database_url, workload)
@@ -136,6 +138,7 @@ def main() -> None:
         f"ingest: {len(workload)} resources in {len(bodies)} transaction Bundles of {args.size}, {args.clients} clients,"
         f" {args.workers} workers: {elapsed:.1f} s, {rate:,.0f} resources/s ({failed} failed Bundles)"
     )
+    print(meter.report(len(workload), "resource"))
     print(f"raw COPY of the same JSON: {copy_rate:,.0f} rows/s; gateway/COPY = {rate / copy_rate:.1%}")
     if failed:
         sys.exit(1)

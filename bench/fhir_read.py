@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import os
 import random
 import statistics
 import sys
@@ -24,7 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fhir_server import Server, bench_token, machine, scratch_database  # noqa: E402
+from bench.fhir_server import CpuMeter, Server, bench_token, machine, scratch_database  # noqa: E402
 
 
 def _patients(count: int) -> list[dict]:
@@ -106,11 +107,13 @@ def main() -> None:
     patients = _patients(args.patients)
     database_url = scratch_database()
     token = bench_token(database_url)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.1f}")
     with Server(database_url, workers=args.workers) as server:
         _load(server.port, token, patients)
         ids = [p["id"] for p in patients]
-        latencies, errors = asyncio.run(_run(server.port, token, ids, args.clients, args.seconds, args.warmup))
+        asyncio.run(_run(server.port, token, ids, args.clients, args.warmup, 0))  # warm-up
+        with CpuMeter(server, database_url) as meter:
+            latencies, errors = asyncio.run(_run(server.port, token, ids, args.clients, args.seconds, 0))
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99)] * 1000
@@ -118,6 +121,7 @@ def main() -> None:
         f"read: {len(latencies) / args.seconds:,.0f} reads/s over {args.seconds:.0f} s, {args.clients} clients,"
         f" {args.workers} workers; p50 {p50:.1f} ms, p99 {p99:.1f} ms; {len(errors)} errors"
     )
+    print(meter.report(len(latencies), "read"))
     if errors:
         sys.exit(1)
 

@@ -108,3 +108,53 @@ def machine() -> str:
     with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
         version = connection.execute("SHOW server_version").fetchone()[0]
     return f"{cpus} cores ({model}), PostgreSQL {version}, Python {sys.version.split()[0]}"
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used by the server's processes and by PostgreSQL's backends for the scratch database.
+
+    Throughput on a shared machine depends on what else runs; CPU per request does much less, and
+    2 cores / (CPU per request) is the rate this machine could sustain with nothing else on it.
+    """
+
+    def __init__(self, server: Server, database_url: str):
+        self.server, self.database_url = server, database_url
+
+    def _server_pids(self) -> list[int]:
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.server.process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return [self.server.process.pid, *map(int, children)]
+
+    def _backend_pids(self) -> list[int]:
+        name = urlsplit(self.database_url).path.lstrip("/")
+        with psycopg.connect(self.database_url) as connection:
+            rows = connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def __enter__(self) -> CpuMeter:
+        self.start = {pid: _cpu(pid) for pid in self._server_pids() + self._backend_pids()}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        server, backends = self._server_pids(), self._backend_pids()
+        self.server_seconds = sum(_cpu(pid) - self.start.get(pid, 0.0) for pid in server)
+        self.database_seconds = sum(_cpu(pid) - self.start.get(pid, 0.0) for pid in backends)
+
+    def report(self, count: int, unit: str) -> str:
+        server, database = self.server_seconds / count * 1000, self.database_seconds / count * 1000
+        capacity = 2000 / (server + database) if server + database else 0
+        return (
+            f"CPU per {unit}: server {server:.2f} ms + PostgreSQL {database:.2f} ms"
+            f" -> this 2-core machine alone could sustain ~{capacity:,.0f} {unit}s/s"
+        )
