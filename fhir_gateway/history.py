@@ -80,7 +80,8 @@ def history_bundle(
     count = _count(values.get("_count", str(DEFAULT_COUNT)))
     offset = int(values["_offset"]) if values.get("_offset", "").isdigit() else 0
     until = date_parse("_until", values["_until"]) if "_until" in values else datetime.now(UTC)
-    owners = _owners(actor, resource_type)
+    # An instance's history was authorised on the instance itself; type and system history are scoped.
+    owners = None if fhir_id else _owners(actor, resource_type)
     query = HistoryQuery(resource_type, fhir_id, since, at, until, offset, count, owners)
     rows, total = repository.history(query)
     path = "/".join(p for p in (resource_type, fhir_id) if p)

@@ -113,3 +113,21 @@ def test_racing_update_as_create_and_conditional_creates_make_one_resource(workf
     results = _race(conditional_create)
     assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
     assert Resource.objects.filter(content__identifier__contains=[{"value": "RACE"}]).count() == 1
+
+
+def test_racing_conditional_updates_of_one_record_make_one_resource(workflow_at_county_a):
+    criteria = "identifier=urn:alliance:site:county-a:mrn|SYNC1"
+
+    def deliver(n):
+        return services.resource_conditional_update(
+            resource_type="Patient",
+            query=criteria,
+            resource=patient(mrn="SYNC1", given=f"第{n}"),
+            actor=workflow_at_county_a,
+        )
+
+    results = _race(deliver)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
+    assert Resource.objects.filter(content__identifier__contains=[{"value": "SYNC1"}]).count() == 1
+    assert sorted(int(r.version_id) for r in results) == list(range(1, WRITERS + 1))
