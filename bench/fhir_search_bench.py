@@ -4,7 +4,7 @@
         .venv/bin/python bench/fhir_search_bench.py --rounds 40
 
 Run ``bench/fhir_search_corpus.py`` on the same database first. The benchmark starts the hub
-(``manage.py serve``, uvicorn, ``--workers`` processes, the project's database settings) on a free
+(``bench/fhir_server.Server``: uvicorn, ``--workers`` processes, a connection pool each) on a free
 port, signs in as a superuser through a bearer token, and lets ``--clients`` threads each run the mix
 ``--rounds`` times, in a different order per client. Every request goes through the whole stack:
 token authentication, the audit hook, the search engine, JSON rendering. ``--explain`` prints the
@@ -25,17 +25,16 @@ The mix (values drawn at random from the corpus):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,14 +44,13 @@ import django  # noqa: E402
 
 django.setup()
 
-import logging  # noqa: E402
-
-import httpx  # noqa: E402
+import orjson  # noqa: E402
 from django.db import connection  # noqa: E402
 from pypinyin import lazy_pinyin  # noqa: E402
 
+from bench.fhir_server import Server, machine  # noqa: E402
+
 LOINC = "http://loinc.org"
-SERVER_LOG = Path(os.environ.get("TMPDIR", "/tmp")) / "fhir_search_bench_server.log"
 CODES = ["8867-4", "9279-1", "8310-5", "29463-7", "85354-9", "59408-5"]
 CONDITIONS = ["38341003", "44054006", "53741008", "13645005", "195967001", "230690007"]
 
@@ -142,54 +140,89 @@ def bench_token() -> str:
     return api_token_create(user=user, name="bench")[1]
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DJANGO_DEBUG": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=SERVER_LOG.open("w"),  # noqa: SIM115
+async def _get(reader, writer, target: str, token: str) -> tuple[int, bytes]:
+    writer.write(
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Accept: application/fhir+json\r\n\r\n".encode()
     )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code in (200, 503):
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not start")
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return int(head[9:12]), await reader.readexactly(length)
 
 
-def run_client(index: int, args, url: str, token: str, corpus: dict, results: dict, lock: threading.Lock) -> None:
+async def run_client(index: int, args, port: int, token: str, corpus: dict, results: dict) -> None:
+    """One keep-alive connection running the mix ``args.rounds`` times, from its own starting point."""
     rng = random.Random(1000 + index)
     mix = queries(rng, corpus)
     names = list(mix)
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-        for round_number in range(args.rounds):
-            order = names[index % len(names) :] + names[: index % len(names)]
-            for name in order:
-                resource_type, params = mix[name]()
-                target = f"/fhir/{resource_type}?{urlencode(params)}"
-                pages = 20 if name == "page-20" else 1
-                for page in range(pages):
-                    started = time.perf_counter()
-                    response = client.get(target)
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if response.status_code != 200:
-                        raise SystemExit(f"{target}: {response.status_code} {response.text[:300]}")
-                    body = response.json()
-                    if page == pages - 1 and round_number >= args.warmup:
-                        with lock:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for round_number in range(args.rounds):
+        for name in names[index % len(names) :] + names[: index % len(names)]:
+            resource_type, params = mix[name]()
+            target = f"/fhir/{resource_type}?{urlencode(params)}"
+            pages = 20 if name == "page-20" else 1
+            for page in range(pages):
+                started = time.perf_counter()
+                status, body = await _get(reader, writer, target, token)
+                elapsed = (time.perf_counter() - started) * 1000
+                if status != 200:
+                    raise SystemExit(f"{target}: {status} {body[:300]!r}")
+                if page == pages - 1 and round_number >= args.warmup:
+                    results[name].append(elapsed)
+                if page < pages - 1:
+                    links = orjson.loads(body).get("link", [])
+                    following = [link["url"] for link in links if link["relation"] == "next"]
+                    if not following:
+                        raise SystemExit(f"{target}: no next link on page {page + 1}")
+                    target = following[0][following[0].index("/fhir/") :]
+    writer.close()
+
+
+async def run_all(args, port: int, token: str, corpus: dict, results: dict) -> None:
+    await asyncio.gather(*(run_client(index, args, port, token, corpus, results) for index in range(args.clients)))
+
+
+def run_engine(args, corpus: dict, results: dict) -> float:
+    """The same mix through ``engine.search`` in-process (``--clients`` threads, one connection each):
+    the search engine's own latency, without HTTP, token authentication or the audit trail."""
+    import threading
+
+    from fhir_gateway.context import INTERNAL_ACTOR
+    from fhir_gateway.search import engine
+
+    def client(index: int) -> None:
+        rng = random.Random(1000 + index)
+        mix = queries(rng, corpus)
+        names = list(mix)
+        try:
+            for round_number in range(args.rounds):
+                for name in names[index % len(names) :] + names[: index % len(names)]:
+                    resource_type, params = mix[name]()
+                    pages = 20 if name == "page-20" else 1
+                    for page in range(pages):
+                        started = time.perf_counter()
+                        bundle = engine.search(
+                            resource_type=resource_type, params=params, actor=INTERNAL_ACTOR, base_url="http://x/fhir"
+                        )
+                        elapsed = (time.perf_counter() - started) * 1000
+                        if page == pages - 1 and round_number >= args.warmup:
                             results[name].append(elapsed)
-                    following = [link["url"] for link in body.get("link", []) if link["relation"] == "next"]
-                    if page < pages - 1:
-                        if not following:
-                            raise SystemExit(f"{target}: no next link on page {page + 1}")
-                        target = following[0][following[0].index("/fhir/") :]
+                        if page < pages - 1:
+                            url = next(link["url"] for link in bundle["link"] if link["relation"] == "next")
+                            params = parse_qsl(url.split("?", 1)[1])
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
 
 
 def explain(corpus: dict) -> None:
@@ -221,11 +254,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="times each client runs the whole mix")
     parser.add_argument("--warmup", type=int, default=2, help="rounds not counted")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    parser.add_argument("--url", help="a running hub instead of starting one (needs --token)")
-    parser.add_argument("--token")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--engine", action="store_true", help="call the engine in-process instead of over HTTP")
     args = parser.parse_args()
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     corpus = sample(random.Random(1))
     if args.explain:
         explain(corpus)
@@ -233,27 +264,25 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM fhir_search_res")
         size = cursor.fetchone()[0]
-    token = args.token or bench_token()
-    connection.close()
-    process, url = (None, args.url) if args.url else start_server(args.workers)
     results: dict[str, list[float]] = defaultdict(list)
-    lock = threading.Lock()
-    try:
-        started = time.perf_counter()
-        threads = [
-            threading.Thread(target=run_client, args=(index, args, url, token, corpus, results, lock))
-            for index in range(args.clients)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-    finally:
-        if process:
-            process.terminate()
-            process.wait(timeout=30)
-    print(f"{size:,} resources indexed; {args.clients} clients x {args.rounds} rounds; {elapsed:.0f} s")
+    if args.engine:
+        connection.close()
+        elapsed = run_engine(args, corpus, results)
+    else:
+        token = bench_token()
+        connection.close()
+        port = free_port()
+        with Server(os.environ["DATABASE_URL"], workers=args.workers, port=port):
+            started = time.perf_counter()
+            asyncio.run(run_all(args, port, token, corpus, results))
+            elapsed = time.perf_counter() - started
+    requests = sum(len(v) for v in results.values()) + 19 * len(results.get("page-20", []))
+    print(f"{machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"{size:,} resources indexed; {args.clients} clients x {args.rounds} rounds ({args.warmup} not counted); "
+        f"{'in-process engine' if args.engine else f'HTTP, {args.workers} workers'}; {elapsed:.0f} s, "
+        f"about {requests / elapsed:.0f} requests/s"
+    )
     print(f"{'query':<24}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     for name, values in results.items():
         values.sort()
