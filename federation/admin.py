@@ -1,13 +1,19 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from federation.auth.models import SiteClient
 from federation.identity.models import GoldenRecord, LinkEvent, MatchReview, MpiRecord, ReviewStatus
 from federation.identity.services import IdentityError, link_event_revert, patient_link, review_reject
+from federation.sites.directory import directory_publish
 from federation.sites.models import Department, Site
 from federation.sites.sync_config import SiteSync
 from federation.sync.client import SiteUnavailable
 from federation.sync.models import DeadLetter, SyncRun
+
+
+def _publish_later(site: Site) -> None:
+    transaction.on_commit(lambda: directory_publish(sites=[Site.objects.select_related("parent").get(pk=site.pk)]))
 
 
 class DepartmentInline(admin.TabularInline):
@@ -21,6 +27,16 @@ class SiteAdmin(admin.ModelAdmin):
     list_filter = ["kind", "active"]
     search_fields = ["code", "name", "name_en"]
     inlines = [DepartmentInline]
+    actions = ["publish"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        _publish_later(form.instance)  # the site and its departments, as mCSD resources
+
+    @admin.action(description=_("Publish to the FHIR directory"))
+    def publish(self, request, queryset):
+        count = directory_publish(sites=list(queryset.select_related("parent")))
+        self.message_user(request, _("%(n)d directory resources written.") % {"n": count}, messages.SUCCESS)
 
 
 @admin.register(Department)
@@ -42,6 +58,11 @@ class SiteSyncAdmin(admin.ModelAdmin):
         "next_attempt_at",
     ]
     list_filter = ["state", "enabled"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _publish_later(obj.site)  # its Endpoint
+
     readonly_fields = [
         "state", "last_attempt_at", "last_success_at", "consecutive_failures", "next_attempt_at", "last_error",
         "recent_errors",

@@ -16,12 +16,3 @@ class FederationConfig(AppConfig):
         hooks.register(hooks.access_policies, site_access_check)
         hooks.register(hooks.write_stampers, site_write_stamp)
         hooks.register(hooks.search_scopes, site_search_scope)
-
-        from django.db.models.signals import post_save
-
-        from federation.sites.directory import site_changed
-        from federation.sites.models import Department, Site
-        from federation.sites.sync_config import SiteSync
-
-        for model in (Site, Department, SiteSync):
-            post_save.connect(site_changed, sender=model, dispatch_uid=f"federation-directory-{model.__name__}")

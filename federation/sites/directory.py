@@ -141,18 +141,3 @@ def practitioner_role_publish(
         role["specialty"] = [{"coding": [{"system": SPECIALTY_SYSTEM, "code": department.specialty}]}]
         role["healthcareService"] = [{"reference": f"HealthcareService/{_fid('svc', site.code, department.code)}"}]
     _put([practitioner, role])
-
-
-def site_changed(sender, instance, **kwargs) -> None:
-    """``post_save`` receiver: republish the directory entry of the site concerned once the change commits."""
-    import logging
-
-    site = instance if isinstance(instance, Site) else instance.site
-
-    def publish() -> None:
-        try:
-            directory_publish(sites=[Site.objects.select_related("parent").get(pk=site.pk)])
-        except Exception:  # the directory catches up at the next change or `publish`; the save stands
-            logging.getLogger(__name__).exception("publishing %s to the FHIR directory failed", site.code)
-
-    transaction.on_commit(publish)

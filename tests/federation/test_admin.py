@@ -14,3 +14,22 @@ def test_the_admin_pages_render(admin_client, sync_a, page):
     response = admin_client.get(f"/admin/federation/{page}/")
 
     assert response.status_code == 200
+
+
+def test_saving_a_site_in_the_admin_publishes_it_to_the_directory(
+    admin_client, county_a, django_capture_on_commit_callbacks
+):
+    from fhir_gateway.models import Resource
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            f"/admin/federation/site/{county_a.pk}/change/",
+            {
+                "code": "county-a", "name": "东川县人民医院", "name_en": "Dongchuan", "kind": "county",
+                "parent": county_a.parent_id, "active": "on",
+                "departments-TOTAL_FORMS": "0", "departments-INITIAL_FORMS": "0",
+            },
+        )  # fmt: skip
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Resource.objects.get(resource_type="Organization", fhir_id="site-county-a").content["alias"] == ["Dongchuan"]
