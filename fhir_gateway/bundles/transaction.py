@@ -204,8 +204,10 @@ def _writes_store(plan: _Plan, *, actor: Actor, base_url: str, prefer: str, defe
                 entry_response["resource"] = result.content
             entry_response["response"] = _response(
                 result.status,
-                location=_location(write.resource_type, write.fhir_id, result.version_id) if result.changed else "",
-                etag=f'W/"{result.version_id}"' if result.changed else "",
+                location=_location(write.resource_type, write.fhir_id, result.version_id)
+                if result.version_id and write.method != "DELETE"
+                else "",
+                etag=f'W/"{result.version_id}"' if result.version_id else "",
                 lastModified=instant(result.last_updated) if result.last_updated else "",
             )
             plan.responses[entry.index] = entry_response

@@ -53,7 +53,7 @@ SELECT src.id, src.resource_type, src.fhir_id, src.version_id, src.last_updated,
 FROM src JOIN upd ON upd.id = src.id
 """
 _LOCK = f"""
-SELECT id, resource_type, fhir_id, version_id, deleted, owner FROM {RESOURCE}
+SELECT id, resource_type, fhir_id, version_id, deleted, owner, last_updated FROM {RESOURCE}
 WHERE (resource_type, fhir_id) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[]))
 ORDER BY id FOR UPDATE
 """
@@ -118,7 +118,7 @@ class PostgresRepository:
             return {}
         with _cursor() as cursor:
             rows = cursor.execute(_LOCK, ([k[0] for k in keys], [k[1] for k in keys])).fetchall()
-        return {(t, i): Current(pk, v, d, o) for pk, t, i, v, d, o in rows}
+        return {(t, i): Current(pk, v, d, o, lu) for pk, t, i, v, d, o, lu in rows}
 
     def contents(self, pks: list[int]) -> dict[int, str]:
         with _cursor() as cursor:

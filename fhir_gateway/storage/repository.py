@@ -15,6 +15,7 @@ class Current:
     version_id: int
     deleted: bool
     owner: str
+    last_updated: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -73,20 +73,33 @@ def _stamp(row: VersionRow, content: dict) -> None:
     row.text = text
 
 
+def _same(stored: dict, content: dict) -> bool:
+    """Whether ``content`` says what ``stored`` says, server-maintained meta aside."""
+    if stored.keys() - {"meta"} != content.keys() - {"meta"}:
+        return False
+    ignored = ("versionId", "lastUpdated")
+    stored_meta = {k: v for k, v in (stored.get("meta") or {}).items() if k not in ignored}
+    content_meta = {k: v for k, v in (content.get("meta") or {}).items() if k not in ignored}
+    return stored_meta == content_meta and all(stored[k] == content[k] for k in stored if k != "meta")
+
+
 def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher=None) -> list[Written]:
     """Store ``writes`` (each key at most once) and return their outcomes in the same order."""
     keys = [(w.resource_type, w.fhir_id) for w in writes]
     if len(set(keys)) != len(keys):
         raise FhirError(400, _("The same resource is written more than once in one request"), code="invalid")
     currents = repository.lock([k for k, w in zip(keys, writes, strict=True) if w.method != "POST"])
-    patch_pks = [currents[k].pk for k, w in zip(keys, writes, strict=True) if w.method == "PATCH" and k in currents]
-    patch_sources = repository.contents(patch_pks) if patch_pks else {}
+    # The current content of every resource a PUT or PATCH changes: the patch's base, and to tell a no-op.
+    wanted = [
+        c.pk for k, w in zip(keys, writes, strict=True) if w.method in ("PUT", "PATCH") and (c := currents.get(k))
+    ]
+    sources = repository.contents(wanted) if wanted else {}
     now = datetime.now(UTC)
     results: list[Written] = []
     rows: list[VersionRow] = []
     for position, (key, write) in enumerate(zip(keys, writes, strict=True)):
         try:
-            written = _plan(write, key, currents.get(key), patch_sources, now, actor, prepare, patcher)
+            written = _plan(write, key, currents.get(key), sources, now, actor, prepare, patcher)
         except FhirError as error:
             error.position = position  # which write failed, for the Bundle entry's outcome
             raise
@@ -103,7 +116,7 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
     return results
 
 
-def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> Written:
+def _plan(write, key, current, sources, now, actor, prepare, patcher) -> Written:
     label = f"{key[0]}/{key[1]}"
     if write.if_match is not None and (current is None or current.deleted or current.version_id != write.if_match):
         raise PreconditionFailed(
@@ -118,7 +131,7 @@ def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> W
             raise NotFound(_("%(reference)s is not known") % {"reference": label})
         if current.deleted:
             raise Gone(_("%(reference)s was deleted") % {"reference": label})
-        content = patcher(orjson.loads(patch_sources[current.pk]), write.patch)
+        content = patcher(orjson.loads(sources[current.pk]), write.patch)
     created = current is None or current.deleted
     if content is not None:
         content = dict(content)  # with its own meta: stampers must not touch the caller's dicts
@@ -127,6 +140,11 @@ def _plan(write, key, current, patch_sources, now, actor, prepare, patcher) -> W
             content["meta"]["source"] = write.source
     prepare(write, content, current)
     owner = write.owner if write.owner is not None else (current.owner if current else actor.site)
+    if not created and content is not None and owner == current.owner and current.pk in sources:
+        stored = orjson.loads(sources[current.pk])
+        if _same(stored, content):  # a no-op update keeps the current version (as HAPI does)
+            last_updated = current.last_updated
+            return Written(write, 200, current.version_id, last_updated, stored, sources[current.pk], False, False)
     source = ((content or {}).get("meta") or {}).get("source") or ""
     row = VersionRow(
         resource_type=key[0],

@@ -159,3 +159,16 @@ def test_merge_patch(fhir):
     )
     assert response.status_code == 200, response.content
     assert response.json()["gender"] == "male" and "birthDate" not in response.json()
+
+
+def test_an_update_that_changes_nothing_keeps_the_current_version(fhir):
+    created = _created(fhir).json()
+    fhir_id = created["id"]
+    again = fhir.put(f"/fhir/Patient/{fhir_id}", {**patient(), "id": fhir_id})
+    assert again.status_code == 200 and again["ETag"] == 'W/"1"'
+    assert again.json()["meta"]["lastUpdated"] == created["meta"]["lastUpdated"]
+    no_op_patch = fhir.patch(f"/fhir/Patient/{fhir_id}", [{"op": "replace", "path": "/gender", "value": "female"}])
+    assert no_op_patch.status_code == 200 and no_op_patch["ETag"] == 'W/"1"'
+    assert fhir.get(f"/fhir/Patient/{fhir_id}/_history").json()["total"] == 1
+    changed = fhir.put(f"/fhir/Patient/{fhir_id}", {**patient(given="新"), "id": fhir_id})
+    assert changed["ETag"] == 'W/"2"'
