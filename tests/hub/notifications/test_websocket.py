@@ -81,3 +81,23 @@ async def test_a_bad_token_is_refused(db):
     communicator = connect({"HTTP_AUTHORIZATION": "Bearer ahub_not-a-token"})
     connected, _code = await communicator.connect()
     assert not connected
+
+
+@pytest.mark.redis
+async def test_an_idle_socket_outlives_the_redis_layers_blocking_read(
+    settings, token_for, dr_li_at_county_a, cardiologist_zhang, patient
+):
+    """channels_redis blocks 5 s per read: a socket idle longer must still be there (skipped without Redis)."""
+    import asyncio
+
+    if "redis" not in settings.CHANNEL_LAYERS["default"]["BACKEND"].lower():
+        pytest.skip("REDIS_URL is not set")
+    zhang = connect(await database_sync_to_async(token_for)(cardiologist_zhang))
+    assert (await zhang.connect())[0]
+
+    await asyncio.sleep(6.5)  # real time on purpose: the layer's own blocking read is what is tested
+    referral = await database_sync_to_async(refer)(dr_li_at_county_a, patient)
+
+    message = await zhang.receive_json_from(timeout=5)
+    assert message["referral"]["id"] == referral.pk
+    await zhang.disconnect()
