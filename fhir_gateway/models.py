@@ -29,10 +29,8 @@ class Resource(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["resource_type", "fhir_id"], name="fhir_resource_type_id_unique")
         ]
-        indexes = [
-            models.Index(fields=["resource_type", "last_updated"], name="fhir_resource_type_lu"),
-            models.Index(fields=["last_updated"], name="fhir_resource_lu"),
-        ]
+        # No last_updated indexes here: history reads the versions, search its own index tables, and
+        # every index costs each write.
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.fhir_id}/_history/{self.version_id}"
