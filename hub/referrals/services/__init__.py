@@ -3,21 +3,17 @@
 from hub.referrals.services.create import ConsentGiven, referral_create, referral_submit
 from hub.referrals.services.delivery import opinion_deliver
 from hub.referrals.services.escalation import sla_escalate, sla_escalate_due
+from hub.referrals.services.lifecycle import referral_cancel, task_fail, task_hold, task_resume, task_start
 from hub.referrals.services.opinion import appointment_schedule, opinion_addendum, opinion_sign
 from hub.referrals.services.time_nodes import time_nodes_record
 from hub.referrals.services.workflow import (
-    referral_cancel,
     referral_info_provide,
     task_accept,
     task_decline,
-    task_fail,
     task_forward,
-    task_hold,
     task_invite,
     task_receive,
     task_request_info,
-    task_resume,
-    task_start,
 )
 
 __all__ = [

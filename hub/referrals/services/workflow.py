@@ -15,7 +15,7 @@ from hub.referrals.fhir.resources import service_request_build
 from hub.referrals.fhir.store import fhir_update
 from hub.referrals.models import Referral, Transition
 from hub.referrals.patients import attachments_check
-from hub.referrals.permissions import check_fulfiller, check_owner, check_requester, check_requesting_side
+from hub.referrals.permissions import check_fulfiller, check_owner, check_requesting_side
 from hub.referrals.routing import RouteDecision, route_decide
 from hub.referrals.services.common import (
     participant_add,
@@ -29,7 +29,7 @@ from hub.referrals.services.common import (
 from hub.referrals.services.time_nodes import time_node_put
 
 
-def _reason_required(reason: str) -> str:
+def reason_required(reason: str) -> str:
     if not (reason or "").strip():
         raise DomainError(_("Give a reason."), code="reason_required")
     return reason.strip()
@@ -89,7 +89,7 @@ def _declined_by(referral: Referral) -> set[int]:
 def task_decline(*, referral_id: int, actor, reason: str, now: datetime | None = None) -> Referral:
     """Decline with a reason; the request is routed onward, or rejected when nobody is left."""
     now = now or timezone.now()
-    reason = _reason_required(reason)
+    reason = reason_required(reason)
     referral = referral_lock(referral_id=referral_id)
     check_fulfiller(actor, referral)
     before = referral.status
@@ -169,7 +169,7 @@ def task_forward(*, referral_id: int, actor, to_user, reason: str = "", now: dat
 def task_request_info(*, referral_id: int, actor, question: str, now: datetime | None = None) -> Referral:
     """Ask the requester for more (businessStatus awaiting-information)."""
     now = now or timezone.now()
-    question = _reason_required(question)
+    question = reason_required(question)
     referral = referral_lock(referral_id=referral_id)
     check_fulfiller(actor, referral)
     transition_check(referral=referral, action="request_info")
@@ -249,68 +249,5 @@ def task_invite(*, referral_id: int, actor, invitees: list, now: datetime | None
         recipients=invitees,
         title=_("You are invited to a consultation"),
         body=_("%(name)s invites you: %(question)s") % {"name": actor, "question": referral.clinical_question[:200]},
-    )
-    return referral
-
-
-def _owner_step(*, referral_id: int, actor, action: str, reason: str = "", now: datetime | None) -> Referral:
-    now = now or timezone.now()
-    referral = referral_lock(referral_id=referral_id)
-    check_owner(actor, referral)
-    before = referral.status
-    referral.status = transition_check(referral=referral, action=action)
-    transition_record(referral=referral, action=action, actor=actor, now=now, reason=reason, from_status=before)
-    return referral
-
-
-@transaction.atomic
-def task_start(*, referral_id: int, actor, now: datetime | None = None) -> Referral:
-    return _owner_step(referral_id=referral_id, actor=actor, action="start", now=now)
-
-
-@transaction.atomic
-def task_hold(*, referral_id: int, actor, reason: str, now: datetime | None = None) -> Referral:
-    return _owner_step(referral_id=referral_id, actor=actor, action="hold", reason=_reason_required(reason), now=now)
-
-
-@transaction.atomic
-def task_resume(*, referral_id: int, actor, now: datetime | None = None) -> Referral:
-    return _owner_step(referral_id=referral_id, actor=actor, action="resume", now=now)
-
-
-@transaction.atomic
-def task_fail(*, referral_id: int, actor, reason: str, now: datetime | None = None) -> Referral:
-    """The consultation could not be done (e.g. the link failed, the patient was transferred elsewhere)."""
-    referral = _owner_step(
-        referral_id=referral_id, actor=actor, action="fail", reason=_reason_required(reason), now=now
-    )
-    referral_notify(
-        referral=referral,
-        event="referral.failed",
-        recipients=requesting_side(referral),
-        title=_("The consultation could not be completed"),
-        body=reason,
-    )
-    return referral
-
-
-@transaction.atomic
-def referral_cancel(*, referral_id: int, actor, reason: str, now: datetime | None = None) -> Referral:
-    """Only the requester cancels."""
-    now = now or timezone.now()
-    reason = _reason_required(reason)
-    referral = referral_lock(referral_id=referral_id)
-    check_requester(actor, referral)
-    before = referral.status
-    referral.status = transition_check(referral=referral, action="cancel")
-    referral.sla_due_at = None
-    transition_record(referral=referral, action="cancel", actor=actor, now=now, reason=reason, from_status=before)
-    recipients = [p.user for p in referral.participants.select_related("user").filter(active=True)]
-    referral_notify(
-        referral=referral,
-        event="referral.cancelled",
-        recipients=[u for u in recipients if u != actor],
-        title=_("Request cancelled"),
-        body=reason,
     )
     return referral
