@@ -1,7 +1,7 @@
 """Identity decisions: index site Patients, publish golden Patients, link, unlink, merge, and undo.
 
-Every manual decision is a ``LinkEvent`` that ``link_event_revert`` can undo. Golden records are
-published to the gateway as Patients whose ``link`` lists each site's Patient
+Every manual decision is a ``LinkEvent`` that ``link_event_revert`` can undo. Golden records of people
+known at two sites or more are published to the gateway as Patients whose ``link`` lists each site's Patient
 (http://hl7.org/fhir/R4/patient-definitions.html#Patient.link), after the decision has committed.
 """
 
@@ -74,7 +74,10 @@ def golden_resource(golden: GoldenRecord, *, records: list[MpiRecord] | None = N
 
 
 def goldens_publish(*, golden_ids: list[int]) -> int:
-    """Write the golden Patients of ``golden_ids`` to the gateway (owned by no site), in one transaction."""
+    """Write the golden Patients of ``golden_ids`` to the gateway (owned by no site), in one transaction.
+
+    A golden Patient is published once it links two site Patients, and kept up to date from then on.
+    """
     from fhir_gateway import services
     from fhir_gateway.context import INTERNAL_ACTOR
     from fhir_gateway.models import Resource
@@ -89,9 +92,16 @@ def goldens_publish(*, golden_ids: list[int]) -> int:
             "fhir_id", "content"
         )
     )
+    published = set(
+        Resource.objects.filter(resource_type="Patient", fhir_id__in=[g.fhir_id for g in goldens]).values_list(
+            "fhir_id", flat=True
+        )
+    )
     entries = []
     for golden in goldens:
         mine = records[golden.pk]
+        if len(mine) < 2 and golden.fhir_id not in published and not golden.merged_into_id:
+            continue  # a person known at one site only: their site Patient says it all (``$match`` still finds them)
         resource = golden_resource(golden, records=mine, best=contents.get(mine[0].patient_id) if mine else None)
         entries.append({"resource": resource, "request": {"method": "PUT", "url": f"Patient/{golden.fhir_id}"}})
     if entries:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from federation.sites.directory import directory_publish, practitioner_role_publish
+from federation.sites.directory import SITE_CODE_SYSTEM, directory_publish, practitioner_role_publish
 from federation.sites.sync_config import SiteSync
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,8 @@ def test_sites_departments_and_endpoints_become_mcsd_resources(
     assert service["specialty"][0]["coding"][0]["code"] == "cardiology"
     endpoint = client.get("/fhir/Endpoint/ep-county-a", **headers).json()
     assert endpoint["address"] == "http://127.0.0.1:8101/fhir"
-    assert client.get("/fhir/Organization/site-county-a/_history", **headers).json()["total"] == 2
+    found = client.get(f"/fhir/Organization?identifier={SITE_CODE_SYSTEM}|county-a", **headers).json()
+    assert found["total"] == 1
 
 
 def test_a_specialist_has_a_practitioner_role_in_their_department(client, cardiologist_zhang, cardiology, token_for):
