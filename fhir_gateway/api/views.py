@@ -12,6 +12,7 @@ from fhir_gateway import capability, services
 from fhir_gateway.api.handler import base_url, fhir_view
 from fhir_gateway.api.negotiation import FORM, body_bytes, body_json, prefer, render, version_headers
 from fhir_gateway.errors import FhirError
+from fhir_gateway.search.bundle import shape
 
 READ_PARAMS = frozenset({"_format", "_pretty", "_summary", "_elements"})
 OK_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]}
@@ -169,17 +170,11 @@ def _read(request, resource_type, fhir_id):
     headers = version_headers(stored.version_id, stored.last_updated)
     if _not_modified(request, stored):
         return render(request, None, status=304, headers=headers)
-    elements = request.GET.get("_elements")
-    if elements:
-        keep = {name.strip() for name in elements.split(",")} | {"resourceType", "id", "meta"}
-        content = {k: v for k, v in content.items() if k in keep}
-        meta = dict(content.get("meta") or {})
-        meta["tag"] = [
-            *meta.get("tag", []),
-            {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"},
-        ]
-        content["meta"] = meta
-        return render(request, content, headers=headers)
+    summary, elements = request.GET.get("_summary"), request.GET.get("_elements")
+    if summary in ("true", "text", "data") or elements:
+        # The same shaping as search results (http://hl7.org/fhir/R4/search.html#summary).
+        names = [name.strip() for name in elements.split(",") if name.strip()] if elements else None
+        return render(request, shape(content, summary, names), headers=headers)
     return render(request, stored.text, headers=headers)
 
 

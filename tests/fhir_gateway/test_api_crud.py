@@ -45,13 +45,15 @@ def test_read_and_vread_serve_the_stored_json_with_headers(fhir):
     assert fhir.get(f"/fhir/Patient/{fhir_id}/_history/x").status_code == 404
 
 
-def test_pretty_and_elements(fhir):
+def test_pretty_summary_and_elements(fhir):
     fhir_id = _created(fhir).json()["id"]
     pretty = fhir.get(f"/fhir/Patient/{fhir_id}?_pretty=true")
     assert b'\n  "' in pretty.content
     subset = fhir.get(f"/fhir/Patient/{fhir_id}?_elements=gender").json()
     assert "gender" in subset and "name" not in subset
     assert subset["meta"]["tag"][-1]["code"] == "SUBSETTED"
+    summary = fhir.get(f"/fhir/Patient/{fhir_id}?_summary=true").json()
+    assert "name" in summary and "birthDate" in summary and summary["meta"]["tag"][-1]["code"] == "SUBSETTED"
 
 
 def test_update_bumps_the_version_and_if_match_guards_it(fhir):
