@@ -92,3 +92,17 @@ def test_golden_patients_are_published_with_a_link_to_each_site_patient(two_peop
 
     stored = Resource.objects.get(resource_type="Patient", fhir_id=golden.fhir_id).content
     assert {link["other"]["reference"] for link in stored["link"]} == {"Patient/a-1", "Patient/b-2"}
+
+
+def test_the_person_of_a_site_patient_lists_every_site_record(two_people):
+    from federation.identity.selectors import patient_at_site, person_of
+
+    patient_link(patient_id="b-2", golden=two_people["a-1"].golden, actor="admin_a")
+
+    person = person_of(patient_id="b-2")
+
+    assert person.golden_id == two_people["a-1"].golden.fhir_id
+    assert person.patients == (("county-a", "Patient/a-1"), ("county-b", "Patient/b-2"))
+    assert patient_at_site(patient_id="a-1", site_code="county-b") == "Patient/b-2"
+    assert patient_at_site(patient_id="c-3", site_code="county-a") is None
+    assert person_of(patient_id="nobody") is None

@@ -1,0 +1,35 @@
+"""Reads of the master patient index that the hub's workflow uses (e.g. a referral's patient across sites)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from federation.identity.models import MpiRecord
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person as the alliance knows them: the golden Patient and every site's Patient linked to it."""
+
+    golden_id: str  # the golden Patient's id in the gateway (published once two sites hold the person)
+    patients: tuple[tuple[str, str], ...]  # (site code, "Patient/<id>") for each site record
+
+
+def person_of(*, patient_id: str) -> Person | None:
+    """The person a site's ``Patient/<patient_id>`` belongs to, or None when the index does not know it."""
+    record = MpiRecord.objects.select_related("golden").filter(patient_id=patient_id).first()
+    if record is None:
+        return None
+    siblings = MpiRecord.objects.filter(golden_id=record.golden_id).order_by("site_code", "patient_id")
+    return Person(
+        golden_id=record.golden.fhir_id,
+        patients=tuple((r.site_code, f"Patient/{r.patient_id}") for r in siblings),
+    )
+
+
+def patient_at_site(*, patient_id: str, site_code: str) -> str | None:
+    """The same person's ``Patient/<id>`` at ``site_code`` (e.g. where an opinion goes back to), if any."""
+    person = person_of(patient_id=patient_id)
+    if person is None:
+        return None
+    return next((ref for site, ref in person.patients if site == site_code), None)
