@@ -232,3 +232,52 @@ def test_broken_bundles_get_400(fhir, body):
     assert response.status_code == 400, response.content
     assert response.json()["resourceType"] == "OperationOutcome"
     assert Resource.objects.count() == 0
+
+
+def test_conditional_put_and_delete_and_absolute_urls_inside_a_transaction(fhir):
+    fhir.put("/fhir/Patient/p-old", {**patient(mrn="OLD"), "id": "p-old"})
+    full_url = "http://testserver/fhir/Patient/p-abs"
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {
+                "resource": patient(mrn="C1"),
+                "request": {"method": "PUT", "url": "Patient?identifier=urn:alliance:site:county-a:mrn|C1"},
+            },
+            {"request": {"method": "DELETE", "url": "Patient?identifier=urn:alliance:site:county-a:mrn|OLD"}},
+            {
+                "fullUrl": full_url,
+                "resource": {**patient(mrn="ABS"), "id": "p-abs"},
+                "request": {"method": "PUT", "url": "http://testserver/fhir/Patient/p-abs"},
+            },
+            {"resource": observation(full_url), "request": {"method": "POST", "url": "Observation"}},
+        ),
+    )
+    assert response.status_code == 200, response.content
+    statuses = [e["response"]["status"] for e in response.json()["entry"]]
+    assert statuses == ["201 Created", "204 No Content", "201 Created", "201 Created"]
+    assert fhir.get("/fhir/Patient/p-old").status_code == 410
+    stored = Resource.objects.get(resource_type="Observation").content
+    assert stored["subject"]["reference"] == "Patient/p-abs"
+
+
+def test_a_stale_if_match_in_a_batch_fails_only_its_entry(fhir):
+    fhir.put("/fhir/Patient/p-1", {**patient(), "id": "p-1"})
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "batch",
+            {
+                "resource": {**patient(given="新"), "id": "p-1"},
+                "request": {"method": "PUT", "url": "Patient/p-1", "ifMatch": 'W/"5"'},
+            },
+            {
+                "resource": {**patient(given="新"), "id": "p-1"},
+                "request": {"method": "PUT", "url": "Patient/p-1", "ifMatch": "nonsense"},
+            },
+            {"resource": {**patient(mrn="B2"), "id": "p-2"}, "request": {"method": "PUT", "url": "Patient/p-2"}},
+        ),
+    )
+    assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["412", "412", "201"]
+    assert Resource.objects.get(fhir_id="p-1").version_id == 1

@@ -131,3 +131,26 @@ def test_racing_conditional_updates_of_one_record_make_one_resource(workflow_at_
     assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
     assert Resource.objects.filter(content__identifier__contains=[{"value": "SYNC1"}]).count() == 1
     assert sorted(int(r.version_id) for r in results) == list(range(1, WRITERS + 1))
+
+
+def test_transactions_touching_the_same_resources_in_opposite_orders_do_not_deadlock(workflow_at_county_a):
+    for fhir_id in ("p-x", "p-y"):
+        services.resource_update(
+            resource_type="Patient", fhir_id=fhir_id, resource={**patient(), "id": fhir_id}, actor=workflow_at_county_a
+        )
+
+    def transaction(n):
+        order = ("p-x", "p-y") if n % 2 else ("p-y", "p-x")
+        entries = [
+            {
+                "resource": {**patient(given=f"第{n}"), "id": fhir_id},
+                "request": {"method": "PUT", "url": f"Patient/{fhir_id}"},
+            }
+            for fhir_id in order
+        ]
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        return services.bundle_process(bundle=bundle, actor=workflow_at_county_a, base_url="http://hub/fhir")
+
+    results = _race(transaction)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert {Resource.objects.get(fhir_id=f).version_id for f in ("p-x", "p-y")} == {WRITERS + 1}
