@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from federation.auth.models import SiteClient
 from federation.identity.models import GoldenRecord, LinkEvent, MatchReview, MpiRecord, ReviewStatus
 from federation.identity.services import IdentityError, link_event_revert, patient_link, review_reject
 from federation.sites.directory import directory_publish
+from federation.sites.health import health_of
 from federation.sites.models import Department, Site
 from federation.sites.sync_config import SiteSync
 from federation.sync.client import SiteUnavailable
@@ -49,19 +51,28 @@ class DepartmentAdmin(admin.ModelAdmin):
 @admin.register(SiteSync)
 class SiteSyncAdmin(admin.ModelAdmin):
     list_display = [
-        "site",
-        "base_url",
-        "enabled",
-        "state",
-        "last_success_at",
-        "consecutive_failures",
+        "site", "base_url", "enabled", "health", "last_success_at", "lag", "open_dead_letters", "consecutive_failures",
         "next_attempt_at",
-    ]
+    ]  # fmt: skip
     list_filter = ["state", "enabled"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         _publish_later(obj.site)  # its Endpoint
+
+    @admin.display(description=_("health"), ordering="state")
+    def health(self, obj):
+        colour = {"healthy": "#1a7f37", "degraded": "#b35900", "down": "#c62828"}.get(obj.state, "#666")
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_state_display())
+
+    @admin.display(description=_("lag"))
+    def lag(self, obj):
+        seconds = health_of(obj)["lag_seconds"]
+        return "-" if seconds is None else f"{seconds:.0f} s"
+
+    @admin.display(description=_("dead letters"))
+    def open_dead_letters(self, obj):
+        return DeadLetter.objects.filter(site_code=obj.site.code, resolved=False).count()
 
     readonly_fields = [
         "state", "last_attempt_at", "last_success_at", "consecutive_failures", "next_attempt_at", "last_error",
