@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from federation import api as federation_api
+from fhir_gateway.api.views import base as fhir_base
 from hub import health
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
+    path("fhir", fhir_base, name="fhir-base-no-slash"),  # FHIR clients post Bundles to the base URL as given
     path("federation/", include("federation.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.

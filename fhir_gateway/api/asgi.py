@@ -110,7 +110,7 @@ def with_fhir_fast_path(app, *, prefix: str = "/fhir/"):
     fhir_app = WsgiThreadApp()
 
     async def router(scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(prefix):
+        if scope["type"] == "http" and (scope["path"].startswith(prefix) or scope["path"] == prefix.rstrip("/")):
             await fhir_app(scope, receive, send)
         else:
             await app(scope, receive, send)

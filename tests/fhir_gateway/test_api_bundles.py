@@ -281,3 +281,10 @@ def test_a_stale_if_match_in_a_batch_fails_only_its_entry(fhir):
     )
     assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["412", "412", "201"]
     assert Resource.objects.get(fhir_id="p-1").version_id == 1
+
+
+def test_the_base_url_without_a_slash_takes_bundles_too(fhir):
+    response = fhir.post(
+        "/fhir", bundle("batch", {"resource": patient(), "request": {"method": "POST", "url": "Patient"}})
+    )
+    assert response.status_code == 200 and response.json()["type"] == "batch-response"
