@@ -48,7 +48,7 @@ class Server:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "hub.settings.base",
-            "DATABASE_CONN_MAX_AGE": "0",
+            "DATABASE_CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "0"),
             "LOG_LEVEL": "WARNING",
         }
         command = [

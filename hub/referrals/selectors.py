@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from hub.accounts.constants import Role
@@ -125,20 +127,44 @@ def referral_statistics(*, site_code: str | None = None) -> dict:
 
 def pathway_intervals(*, referral: Referral) -> list[dict]:
     """The pathway's intervals in minutes against the national targets (chest pain, stroke)."""
-    times = {row.node: row.at for row in TimeNodeRecord.objects.filter(referral=referral)}
+    times = {row.node: row.at for row in referral.time_nodes.all()}
     results = []
-    for start, end, target, label in PATHWAY_TARGETS.get(referral.pathway, []):
+    for start, end, target, strict, label in PATHWAY_TARGETS.get(referral.pathway, []):
         minutes = None
         if start in times and end in times:
             minutes = round((times[end] - times[start]).total_seconds() / 60, 1)
+        met = None if minutes is None else (minutes < target if strict else minutes <= target)
         results.append(
-            {
-                "from": start,
-                "to": end,
-                "label": label,
-                "target_minutes": target,
-                "minutes": minutes,
-                "met": None if minutes is None else minutes <= target,
-            }
+            {"from": start, "to": end, "label": label, "target_minutes": target, "minutes": minutes, "met": met}
         )
     return results
+
+
+def pathway_performance(*, pathway: str, since=None, site_code: str | None = None) -> list[dict]:
+    """For the dashboard: per national target, how many requests have both times, the median and the share met."""
+    queryset = TimeNodeRecord.objects.filter(referral__pathway=pathway)
+    if since is not None:
+        queryset = queryset.filter(referral__created_at__gte=since)
+    if site_code:
+        queryset = queryset.filter(referral__requesting_site__code=site_code)
+    times: dict[int, dict[str, object]] = {}
+    for referral_id, node, at in queryset.values_list("referral_id", "node", "at"):
+        times.setdefault(referral_id, {})[node] = at
+    report = []
+    for start, end, target, strict, label in PATHWAY_TARGETS.get(pathway, []):
+        minutes = sorted(
+            (nodes[end] - nodes[start]).total_seconds() / 60
+            for nodes in times.values()
+            if start in nodes and end in nodes
+        )
+        met = sum(1 for m in minutes if (m < target if strict else m <= target))
+        report.append(
+            {
+                "label": label,
+                "target_minutes": target,
+                "requests": len(minutes),
+                "median_minutes": round(statistics.median(minutes), 1) if minutes else None,
+                "met_share": round(met / len(minutes), 3) if minutes else None,
+            }
+        )
+    return report
