@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.definitions import SearchParam, common_params, defined_types, params_for
 from fhir_gateway.search.scope import Scope
@@ -35,7 +37,8 @@ class Context:
 
 
 def bad(name: str, message: str, code: str = "invalid") -> FhirError:
-    return FhirError(400, f"Search parameter {name!r}: {message}", code=code, expression=[name])
+    diagnostics = _("Search parameter %(name)s: %(problem)s") % {"name": name, "problem": message}
+    return FhirError(400, diagnostics, code=code, expression=[name])
 
 
 def split_values(raw: str) -> list[str]:
@@ -53,29 +56,33 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
         return None
     if name.startswith("_has:"):
         return _has(ctx, resource_type, name, raw, alias)
-    head, _, chain = name.partition(".")
-    code, _, modifier = head.partition(":")
+    head, _dot, chain = name.partition(".")
+    code, _colon, modifier = head.partition(":")
     if code == "_id":
         if modifier or chain:
-            raise bad(name, "no modifier or chain on _id", "not-supported")
+            raise bad(name, _("no modifier or chain on _id"), "not-supported")
         return f"{alias}.fhir_id = ANY(%s)", [values]
     if code == "_lastUpdated":
         if modifier or chain:
-            raise bad(name, "no modifier or chain on _lastUpdated", "not-supported")
+            raise bad(name, _("no modifier or chain on _lastUpdated"), "not-supported")
         column = f"{alias}.last_updated"
         return _any(name, values, lambda value: date.condition(value, "", lambda _: column))
     param = lookup(resource_type, code)
     if param is None:
         if ctx.strict:
-            raise bad(name, f"unknown for {resource_type or 'system-level search'}", "not-supported")
+            raise bad(
+                name, _("unknown for %(type)s") % {"type": resource_type or _("system-level search")}, "not-supported"
+            )
         return None
     if chain:
         if param.type != "reference":
-            raise bad(name, f"{code} is a {param.type} parameter, it cannot be chained")
+            raise bad(
+                name, _("%(code)s is a %(kind)s parameter, it cannot be chained") % {"code": code, "kind": param.type}
+            )
         return _chain(ctx, param, name, modifier, chain, raw, alias)
     if modifier == "missing":
         if values not in (["true"], ["false"]):
-            raise bad(name, ":missing takes true or false")
+            raise bad(name, _(":missing takes true or false"))
         table = KINDS[param.type].TABLE
         stored = code + ":lat" if param.type == "special" else code
         exists = f"EXISTS (SELECT 1 FROM {table} m WHERE m.resource_id = {alias}.resource_id AND m.param = %s)"
@@ -127,7 +134,7 @@ def _any(name: str, values: list[str], build) -> tuple[str, list]:
         try:
             sql, more = build(value)
         except ValueError as exc:
-            raise bad(name, f"invalid value {value!r} ({exc})") from None
+            raise bad(name, _("invalid value %(value)r (%(problem)s)") % {"value": value, "problem": exc}) from None
         sqls.append(sql)
         args += more
     return "(" + " OR ".join(sqls) + ")", args
@@ -147,11 +154,15 @@ def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: l
     module = KINDS[kind]
     if kind == "reference" and modifier not in ("", "identifier"):
         if not _TYPE_NAME.match(modifier) or (param.targets and modifier not in param.targets):
-            raise bad(name, f"unknown modifier :{modifier}", "not-supported")
+            raise bad(name, _("unknown modifier :%(modifier)s") % {"modifier": modifier}, "not-supported")
     elif kind == "token" and modifier in ("in", "not-in", "above", "below"):
-        raise bad(name, f"the :{modifier} modifier needs terminology services, not supported", "not-supported")
+        raise bad(
+            name,
+            _("the :%(modifier)s modifier needs terminology services, not supported") % {"modifier": modifier},
+            "not-supported",
+        )
     elif kind != "reference" and modifier not in module.MODIFIERS:
-        raise bad(name, f"unknown modifier :{modifier}", "not-supported")
+        raise bad(name, _("unknown modifier :%(modifier)s") % {"modifier": modifier}, "not-supported")
     if kind == "composite":
         return _exists(
             module.TABLE,
@@ -215,11 +226,11 @@ def _near(ctx: Context, param: SearchParam, name: str, values: list[str], alias:
             lat, lon = float(parts[0]), float(parts[1])
             distance = float(parts[2]) if len(parts) > 2 and parts[2] else 10.0
         except (ValueError, IndexError):
-            raise bad(name, "expected latitude|longitude|distance|unit") from None
+            raise bad(name, _("expected latitude|longitude|distance|unit")) from None
         unit = parts[3] if len(parts) > 3 else "km"
         km = {"km": 1.0, "m": 0.001, "[mi_i]": 1.609344, "mi": 1.609344}.get(unit)
         if km is None:
-            raise bad(name, f"unknown distance unit {unit!r}")
+            raise bad(name, _("unknown distance unit %(unit)r") % {"unit": unit})
         dlat = distance * km / 111.32
         dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
         box = []
@@ -236,7 +247,7 @@ def _near(ctx: Context, param: SearchParam, name: str, values: list[str], alias:
 
 def _chain(ctx: Context, param: SearchParam, name: str, modifier: str, chain: str, raw: str, alias: str):
     if modifier and (not _TYPE_NAME.match(modifier) or (param.targets and modifier not in param.targets)):
-        raise bad(name, f"{modifier} is not a target of {param.code}")
+        raise bad(name, _("%(type)s is not a target of %(code)s") % {"type": modifier, "code": param.code})
     targets = [modifier] if modifier else list(param.targets)
     next_code = chain.partition(".")[0].partition(":")[0]
     candidates = [
@@ -245,13 +256,17 @@ def _chain(ctx: Context, param: SearchParam, name: str, modifier: str, chain: st
         if next_code in ("_id", "_lastUpdated") or next_code == "_has" or next_code in params_for(target)
     ]
     if not candidates:
-        raise bad(name, f"{next_code} is not a search parameter of {', '.join(targets) or 'the target'}")
+        raise bad(
+            name,
+            _("%(code)s is not a search parameter of %(types)s")
+            % {"code": next_code, "types": ", ".join(targets) or "?"},
+        )
     r, t = ctx.alias("r"), ctx.alias("t")
     parts, args = [], []
     for target in candidates:
         sub = condition(ctx, target, chain, raw, t)
         if sub is None:
-            raise bad(name, f"{chain} is not a search parameter of {target}")
+            raise bad(name, _("%(code)s is not a search parameter of %(types)s") % {"code": chain, "types": target})
         scope_sql, scope_args = ctx.scope.sql(t, target)
         parts.append(f"({t}.rtype = %s{scope_sql} AND {sub[0]})")
         args += [target, *scope_args, *sub[1]]
@@ -266,17 +281,17 @@ def _chain(ctx: Context, param: SearchParam, name: str, modifier: str, chain: st
 def _has(ctx: Context, resource_type: str | None, name: str, raw: str, alias: str):
     parts = name.split(":", 3)
     if len(parts) != 4 or not all(parts):
-        raise bad(name, "expected _has:Type:reference-parameter:parameter")
-    _, source, ref_code, rest = parts
+        raise bad(name, _("expected _has:Type:reference-parameter:parameter"))
+    _has, source, ref_code, rest = parts
     if source not in defined_types():
-        raise bad(name, f"unknown resource type {source}")
+        raise bad(name, _("unknown resource type %(type)s") % {"type": source})
     ref = params_for(source).get(ref_code)
     if ref is None or ref.type != "reference":
-        raise bad(name, f"{ref_code} is not a reference parameter of {source}")
+        raise bad(name, _("%(code)s is not a reference parameter of %(type)s") % {"code": ref_code, "type": source})
     h, hs = ctx.alias("h"), ctx.alias("hs")
     sub = condition(ctx, source, rest, raw, hs)
     if sub is None:
-        raise bad(name, f"{rest} is not a search parameter of {source}")
+        raise bad(name, _("%(code)s is not a search parameter of %(types)s") % {"code": rest, "types": source})
     scope_sql, scope_args = ctx.scope.sql(hs, source)
     # Uncorrelated, so the planner can find the referring resources first and hash their targets.
     target_sql, target_args = (

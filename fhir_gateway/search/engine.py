@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.context import Actor
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search import bundle, everything, includes, query, request
@@ -20,7 +22,7 @@ def match_pks(*, resource_type: str, params: list[tuple[str, str]]) -> list[int]
     """Primary keys of the current, non-deleted resources matching ``params`` (any search criteria)."""
     parsed = request.parse(resource_type, params)
     if not parsed.criteria:
-        raise FhirError(400, "A conditional interaction needs search criteria", code="invalid")
+        raise FhirError(400, _("A conditional interaction needs search criteria"), code="invalid")
     return query.match_ids(Context(strict=True), parsed)
 
 
@@ -38,7 +40,7 @@ def search(
         extra = includes.included(page.rows, parsed.includes, scope) if parsed.includes else []
         contents = {pk: bundle.parse(text) for pk, text in page.contents.items()}
         contents.update(bundle.fetch([pk for pk, _, _ in extra]))
-        for pk, _, _ in page.rows:
+        for pk, _type, _id in page.rows:
             if pk in contents:
                 shaped = bundle.shape(contents[pk], parsed.summary, parsed.elements)
                 entries.append(bundle.entry(base_url, shaped, "match"))

@@ -8,6 +8,7 @@ organization). Paged by primary key, like a search.
 from __future__ import annotations
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from fhir_gateway.errors import FhirError, NotFound
 from fhir_gateway.search import bundle
@@ -23,20 +24,22 @@ def _options(params: list[tuple[str, str]]) -> tuple[int, list[str] | None, obje
     for name, value in params:
         if name == "_count":
             if not value.isdigit() or int(value) < 1:
-                raise FhirError(400, "_count must be a whole number above 0", expression=["_count"])
+                raise FhirError(400, _("_count must be a whole number above 0"), expression=["_count"])
             count = min(int(value), MAX_COUNT)
         elif name == "_type":
             types = [item for item in value.split(",") if item]
             if any(item not in defined_types() for item in types):
-                raise FhirError(400, f"Unknown resource type in _type: {value}", expression=["_type"])
+                raise FhirError(
+                    400, _("Unknown resource type in _type: %(value)s") % {"value": value}, expression=["_type"]
+                )
         elif name == "_since":
             try:
                 since = parse_range(value)[0]
             except ValueError:
-                raise FhirError(400, f"Invalid _since: {value}", expression=["_since"]) from None
+                raise FhirError(400, _("Invalid _since: %(value)s") % {"value": value}, expression=["_since"]) from None
         elif name == "_cursor":
             if not value.isdigit():
-                raise FhirError(400, "Invalid paging cursor", expression=["_cursor"])
+                raise FhirError(400, _("Invalid paging cursor"), expression=["_cursor"])
             after = int(value)
     return count, types, since, after
 
@@ -50,7 +53,7 @@ def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], scope: Sc
         )
         found = cursor.fetchone()
         if found is None or not scope.allows("Patient", found[1]):
-            raise NotFound(f"Patient/{fhir_id} is not known")
+            raise NotFound(_("Patient/%(id)s is not known") % {"id": fhir_id})
         patient_pk = found[0]
         sql = (
             "SELECT s.resource_id, s.rtype, s.owner FROM fhir_search_res s "

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.criteria import lookup
 from fhir_gateway.search.values import KINDS
@@ -44,7 +46,9 @@ def sort_keys(resource_type: str | None, raw: str | None, strict: bool) -> list[
         param = lookup(resource_type, code)
         if ":" in code or param is None or param.type in ("composite", "special"):
             if strict or param is not None or ":" in code:
-                raise FhirError(400, f"Cannot sort by {code!r}", code="not-supported", expression=["_sort"])
+                raise FhirError(
+                    400, _("Cannot sort by %(code)r") % {"code": code}, code="not-supported", expression=["_sort"]
+                )
             continue
         module = KINDS[param.type]
         ascending_sql, descending_sql = module.sort_key(lambda column: f"k.{column}")
@@ -106,5 +110,5 @@ def decode_cursor(token: str, keys: list[SortKey]) -> tuple[list, bool]:
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        raise FhirError(400, "Invalid paging cursor", expression=["_cursor"]) from None
+        raise FhirError(400, _("Invalid paging cursor"), expression=["_cursor"]) from None
     return values, backwards

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.definitions import defined_types, params_for
 
@@ -41,31 +43,36 @@ class SearchRequest:
 
 
 def _bad(name: str, message: str, code: str = "invalid") -> FhirError:
-    return FhirError(400, f"Search parameter {name!r}: {message}", code=code, expression=[name])
+    diagnostics = _("Search parameter %(name)s: %(problem)s") % {"name": name, "problem": message}
+    return FhirError(400, diagnostics, code=code, expression=[name])
 
 
 def _include(name: str, value: str, resource_type: str | None) -> Include:
     reverse = name.startswith("_revinclude")
     iterate = name.endswith(":iterate") or name.endswith(":recurse")
     if name.partition(":")[2] not in ("", "iterate", "recurse"):
-        raise _bad(name, "the only modifier is :iterate", "not-supported")
+        raise _bad(name, _("the only modifier is :iterate"), "not-supported")
     if value == "*":
         return Include("*", None, None, iterate, reverse)
     parts = value.split(":")
     if len(parts) not in (2, 3) or not all(parts):
-        raise _bad(name, f"expected Type:parameter[:targetType], got {value!r}")
+        raise _bad(name, _("expected Type:parameter[:targetType], got %(value)r") % {"value": value})
     source, code = parts[0], parts[1]
     target = parts[2] if len(parts) == 3 else None
     if source not in defined_types():
-        raise _bad(name, f"unknown resource type {source!r}")
+        raise _bad(name, _("unknown resource type %(type)s") % {"type": source})
     if code != "*":
         param = params_for(source).get(code)
         if param is None or param.type != "reference":
-            raise _bad(name, f"{code!r} is not a reference parameter of {source}")
+            raise _bad(name, _("%(code)s is not a reference parameter of %(type)s") % {"code": code, "type": source})
         if target and param.targets and target not in param.targets:
-            raise _bad(name, f"{target} is not a target of {source}:{code}")
+            raise _bad(name, _("%(type)s is not a target of %(code)s") % {"type": target, "code": f"{source}:{code}"})
     if not iterate and not reverse and resource_type and source != resource_type:
-        raise _bad(name, f"{source} is not the type searched ({resource_type}); use :iterate")
+        raise _bad(
+            name,
+            _("%(type)s is not the type searched (%(searched)s); use :iterate")
+            % {"type": source, "searched": resource_type},
+        )
     return Include(source, None if code == "*" else code, target, iterate, reverse)
 
 
@@ -76,17 +83,17 @@ def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchReq
             continue
         if name == "_count":
             if not value.isdigit():
-                raise _bad(name, "must be a whole number, 0 or more")
+                raise _bad(name, _("must be a whole number, 0 or more"))
             request.count = min(int(value), MAX_COUNT)
         elif name == "_sort":
             request.sort = ",".join(filter(None, [request.sort, value]))
         elif name == "_total":
             if value not in TOTALS:
-                raise _bad(name, "must be none, estimate or accurate")
+                raise _bad(name, _("must be none, estimate or accurate"))
             request.total = value
         elif name == "_summary":
             if value not in SUMMARIES:
-                raise _bad(name, "must be true, false, text, data or count")
+                raise _bad(name, _("must be true, false, text, data or count"))
             request.summary = value
         elif name == "_elements":
             request.elements = [item.strip() for item in value.split(",") if item.strip()]
@@ -99,9 +106,9 @@ def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchReq
             request.types = [item for item in value.split(",") if item]
             unknown = [item for item in request.types if item not in defined_types()]
             if unknown:
-                raise _bad(name, f"unknown resource type {unknown[0]!r}")
+                raise _bad(name, _("unknown resource type %(type)s") % {"type": unknown[0]})
         elif name in ("_contained", "_containedType"):
-            raise _bad(name, "contained resources are not searched", "not-supported")
+            raise _bad(name, _("contained resources are not searched"), "not-supported")
         else:
             request.criteria.append((name, value))
             continue  # added to ``used`` once recognized

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from itertools import product
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.search import fhirpath
 from fhir_gateway.search.fhirpath import Node
 
@@ -58,7 +60,7 @@ def extract_pairs(param, node: Node) -> list[tuple]:
 def condition_for(param, value: str, col, base_url: str = "") -> tuple[str, list]:
     parts = value.split("$")
     if len(parts) != len(param.components):
-        raise ValueError(f"expected {len(param.components)} parts separated by $")
+        raise ValueError(_("expected %(count)s parts separated by $") % {"count": len(param.components)})
     first, second = param.components[0], param.components[1]
     names = {"system": "c1_system", "code": "c1_code", "text": "c1_code"}
     sql1, args1 = _kind(first.type).condition(parts[0], "", lambda name: col(names[name]))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.search.fhirpath import Node
 
 TABLE = "fhir_search_date"
@@ -31,7 +33,7 @@ def parse_range(text: str) -> tuple[datetime, datetime]:
     """``[lo, hi)`` of a FHIR date, dateTime or instant; ValueError when malformed."""
     found = _DATE.match(text.strip())
     if not found:
-        raise ValueError(f"not a FHIR date: {text!r}")
+        raise ValueError(_("not a FHIR date: %(value)r") % {"value": text})
     parts = found.groupdict()
     tz = UTC
     if parts["tz"] and parts["tz"] != "Z":
@@ -102,7 +104,7 @@ def extract(node: Node) -> list[tuple]:
 def split_prefix(value: str) -> tuple[str, str]:
     if len(value) > 2 and value[:2].isalpha():
         if value[:2] not in PREFIXES:
-            raise ValueError(f"unknown prefix {value[:2]!r}")
+            raise ValueError(_("unknown prefix %(prefix)r") % {"prefix": value[:2]})
         return value[:2], value[2:]
     return "eq", value
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.values.date import split_prefix
 
@@ -33,9 +35,9 @@ def parse_number(text: str) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
+        raise ValueError(_("not a number: %(value)r") % {"value": text}) from None
     if not number.is_finite():
-        raise ValueError(f"not a number: {text!r}")
+        raise ValueError(_("not a number: %(value)r") % {"value": text})
     return number
 
 

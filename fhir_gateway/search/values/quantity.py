@@ -5,6 +5,8 @@ Units match by system and code, or by code or unit text when no system is given;
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.values.date import split_prefix
 from fhir_gateway.search.values.number import compare, parse_number
@@ -31,7 +33,7 @@ def extract(node: Node) -> list[tuple]:
 def condition(value: str, modifier: str, col) -> tuple[str, list]:
     parts = value.split("|")
     if len(parts) not in (1, 3):
-        raise ValueError("expected number|system|code")
+        raise ValueError(_("expected number|system|code"))
     prefix, text = split_prefix(parts[0])
     sql, args = compare(prefix, parse_number(text), col("value"))
     if len(parts) == 3:

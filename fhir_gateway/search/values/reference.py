@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.values import token
 
@@ -53,7 +55,9 @@ def condition_parts(value: str, modifier: str, base_url: str) -> tuple[str | Non
     if url is not None and "/" not in value and ":" not in value:
         kind, fhir_id, url = None, value, None  # a bare id
     if modifier and kind and modifier != kind:
-        raise ValueError(f"the value names {kind}, the modifier :{modifier}")
+        raise ValueError(
+            _("the value names %(type)s, the modifier :%(modifier)s") % {"type": kind, "modifier": modifier}
+        )
     return kind or (modifier or None), fhir_id, url
 
 

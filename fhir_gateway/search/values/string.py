@@ -5,6 +5,8 @@ http://hl7.org/fhir/R4/search.html#string
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.normalize import has_cjk, normalize, pinyin_forms
@@ -54,12 +56,17 @@ def condition(value: str, modifier: str, col) -> tuple[str, list]:
         return f"{col('exact')} = %s", [value]
     norm = normalize(value)
     if not norm:
-        raise ValueError("empty string")
+        raise ValueError(_("empty string"))
     pattern = like_escape(norm)
     if modifier == "contains":
         return f"{col('norm')} LIKE %s", ["%" + pattern + "%"]
     if modifier:
-        raise FhirError(400, f"Modifier :{modifier} is not supported on string parameters", code="not-supported")
+        raise FhirError(
+            400,
+            _("Modifier :%(modifier)s is not supported on %(kind)s parameters")
+            % {"modifier": modifier, "kind": "string"},
+            code="not-supported",
+        )
     if " " in norm:  # "wang xiaoming" also finds the pinyin form "wangxiaoming"
         return f"({col('norm')} LIKE %s OR {col('norm')} LIKE %s)", [pattern + "%", pattern.replace(" ", "") + "%"]
     return f"{col('norm')} LIKE %s", [pattern + "%"]

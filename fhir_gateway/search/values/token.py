@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.normalize import normalize
@@ -57,10 +59,15 @@ def condition(value: str, modifier: str, col) -> tuple[str, list]:
     if modifier == "of-type":
         parts = value.split("|")
         if len(parts) != 3 or not all(parts):
-            raise ValueError("expected system|code|value")
+            raise ValueError(_("expected system|code|value"))
         return f"({col('system')} = %s AND {col('code')} = %s)", [parts[0], f"{parts[1]}|{parts[2]}"]
     if modifier not in ("", "not"):
-        raise FhirError(400, f"Modifier :{modifier} is not supported on token parameters", code="not-supported")
+        raise FhirError(
+            400,
+            _("Modifier :%(modifier)s is not supported on %(kind)s parameters")
+            % {"modifier": modifier, "kind": "token"},
+            code="not-supported",
+        )
     if "|" not in value:
         return f"{col('code')} = %s", [value]
     system, code = value.split("|", 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.fhirpath import Node
 
@@ -27,7 +29,11 @@ def condition(value: str, modifier: str, col) -> tuple[str, list]:
     if modifier == "above":
         return f"(%s LIKE replace(replace({col('value')}, '%%', '\\%%'), '_', '\\_') || '%%')", [value]
     if modifier:
-        raise FhirError(400, f"Modifier :{modifier} is not supported on uri parameters", code="not-supported")
+        raise FhirError(
+            400,
+            _("Modifier :%(modifier)s is not supported on %(kind)s parameters") % {"modifier": modifier, "kind": "uri"},
+            code="not-supported",
+        )
     return f"{col('value')} = %s", [value]
 
 

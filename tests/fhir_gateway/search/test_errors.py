@@ -34,6 +34,8 @@ from tests.fhir_gateway.search.samples import patient
         ("Patient", "_sort=name:exact", "_sort"),
         ("Location", "near=north|south", "near"),
         ("Patient", "_lastUpdated=2024-99", "_lastUpdated"),
+        ("Patient", "_id:exact=p1", "_id:exact"),
+        ("Patient", "_has:Observation:patient=x", "_has:Observation:patient"),
     ],
 )
 def test_a_malformed_value_is_a_400_naming_the_parameter(store, resource_type, query, parameter):
