@@ -54,7 +54,7 @@ def extract_rows(resource_type: str, content: dict) -> dict[str, list[tuple]]:
     """``{table: [(param, *values)]}`` for one resource (duplicates removed)."""
     out: dict[str, dict[tuple, None]] = defaultdict(dict)
     for group in plan(resource_type):
-        if group.keys is not None and not any(key in content for key in group.keys):
+        if group.keys is not None and group.keys.isdisjoint(content):
             continue
         nodes = fhirpath.evaluate(group.paths, content)
         if not nodes:

@@ -24,12 +24,20 @@ class UnsupportedExpression(ValueError):
     pass
 
 
-@dataclass(frozen=True)
 class Node:
-    """A value found by a path, with the FHIR type its choice-element name gave it (``valueQuantity``)."""
+    """A value found by a path, with the FHIR type its choice-element name gave it (``valueQuantity``).
 
-    value: object
-    choice: str | None = None
+    A plain slotted class: extraction makes hundreds of thousands of these per second.
+    """
+
+    __slots__ = ("value", "choice")
+
+    def __init__(self, value: object, choice: str | None = None):
+        self.value = value
+        self.choice = choice
+
+    def __repr__(self) -> str:
+        return f"Node({self.value!r}, {self.choice!r})"
 
 
 def split_union(expression: str) -> list[str]:
