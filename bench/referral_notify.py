@@ -34,21 +34,21 @@ from bench.fhir_server import PYTHON, ROOT, machine, scratch_database  # noqa: E
 
 
 class Server:
-    """``uvicorn hub.asgi:application`` as ``manage.py serve`` runs it, with the hub's default settings.
+    """``uvicorn hub.asgi:application`` as ``manage.py serve`` runs it, with a database pool per worker.
 
-    Persistent database connections stay off (``DATABASE_CONN_MAX_AGE=0``, the default): under ASGI
-    every request runs in its own thread, and kept connections would pile up past max_connections.
+    Under ASGI every request runs in a thread of its own, so kept connections are never reused: without
+    ``DATABASE_POOL_MAX`` each request opens a connection (a PostgreSQL backend fork), with it they are pooled.
     """
 
-    def __init__(self, database_url: str, *, workers: int, port: int):
-        self.database_url, self.workers, self.port = database_url, workers, port
+    def __init__(self, database_url: str, *, workers: int, port: int, pool: int):
+        self.database_url, self.workers, self.port, self.pool = database_url, workers, port, pool
 
     def __enter__(self) -> Server:
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "hub.settings.base",
-            "DATABASE_CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "0"),
+            "DATABASE_POOL_MAX": str(self.pool),
             "LOG_LEVEL": "WARNING",
         }
         command = [
@@ -214,18 +214,22 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--warmup", type=float, default=5, help="seconds of load before measuring")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX per worker (0: no pool)")
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args()
     if args.workers > 1 and not os.environ.get("REDIS_URL"):
         sys.exit("More than one worker needs REDIS_URL (the channel layer must be shared between processes).")
     database_url = scratch_database()
     data = prepare(database_url, specialists=args.specialists, doctors=args.doctors, patients=args.patients)
-    with Server(database_url, workers=args.workers, port=args.port) as server:
+    with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server:
         result = asyncio.run(run(args, data, args.port, server.process.pid))
     latencies, post = result["latencies"], result["post"]
     layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
     print(f"machine: {machine()}")
-    print(f"server: uvicorn, {args.workers} worker(s), channel layer {layer}; {args.specialists} specialists connected")
+    print(
+        f"server: uvicorn, {args.workers} worker(s), database pool {args.pool or 'off'}, channel layer {layer}; "
+        f"{args.specialists} specialists connected"
+    )
     print(
         f"requests: {result['created']}/{result['total']} created in {result['sending_seconds']:.1f} s "
         f"(offered {args.rate}/s), {result['received']} notifications matched, {len(result['errors'])} errors"
