@@ -133,7 +133,7 @@ def _any(name: str, values: list[str], build) -> tuple[str, list]:
     for value in values:
         try:
             sql, more = build(value)
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:  # OverflowError: a date beyond year 9999
             raise bad(name, _("invalid value %(value)r (%(problem)s)") % {"value": value, "problem": exc}) from None
         sqls.append(sql)
         args += more
@@ -225,6 +225,8 @@ def _near(ctx: Context, param: SearchParam, name: str, values: list[str], alias:
         try:
             lat, lon = float(parts[0]), float(parts[1])
             distance = float(parts[2]) if len(parts) > 2 and parts[2] else 10.0
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= distance < 1e6):
+                raise ValueError
         except (ValueError, IndexError):
             raise bad(name, _("expected latitude|longitude|distance|unit")) from None
         unit = parts[3] if len(parts) > 3 else "km"

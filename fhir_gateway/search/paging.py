@@ -103,11 +103,29 @@ def encode_cursor(values: list, backwards: bool) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _valid(value, cast: str) -> bool:
+    if value is None:
+        return cast != "bigint"
+    if cast == "bigint":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if cast == "float8":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if cast == "timestamptz":
+        try:
+            datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+    return isinstance(value, str) and "\x00" not in value
+
+
 def decode_cursor(token: str, keys: list[SortKey]) -> tuple[list, bool]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         values, backwards = data["v"], bool(data["b"])
         if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        if not all(_valid(value, key.cast) for value, key in zip(values, keys, strict=True)):
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise FhirError(400, _("Invalid paging cursor"), expression=["_cursor"]) from None

@@ -79,6 +79,8 @@ def _include(name: str, value: str, resource_type: str | None) -> Include:
 def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchRequest:
     request = SearchRequest(resource_type)
     for name, value in params:
+        if "\x00" in name or "\x00" in value:
+            raise _bad(name.replace("\x00", ""), _("contains a NUL character"))
         if name in TRANSPORT:
             continue
         if name == "_count":

@@ -48,6 +48,12 @@ def bounds(number: Decimal) -> tuple[Decimal, Decimal]:
 
 
 def compare(prefix: str, number: Decimal, column: str) -> tuple[str, list]:
+    """Values are stored as float8: compare with floats (an out-of-range number becomes +-infinity or 0)."""
+    sql, args = _compare(prefix, number, column)
+    return sql, [float(arg) for arg in args]
+
+
+def _compare(prefix: str, number: Decimal, column: str) -> tuple[str, list]:
     lo, hi = bounds(number)
     if prefix == "eq":
         return f"({column} >= %s AND {column} < %s)", [lo, hi]
