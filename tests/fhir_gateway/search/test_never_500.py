@@ -76,6 +76,9 @@ def test_odd_values_and_modifiers_never_break_a_search(db, resource_type):
         ("organization:Organization.partof.partof.name", "x"),
         ("_type", "Patient"),
         ("_id", "\u738b"),
+        ("birthdate", "ge9999-12-31T23:59:59Z"),
+        ("birthdate", "ap0001"),
+        ("_lastUpdated", "ap9999"),
     ],
 )
 def test_odd_result_parameters_never_break_a_search(db, name, value):
