@@ -94,7 +94,7 @@ def history_bundle(
         return {"relation": relation, "url": f"{url}?{query_string}"}
 
     links = [link("self", offset)]
-    if offset + count < total:
+    if count and offset + count < total:
         links.append(link("next", offset + count))
     if offset > 0:
         links.append(link("previous", max(offset - count, 0)))

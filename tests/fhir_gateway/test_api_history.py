@@ -71,3 +71,10 @@ def test_history_of_another_sites_records_is_scoped(fhir, fhir_county_b):
     assert fhir.get("/fhir/Patient/_history").json()["total"] == 1
     assert fhir_county_b.get("/fhir/Patient/_history").json()["total"] == 0
     assert fhir.get("/fhir/Patient/absent/_history").status_code == 404
+
+
+def test_count_zero_gives_the_total_and_no_next_link(fhir):
+    fhir.post("/fhir/Patient", patient())
+    page = fhir.get("/fhir/Patient/_history?_count=0").json()
+    assert page["total"] == 1 and page["entry"] == []
+    assert [link["relation"] for link in page["link"]] == ["self"]
