@@ -15,6 +15,9 @@ from fhir_gateway.search.extract import extract_rows
 from fhir_gateway.search.values import KINDS, TABLES
 
 _COLUMNS = {kind.TABLE: kind.COLUMNS for kind in KINDS.values()}
+# Index values are clipped so that no row outgrows a btree entry (2,704 bytes): a longer code or URL
+# than this is not searchable beyond its first characters, but it never makes a write fail.
+MAX_TEXT = 512
 _DROP = ",\n".join(f"d_{table} AS (DELETE FROM {table} WHERE resource_id = ANY(%(pks)s))" for table in TABLES)
 _REPLACE = f"""
 WITH {_DROP},
@@ -42,7 +45,8 @@ def build_rows(rows: list[IndexRow]) -> dict[str, list[tuple]]:
         for table, values in extract_rows(row.resource_type, row.content).items():
             target = out[table]
             for seq, (param, *rest) in enumerate(values):
-                target.append((row.resource_pk, param, seq, row.resource_type, *rest))
+                clipped = [value[:MAX_TEXT] if isinstance(value, str) else value for value in rest]
+                target.append((row.resource_pk, param, seq, row.resource_type, *clipped))
     return out
 
 

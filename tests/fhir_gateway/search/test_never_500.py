@@ -108,3 +108,20 @@ def test_numbers_out_of_range_never_break_a_search(db, resource_type, name, valu
         )
     except FhirError as error:
         assert error.status == 400
+
+
+def test_a_resource_with_huge_values_is_stored_and_found(store):
+    from tests.fhir_gateway.search.conftest import ids
+
+    huge = "长" * 3000
+    store.put(
+        {
+            "resourceType": "Patient",
+            "id": "huge",
+            "identifier": [{"system": "urn:x:" + "s" * 3000, "value": huge}],
+            "name": [{"family": huge}],
+            "managingOrganization": {"reference": "http://example.org/" + "o" * 3000 + "/Organization/1"},
+            "meta": {"profile": ["http://example.org/" + "p" * 3000]},
+        }
+    )
+    assert ids("Patient", "family=长长长") == ["huge"]
