@@ -88,6 +88,9 @@ def entry_parse(index: int, raw: object, base_url: str) -> Entry:
     elif len(parts) > 2 or (len(parts) == 2 and parts[1] == "_search" and method != "GET"):
         raise _fail(index, _("request.url %(url)r is not supported in a Bundle") % {"url": url})
     entry.full_url = raw.get("fullUrl") if isinstance(raw.get("fullUrl"), str) else None
+    for name in ("ifNoneExist", "ifMatch", "ifNoneMatch", "ifModifiedSince"):
+        if request.get(name) is not None and not isinstance(request[name], str):
+            raise _fail(index, _("request.%(name)s must be a string") % {"name": name})
     entry.if_none_exist = request.get("ifNoneExist")
     entry.if_match = request.get("ifMatch")
     resource = raw.get("resource")

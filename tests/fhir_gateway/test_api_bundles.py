@@ -225,6 +225,42 @@ def test_a_batch_reports_each_entrys_own_outcome(fhir):
                 }
             ],
         },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": {"resourceType": "Patient"},
+                    "request": {"method": "POST", "url": "Patient", "ifNoneExist": 5},
+                }
+            ],
+        },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": {"resourceType": "Patient"},
+                    "request": {"method": "POST", "url": "Patient", "ifNoneExist": "x=1"},
+                }
+            ],
+        },
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"request": {"method": ["GET"], "url": "Patient"}}],
+        },
+        {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "GET", "url": 7}}]},
+        {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": {**observation("?x=1")},
+                    "request": {"method": "POST", "url": "Observation"},
+                }
+            ],
+        },
     ],
 )
 def test_broken_bundles_get_400(fhir, body):
