@@ -59,3 +59,45 @@ def test_one_type_at_a_time(records):
     assert ids("Patient", "family=王") == []
     index_rebuild(name="patients", resource_type="Patient", restart=True)
     assert len(ids("Patient", "family=王")) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_goes_past_a_row_a_writer_holds_and_does_it_last():
+    import threading
+
+    from django.db import connections, transaction
+
+    from fhir_gateway.models import Resource
+    from tests.fhir_gateway.search.conftest import Store
+
+    store = Store()
+    for number in range(3):
+        store.put(patient(f"p{number}", "王", f"{number}"))
+    _forget_index()
+    locked, release = threading.Event(), threading.Event()
+
+    def writer() -> None:  # holds p1's row as an update in progress would
+        try:
+            with transaction.atomic():
+                Resource.objects.select_for_update().get(resource_type="Patient", fhir_id="p1")
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    seen_while_locked = []
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert locked.wait(10)
+
+        def progress(done: int, last_pk: int) -> None:  # the batches went on past the locked row
+            seen_while_locked.append(ids("Patient", "family=王"))
+            release.set()  # then the writer finishes, and the rebuild does its row last
+
+        assert index_rebuild(name="busy", batch_size=10, progress=progress) == 3
+    finally:
+        release.set()
+        thread.join()
+    assert seen_while_locked == [["p0", "p2"]]
+    assert ids("Patient", "family=王") == ["p0", "p1", "p2"]
