@@ -22,6 +22,7 @@ from fhir_gateway.storage.writes import instant
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
+MAX_OFFSET = 2**31 - 1
 _DATE = re.compile(
     r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
@@ -78,7 +79,7 @@ def history_bundle(
     since = date_parse("_since", values["_since"]) if "_since" in values else None
     at = date_parse("_at", values["_at"]) if "_at" in values else None
     count = _count(values.get("_count", str(DEFAULT_COUNT)))
-    offset = int(values["_offset"]) if values.get("_offset", "").isdigit() else 0
+    offset = min(int(values["_offset"]), MAX_OFFSET) if values.get("_offset", "").isdigit() else 0
     until = date_parse("_until", values["_until"]) if "_until" in values else datetime.now(UTC)
     # An instance's history was authorised on the instance itself; type and system history are scoped.
     owners = None if fhir_id else _owners(actor, resource_type)
