@@ -7,6 +7,7 @@ crash or an outage resumes where it stopped (http://hl7.org/fhir/R4/search.html#
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -19,8 +20,6 @@ from federation.sync.client import RetryPolicy, SiteUnavailable, json_fetch, sit
 from federation.sync.intake import records_store
 from federation.sync.models import DeadLetter, SyncCursor, SyncRun
 from fhir_gateway.storage.writes import instant
-
-LOCK_NAMESPACE = 5_201_314  # pg advisory locks: (namespace, sync id), one run per site at a time
 
 
 def _first_url(sync: SiteSync, resource_type: str, since: str) -> str:
@@ -59,28 +58,43 @@ def _page_resources(bundle: dict) -> list[dict]:
     ]
 
 
-def _locked(sync_id: int) -> bool:
+def _lock_key(sync_id: int, resource_type: str) -> int:
+    digest = hashlib.blake2b(f"federation-sync:{sync_id}:{resource_type}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _try_lock(key: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, sync_id])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         return cursor.fetchone()[0]
 
 
-def _unlock(sync_id: int) -> None:
+def _unlock(key: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, sync_id])
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
-def site_sync_run(*, sync_id: int, policy: RetryPolicy | None = None) -> SyncRun | None:
-    """Pull everything new from one site; ``None`` when another run of that site is under way."""
-    if not _locked(sync_id):
+def site_sync_run(
+    *, sync_id: int, resource_types: list[str] | None = None, policy: RetryPolicy | None = None
+) -> SyncRun | None:
+    """Pull everything new from one site (or only ``resource_types`` of it, so that workers share a site).
+
+    Each resource type is synced by one run at a time; ``None`` when other runs hold every type asked for.
+    """
+    sync = SiteSync.objects.select_related("site").get(pk=sync_id)
+    wanted = [t for t in sync.types if resource_types is None or t in resource_types]
+    held = [(t, _lock_key(sync_id, t)) for t in wanted]
+    held = [(t, key) for t, key in held if _try_lock(key)]
+    if not held:
         return None
     try:
-        return _run(SiteSync.objects.select_related("site").get(pk=sync_id), policy or RetryPolicy.from_settings())
+        return _run(sync, [t for t, _key in held], policy or RetryPolicy.from_settings())
     finally:
-        _unlock(sync_id)
+        for _t, key in held:
+            _unlock(key)
 
 
-def _run(sync: SiteSync, policy: RetryPolicy) -> SyncRun:
+def _run(sync: SiteSync, resource_types: list[str], policy: RetryPolicy) -> SyncRun:
     site = sync.site.code
     sync.last_attempt_at = timezone.now()
     sync.save(update_fields=["last_attempt_at"])
@@ -88,7 +102,7 @@ def _run(sync: SiteSync, policy: RetryPolicy) -> SyncRun:
     retried = False
     try:
         with site_client(token=sync.bearer_token, timeout=sync.timeout_seconds) as client:
-            for resource_type in sync.types:
+            for resource_type in resource_types:
                 cursor, _ = SyncCursor.objects.get_or_create(sync=sync, resource_type=resource_type)
                 url: str | None = _first_url(sync, resource_type, cursor.since)
                 while url:

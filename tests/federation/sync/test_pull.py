@@ -143,3 +143,26 @@ def test_the_probe_after_the_breaker_opened_brings_a_recovered_site_back(sync_a,
     assert site_sync_run(sync_id=sync_a.pk).ok
     sync_a.refresh_from_db()
     assert sync_a.state == HealthState.HEALTHY and sync_a.consecutive_failures == 0 and sync_a.next_attempt_at is None
+
+
+def test_workers_can_share_a_site_by_resource_type(sync_a, site_a_server):
+    patients = site_sync_run(sync_id=sync_a.pk, resource_types=["Patient"])
+    rest = site_sync_run(sync_id=sync_a.pk, resource_types=["Encounter", "Condition", "Observation"])
+
+    assert patients.fetched == 12 and rest.fetched == 48
+    assert _hub_count("county-a") == site_a_server.store.count()
+
+
+def test_a_type_being_synced_elsewhere_is_not_synced_twice(sync_a):
+    import psycopg
+    from django.db import connection
+
+    from federation.sync.pull import _lock_key
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None, dbname=db["NAME"]
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [_lock_key(sync_a.pk, "Patient")])
+
+        assert site_sync_run(sync_id=sync_a.pk, resource_types=["Patient"]) is None
