@@ -40,7 +40,7 @@ class WriteResult:
 
 def type_check(resource_type: str) -> None:
     if not validation.is_resource_type(resource_type):
-        raise FhirError(404, _("Unknown resource type %(type)r") % {"type": resource_type}, code="not-supported")
+        raise FhirError(404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported")
 
 
 def _result(written: Written) -> WriteResult:

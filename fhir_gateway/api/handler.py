@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from fhir_gateway import hooks
+from fhir_gateway import hooks, validation
 from fhir_gateway.api.negotiation import render, response_type
 from fhir_gateway.context import ANONYMOUS_ACTOR, Actor
 from fhir_gateway.errors import FhirError, Unauthorized
@@ -49,6 +49,12 @@ def fhir_view(methods: tuple[str, ...], *, public: bool = False):
                         headers={"Allow": ", ".join(methods)},
                     )
                 request.fhir_response_type = response_type(request)
+                resource_type = kwargs.get("resource_type")
+                if resource_type is not None and not validation.is_resource_type(resource_type):
+                    # Refused before any interaction starts: nothing to audit about a type that does not exist.
+                    raise FhirError(
+                        404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported"
+                    )
                 request.fhir_actor = actor_resolve(request)
                 if not public and not request.fhir_actor.is_authenticated:
                     raise Unauthorized(_("Authentication is required"))
