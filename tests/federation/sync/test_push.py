@@ -125,3 +125,36 @@ def test_a_hub_user_cannot_use_the_site_intake(client, dr_li_at_county_a, token_
 
     assert response.status_code == 403
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'{"resourceType": "Patient"}',
+        b'{"resourceType": "Bundle", "type": "collection", "entry": []}',
+        b'{"resourceType": "Bundle", "type": "batch", "entry": [{"resource": {"resourceType": "Patient"}}]}',
+    ],
+)
+def test_bad_bundles_get_400_with_an_operation_outcome_and_store_nothing(client, county_a, token_of, body):
+    headers = token_of(county_a, ["system/*.write"])
+
+    response = client.post("/federation/fhir", body, content_type=FHIR, **headers)
+
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert not Resource.objects.filter(owner="county-a").exists()
+
+
+@pytest.mark.django_db
+def test_an_invalid_record_in_a_pushed_transaction_stores_nothing(client, county_a, token_of):
+    bundle = _bundle()
+    bundle["entry"][1]["resource"]["valueQuantity"] = {"value": "high"}
+
+    response = client.post("/federation/fhir", bundle, content_type=FHIR, **token_of(county_a, ["system/*.write"]))
+
+    assert response.status_code in (400, 422)
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert not Resource.objects.filter(owner="county-a").exists()
