@@ -63,3 +63,10 @@ def test_another_sites_doctor_gets_no_record_view(client, synced, dr_zhao_at_cou
 
     assert response.status_code == 403
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_unknown_patient_is_a_404_with_an_operation_outcome(client, synced, dr_li_at_county_a, token_for):
+    response = client.get("/federation/patients/county-a-nobody/record", **token_for(dr_li_at_county_a))
+
+    assert response.status_code == 404
+    assert response.json()["resourceType"] == "OperationOutcome"
