@@ -99,3 +99,19 @@ def test_fhirclient_reads_the_capability_statement_and_creates_and_reads(live_se
     assert fhir_id
     read = ClientPatient.read(fhir_id, server)
     assert read.name[0].family == "陈" and read.meta.versionId == "1"
+
+
+def test_fhirclient_searches_and_reads_history(live_server, bearer):
+    server = fhirclient_server.FHIRServer(None, base_uri=f"{live_server.url}/fhir/")
+    server.session.headers["Authorization"] = f"Bearer {bearer}"
+    for mrn in ("F1", "F2"):
+        created = ClientPatient(patient(mrn=mrn)).create(server)
+        assert created["id"]
+    found = list(
+        ClientPatient.where(struct={"identifier": "urn:alliance:site:county-a:mrn|F2"}).perform_resources_iter(server)
+    )
+    assert [p.identifier[0].value for p in found] == ["F2"]
+    from fhirclient.models.bundle import Bundle
+
+    history = Bundle(server.request_json("Patient/_history"))
+    assert history.type == "history" and history.total == 2
