@@ -14,6 +14,12 @@ from federation.sync.client import SiteUnavailable
 from federation.sync.models import DeadLetter, SyncRun
 
 
+def _county_of(request) -> Site | None:
+    """The county of a county's admin: they see their own site's rows only (None: no restriction)."""
+    site = getattr(request.user, "site", None)
+    return None if request.user.is_superuser or site is None or not site.is_county else site
+
+
 def _publish_later(site: Site) -> None:
     transaction.on_commit(lambda: directory_publish(sites=[Site.objects.select_related("parent").get(pk=site.pk)]))
 
@@ -107,10 +113,8 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        site = getattr(request.user, "site", None)
-        if request.user.is_superuser or site is None or not site.is_county:
-            return queryset
-        return queryset.filter(site_code=site.code)  # a county's admin sees their own site's letters
+        site = _county_of(request)
+        return queryset if site is None else queryset.filter(site_code=site.code)
 
     @admin.action(description=_("Fetch again from the site and store if fixed"))
     def retry(self, request, queryset):
@@ -155,6 +159,11 @@ class MatchReviewAdmin(admin.ModelAdmin):
     list_filter = ["status", "record__site_code"]
     readonly_fields = ["record", "candidate", "score", "details", "status", "decided_by", "decided_at"]
     actions = ["link", "reject"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        site = _county_of(request)
+        return queryset if site is None else queryset.filter(record__site_code=site.code)
 
     @admin.action(description=_("Same person: link"))
     def link(self, request, queryset):

@@ -33,3 +33,18 @@ def test_saving_a_site_in_the_admin_publishes_it_to_the_directory(
 
     assert response.status_code == 302, response.content[:2000]
     assert Resource.objects.get(resource_type="Organization", fhir_id="site-county-a").content["alias"] == ["Dongchuan"]
+
+
+def test_a_county_admin_sees_only_their_own_sites_dead_letters(client, admin_of_county_a):
+    from django.contrib.auth.models import Permission
+
+    from federation.sync.models import DeadLetter
+
+    admin_of_county_a.user_permissions.add(Permission.objects.get(codename="view_deadletter"))
+    DeadLetter.objects.create(site_code="county-a", resource_type="Observation", source_id="mine", error={})
+    DeadLetter.objects.create(site_code="county-b", resource_type="Observation", source_id="theirs", error={})
+    client.force_login(admin_of_county_a)
+
+    page = client.get("/admin/federation/deadletter/").content.decode()
+
+    assert "mine" in page and "theirs" not in page
