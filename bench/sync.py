@@ -46,6 +46,18 @@ TABLES = (
 )
 
 
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (from /proc; 0 when unreadable)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _serve_site(patients: int, queue) -> None:
     """The county site in its own process, as in real life (its JSON encoding does not share the hub's core)."""
     django.setup()
@@ -107,11 +119,14 @@ def main() -> None:
         site=county, defaults={"base_url": base_url, "page_size": args.page_size}
     )
 
+    cpu = None
     if args.workers == 1:
+        cpu0, pg0 = time.process_time(), _backend_cpu()
         t0 = time.perf_counter()
         run = site_sync_run(sync_id=sync.pk)
         assert run.ok, run.error
         stored, pages = run.stored, run.pages
+        cpu = (time.process_time() - cpu0, _backend_cpu() - pg0)
     else:
         # Observations are as many as the other three types together: one worker takes them, the other the rest.
         groups = [["Observation"], ["Patient", "Encounter", "Condition"]][: args.workers]
@@ -133,6 +148,12 @@ def main() -> None:
         f"{stored / elapsed:.0f} resources/s end to end"
     )
 
+    if cpu is not None:
+        per = (cpu[0] + cpu[1]) / stored
+        print(
+            f"CPU per resource: hub {cpu[0] / stored * 1000:.2f} ms + PostgreSQL {cpu[1] / stored * 1000:.2f} ms; "
+            f"an idle machine would sustain ~{1 / per:.0f}/s with one worker, ~{2 / per:.0f}/s with two"
+        )
     site_process.terminate()
 
     # Steady state: a site in this process (so the changes' times are known), already synced once.
