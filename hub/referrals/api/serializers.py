@@ -136,8 +136,9 @@ class BreachSerializer(serializers.Serializer):
 class ReferralCreatedSerializer(ReferralSummarySerializer):
     """What a new request answers with: where it went and why (the full record is at its detail URL)."""
 
-    routing_decisions = RoutingDecisionSerializer(many=True)
-    time_nodes = TimeNodeSerializer(many=True)
+    # The rows ``referral_create`` just wrote, kept on the instance: answering needs no query.
+    routing_decisions = RoutingDecisionSerializer(source="routing_trail", many=True)
+    time_nodes = TimeNodeSerializer(source="time_node_rows", many=True)
 
     class Meta(ReferralSummarySerializer.Meta):
         fields = [

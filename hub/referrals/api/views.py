@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -119,10 +118,6 @@ class ReferralListCreateApi(APIView):
             discharge_summary=data["discharge_summary"],
             time_nodes=data["time_nodes"],
             submit=data["submit"],
-        )
-        # The row just written, with its people and sites already loaded: only the decisions are read back.
-        prefetch_related_objects(
-            [referral], "routing_decisions__assignee", "routing_decisions__department", "time_nodes"
         )
         return Response(ReferralCreatedSerializer(referral).data, status=201)
 

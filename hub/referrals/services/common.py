@@ -125,14 +125,20 @@ def participant_add(*, referral: Referral, user, role: str, added_by, now: datet
     return participant
 
 
-def routing_apply(*, referral: Referral, decision: RouteDecision, now: datetime, actor=None) -> RoutingDecision:
-    """Point the request at the decision's team and person, record why, and tell them."""
+def routing_apply(
+    *, referral: Referral, decision: RouteDecision, now: datetime, actor=None, fresh: bool = False
+) -> RoutingDecision:
+    """Point the request at the decision's team and person, record why, and tell them (``fresh``: a new request)."""
     previous_owner = referral.owner
     referral.target_department = decision.department
     referral.owner = decision.assignee
     if previous_owner is not None and previous_owner != decision.assignee:
         referral.participants.filter(user=previous_owner, role=ParticipantRole.OWNER).update(active=False)
-    if decision.assignee is not None:
+    if decision.assignee is not None and fresh:
+        Participant.objects.create(
+            referral=referral, user=decision.assignee, role=ParticipantRole.OWNER, added_by=actor, added_at=now
+        )
+    elif decision.assignee is not None:
         participant_add(referral=referral, user=decision.assignee, role=ParticipantRole.OWNER, added_by=actor, now=now)
     row = RoutingDecision.objects.create(
         referral=referral,

@@ -24,19 +24,18 @@ from hub.referrals.constants import (
 )
 from hub.referrals.fhir.resources import consent_build, discharge_summary_build, service_request_build, task_build
 from hub.referrals.fhir.store import fhir_create
-from hub.referrals.models import Referral
+from hub.referrals.models import Participant, Referral, RoutingDecision
 from hub.referrals.patients import attachments_check, patient_resolve
 from hub.referrals.permissions import check_requester
 from hub.referrals.routing import route_decide
 from hub.referrals.selectors import resource_refs_shared_with
 from hub.referrals.services.common import (
-    participant_add,
     referral_lock,
     routing_apply,
     transition_check,
     transition_record,
 )
-from hub.referrals.services.time_nodes import time_node_put
+from hub.referrals.services.time_nodes import time_node_put, time_nodes_add
 from hub.referrals.sla import sla_target
 
 
@@ -160,11 +159,17 @@ def referral_create(
         consent_state=ConsentState.GIVEN if consent else ConsentState.DEFERRED,
         created_at=now,
     )
-    participant_add(referral=referral, user=requester, role=ParticipantRole.REQUESTER, added_by=requester, now=now)
-    for node, at in (time_nodes or {}).items():
-        time_node_put(referral=referral, node=node, at=at, actor=requester, now=now)
+    # A new request: its first rows are inserted without looking for earlier ones.
+    Participant.objects.create(
+        referral=referral, user=requester, role=ParticipantRole.REQUESTER, added_by=requester, added_at=now
+    )
+    nodes = dict(time_nodes or {})
+    if submit and pathway in TIME_CRITICAL_PATHWAYS:
+        nodes.setdefault(TimeNode.CONSULT_REQUESTED, now)
+    referral.time_node_rows = time_nodes_add(referral=referral, nodes=nodes, actor=requester, now=now)
+    referral.routing_trail = []
     if submit:  # routed before the FHIR records are written, so that they are written once, as they are
-        _submit(referral=referral, actor=requester, now=now, mirror=False)
+        referral.routing_trail = [_submit(referral=referral, actor=requester, now=now, fresh=True)]
     owner = requester.site.code
     given = consent or ConsentGiven()
     stored_consent = fhir_create(
@@ -183,7 +188,8 @@ def referral_create(
     return referral
 
 
-def _submit(*, referral: Referral, actor, now: datetime, mirror: bool = True) -> None:
+def _submit(*, referral: Referral, actor, now: datetime, fresh: bool = False) -> RoutingDecision:
+    """Route and start the response clock; ``fresh``: a request being created (FHIR written by the caller)."""
     transition_check(referral=referral, action="submit")
     before = referral.status
     decision = route_decide(referral=referral, now=now)
@@ -197,8 +203,8 @@ def _submit(*, referral: Referral, actor, now: datetime, mirror: bool = True) ->
     referral.status = "requested"
     referral.submitted_at = now
     referral.sla_due_at = now + within
-    routing_apply(referral=referral, decision=decision, now=now, actor=actor)
-    if referral.pathway in TIME_CRITICAL_PATHWAYS:
+    routed = routing_apply(referral=referral, decision=decision, now=now, actor=actor, fresh=fresh)
+    if referral.pathway in TIME_CRITICAL_PATHWAYS and not fresh:
         time_node_put(referral=referral, node=TimeNode.CONSULT_REQUESTED, at=now, actor=actor, now=now, keep=True)
     transition_record(
         referral=referral,
@@ -207,8 +213,9 @@ def _submit(*, referral: Referral, actor, now: datetime, mirror: bool = True) ->
         now=now,
         from_status=before,
         detail={"rule": decision.rule},
-        mirror=mirror,
+        mirror=not fresh,
     )
+    return routed
 
 
 @transaction.atomic

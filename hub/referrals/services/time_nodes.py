@@ -15,16 +15,30 @@ from hub.referrals.permissions import check_view
 from hub.referrals.services.common import referral_lock
 
 
-def time_node_put(
-    *, referral: Referral, node: str, at: datetime, actor, now: datetime, keep: bool = False
-) -> TimeNodeRecord:
-    """Record (or correct) one time node; ``keep`` leaves an already recorded one alone."""
+def time_node_check(*, node: str, at: datetime, now: datetime) -> None:
     if node not in TimeNode.values:
         raise DomainError(_("Unknown time node: %(node)s") % {"node": node}, code="invalid_time_node")
     if timezone.is_naive(at):
         raise DomainError(_("Time nodes need a time zone."), code="invalid_time_node")
     if at > now + timedelta(minutes=5):
         raise DomainError(_("A time node cannot be in the future."), code="invalid_time_node")
+
+
+def time_nodes_add(*, referral: Referral, nodes: dict[str, datetime], actor, now: datetime) -> list[TimeNodeRecord]:
+    """The first time nodes of a new request, in one insert."""
+    for node, at in nodes.items():
+        time_node_check(node=node, at=at, now=now)
+    rows = [
+        TimeNodeRecord(referral=referral, node=n, at=at, recorded_by=actor, recorded_at=now) for n, at in nodes.items()
+    ]
+    return TimeNodeRecord.objects.bulk_create(rows) if rows else []
+
+
+def time_node_put(
+    *, referral: Referral, node: str, at: datetime, actor, now: datetime, keep: bool = False
+) -> TimeNodeRecord:
+    """Record (or correct) one time node; ``keep`` leaves an already recorded one alone."""
+    time_node_check(node=node, at=at, now=now)
     # Callers hold the request's row lock (or just created it): no concurrent writer of the same node.
     record = TimeNodeRecord.objects.filter(referral=referral, node=node).first()
     if record is None:
