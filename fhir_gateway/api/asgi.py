@@ -45,6 +45,8 @@ def _environ(scope: dict, body: bytes) -> dict:
         key = key if key in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{key}"
         text = value.decode("latin1")
         environ[key] = f"{environ[key]},{text}" if key in environ else text
+    # The body is buffered whole, so its length is known even when it came chunked.
+    environ["CONTENT_LENGTH"] = str(len(body))
     return environ
 
 

@@ -59,3 +59,19 @@ async def test_an_oversized_body_is_refused_before_it_is_buffered(settings):
         app, "POST", "/fhir/Patient", b"x" * 5000, headers=[(b"content-type", b"application/fhir+json")]
     )
     assert status == 413 and orjson.loads(body)["issue"][0]["code"] == "too-costly"
+
+
+def test_a_chunked_body_without_content_length_reaches_django_whole():
+    from django.core.handlers.wsgi import WSGIRequest
+
+    from fhir_gateway.api.asgi import _environ
+
+    body = b'{"resourceType": "Patient"}' * 100
+    scope = {
+        "method": "POST",
+        "path": "/fhir/Patient",
+        "query_string": b"",
+        "http_version": "1.1",
+        "headers": [(b"content-type", b"application/fhir+json"), (b"transfer-encoding", b"chunked")],
+    }
+    assert WSGIRequest(_environ(scope, body)).body == body
