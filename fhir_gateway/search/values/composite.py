@@ -36,24 +36,27 @@ def _kind(name: str):
 
 
 def extract_pairs(param, node: Node) -> list[tuple]:
-    """The rows for one context node of composite ``param``."""
+    """The rows for one context node of composite ``param`` (the second value first: it is the rarer)."""
     first, second = param.components[0], param.components[1]
-    firsts = [
-        values[:2]
-        for child in fhirpath.evaluate(list(first.paths), node.value)
-        for suffix, values in _kind(first.type).extract(child)
-        if not suffix and values[1] is not None
-    ]
     kind = _kind(second.type)
+    mapping = SECOND[second.type]
     seconds = []
-    for child in fhirpath.evaluate(list(second.paths), node.value):
+    for child in fhirpath.evaluate(second.paths, node.value):
         for suffix, values in kind.extract(child):
             if suffix:
                 continue
             row = dict.fromkeys(COLUMNS[2:])
             for column, value in zip(kind.COLUMNS, values, strict=True):
-                row[SECOND[second.type][column]] = value
+                row[mapping[column]] = value
             seconds.append(tuple(row.values()))
+    if not seconds:
+        return []
+    firsts = [
+        values[:2]
+        for child in fhirpath.evaluate(first.paths, node.value)
+        for suffix, values in _kind(first.type).extract(child)
+        if not suffix and values[1] is not None
+    ]
     return [("", (*one, *two)) for one, two in product(firsts, seconds)]
 
 
