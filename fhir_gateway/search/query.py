@@ -96,12 +96,12 @@ def run(ctx: Context, request: SearchRequest) -> Page:
         outer, outer_args = paging.beyond(keys, values, backwards)
     # One round trip: the page of keys, then (materialized, so the plan of the page stays its own) the
     # content of those rows from the resource table.
-    last = f"k{len(keys) - 1}"
+    primary_key = f"k{len(keys) - 1}"  # the resource's primary key always ends the ordering
     order = paging.order_by(keys, backwards)
     query = (
         f"WITH q AS MATERIALIZED (SELECT q.* FROM (SELECT s.rtype AS rtype, s.fhir_id AS fhir_id, {selected} "
         f"FROM fhir_search_res s WHERE {sql}) q WHERE {outer} ORDER BY {order} LIMIT %s) "
-        f"SELECT q.*, r.content FROM q LEFT JOIN fhir_gateway_resource r ON r.id = q.{last} AND NOT r.deleted "
+        f"SELECT q.*, r.content FROM q LEFT JOIN fhir_gateway_resource r ON r.id = q.{primary_key} AND NOT r.deleted "
         f"ORDER BY {order}"
     )
     with connection.cursor() as cursor:
