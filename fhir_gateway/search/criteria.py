@@ -119,13 +119,16 @@ def date_group(ctx: Context, resource_type: str | None, name: str, raws: list[st
     window_sql, type_sql = "", ""
     if resource_type:
         type_sql = f" AND {i}.rtype = %s"
+    if bounded and low and high and low >= high:
+        window_sql, bounded = " AND FALSE", False  # ``ge2025&lt2020``: no date is in both
     if bounded and (low or high):
         window_sql = f" AND tstzrange({i}.lo, {i}.hi, '[)') && tstzrange(%s, %s, '[)')"
     sql = (
         f"EXISTS (SELECT 1 FROM {date.TABLE} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s"
         f"{type_sql}{window_sql} AND {' AND '.join(sqls)})"
     )
-    return sql, [name, *([resource_type] if type_sql else []), *([low, high] if window_sql else []), *args]
+    window_args = [low, high] if bounded and window_sql else []
+    return sql, [name, *([resource_type] if type_sql else []), *window_args, *args]
 
 
 def _any(name: str, values: list[str], build) -> tuple[str, list]:

@@ -78,6 +78,7 @@ def test_odd_values_and_modifiers_never_break_a_search(db, resource_type):
         ("_id", "\u738b"),
         ("birthdate", "ge9999-12-31T23:59:59Z"),
         ("birthdate", "ap0001"),
+        ("birthdate", "ge2025&birthdate=lt2020"),
         ("_lastUpdated", "ap9999"),
     ],
 )

@@ -91,6 +91,7 @@ class TestDate:
         assert ids("Encounter", "date=2024-05-02") == []  # the stay is longer than the day
         assert ids("Encounter", "date=ge2024-05-02&date=lt2024-05-03") == ["visit"]  # it overlaps the day
         assert ids("Encounter", "date=ge2024-05-04&date=lt2024-05-31") == []
+        assert ids("Encounter", "date=ge2025&date=lt2020") == []  # an empty range
         assert ids("Encounter", "date=ge2024-05-01&date=le2024-05-31") == ["visit"]
         assert ids("Encounter", "date=gt2030-01-01") == ["open"]  # no end: still going
         assert ids("Encounter", "date=sa2024-05-31") == ["open"]
