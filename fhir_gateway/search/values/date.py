@@ -157,4 +157,8 @@ def window(value: str) -> tuple[datetime | None, datetime | None] | None:
 
 
 def sort_key(col) -> tuple[str, str]:
-    return f"min({col('lo')})", f"max({col('hi')})"
+    # An open Period end is ``infinity``, which Python cannot hold: clamp to the calendar (order kept).
+    def clamp(sql: str) -> str:
+        return f"GREATEST(LEAST({sql}, '9999-12-31 00:00:00+00'::timestamptz), '0001-01-02 00:00:00+00'::timestamptz)"
+
+    return clamp(f"min({col('lo')})"), clamp(f"max({col('hi')})")

@@ -144,3 +144,14 @@ class TestNeverStale:
 def test_system_level_search_with_types_and_common_parameters(records):
     assert sorted(ids(None, "_id=p1,o1,e1")) == ["e1", "o1", "p1"]
     assert ids(None, "_type=Observation&_id=p1,o1") == ["o1"]
+
+
+def test_sorting_by_an_open_period_and_paging_through_it(store):
+    store.put(encounter("open", "Patient/p1", "2024-06-01T08:00:00Z"))
+    store.put(encounter("closed", "Patient/p1", "2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z"))
+    store.put({**encounter("no-start", "Patient/p1", "2024-01-01"), "period": {"end": "2024-01-01"}})
+
+    assert ids("Encounter", "_sort=-date") == ["open", "closed", "no-start"]
+    assert ids("Encounter", "_sort=date") == ["no-start", "closed", "open"]
+    first = search("Encounter", "_sort=-date&_count=1")
+    assert [e["resource"]["id"] for e in _follow(first, "next")["entry"]] == ["closed"]
