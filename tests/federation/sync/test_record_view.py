@@ -14,10 +14,10 @@ PATIENT = "county-a-a0000001"
 @pytest.fixture
 def synced(sync_a, settings):
     settings.FEDERATION_RECORD_VIEW_TIMEOUT = 0.5
-    cache.clear()
+    cache.delete(f"federation:record-view:{PATIENT}")
     assert site_sync_run(sync_id=sync_a.pk).ok
     yield sync_a
-    cache.clear()
+    cache.delete(f"federation:record-view:{PATIENT}")
 
 
 def test_a_doctor_sees_the_live_record_then_the_brief_cache(
