@@ -33,6 +33,11 @@ KIND_CATEGORY = {
 }
 
 
+def ref(resource_type: str, fhir_id: str) -> str:
+    """``Type/id``, or the ``urn:uuid:`` placeholder of a resource written in the same transaction Bundle."""
+    return fhir_id if fhir_id.startswith("urn:uuid:") else f"{resource_type}/{fhir_id}"
+
+
 def user_reference(user) -> dict:
     return {
         "type": "Practitioner",
@@ -82,7 +87,7 @@ def service_request_build(referral) -> dict:
     if referral.consent_id:
         resource["supportingInfo"] = [
             *resource.get("supportingInfo", []),
-            {"reference": f"Consent/{referral.consent_id}"},
+            {"reference": ref("Consent", referral.consent_id)},
         ]
     if referral.service_request_id:
         resource["id"] = referral.service_request_id
@@ -94,7 +99,7 @@ def task_build(referral, *, reason: str = "", outputs: list[str] | None = None) 
     resource = {
         "resourceType": "Task",
         "identifier": _identifier(referral),
-        "basedOn": [{"reference": f"ServiceRequest/{referral.service_request_id}"}],
+        "basedOn": [{"reference": ref("ServiceRequest", referral.service_request_id)}],
         "status": referral.status,
         "intent": "order",
         "priority": FHIR_PRIORITY[referral.urgency],
@@ -102,7 +107,7 @@ def task_build(referral, *, reason: str = "", outputs: list[str] | None = None) 
             "coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill"}],
             "text": referral.get_kind_display(),
         },
-        "focus": {"reference": f"ServiceRequest/{referral.service_request_id}"},
+        "focus": {"reference": ref("ServiceRequest", referral.service_request_id)},
         "for": {"reference": referral.patient_ref, "display": referral.patient_display},
         "authoredOn": referral.created_at.isoformat(),
         "lastModified": (
@@ -164,7 +169,7 @@ def appointment_build(appointment, *, people) -> dict:
         "description": referral.clinical_question[:200],
         "start": appointment.starts_at.isoformat(),
         "end": appointment.ends_at.isoformat(),
-        "basedOn": [{"reference": f"ServiceRequest/{referral.service_request_id}"}],
+        "basedOn": [{"reference": ref("ServiceRequest", referral.service_request_id)}],
         "participant": participants,
     }
 

@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fhir_gateway import services
-from fhir_gateway.context import INTERNAL_ACTOR
+from fhir_gateway.context import INTERNAL, INTERNAL_ACTOR, Actor
 from fhir_gateway.errors import FhirError, Gone, NotFound
 from hub.api_errors import DomainError
 
 SOURCE = "urn:alliance-hub:referrals"
+BASE_URL = "urn:alliance-hub:fhir"  # only to resolve the Bundle's own references; nothing is served from it
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,29 @@ def _refusals_as_domain_errors():
 def fhir_create(*, resource: dict, owner: str) -> dict:
     with _refusals_as_domain_errors():
         return services.resource_create(resource=resource, actor=INTERNAL_ACTOR, source=SOURCE, owner=owner).resource
+
+
+def fhir_create_together(*, resources: list[tuple[str, dict]], owner: str) -> dict[str, str]:
+    """Create resources that refer to each other by ``urn:uuid:`` in one transaction Bundle (one bulk write).
+
+    ``resources`` are (placeholder, resource) pairs; returns each placeholder's ``Type/id``.
+    """
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": urn, "resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}
+            for urn, resource in resources
+        ],
+    }
+    actor = Actor(kind=INTERNAL, id=INTERNAL_ACTOR.id, display=INTERNAL_ACTOR.display, site=owner)
+    with _refusals_as_domain_errors():
+        response = services.bundle_process(bundle=bundle, actor=actor, base_url=BASE_URL)
+    placed = {}
+    for (urn, _resource), entry in zip(resources, response["entry"], strict=True):
+        resource_type, fhir_id = entry["response"]["location"].split("/")[:2]
+        placed[urn] = f"{resource_type}/{fhir_id}"
+    return placed
 
 
 def fhir_update(*, resource: dict, owner: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from hub.referrals.constants import (
     Urgency,
 )
 from hub.referrals.fhir.resources import consent_build, discharge_summary_build, service_request_build, task_build
-from hub.referrals.fhir.store import fhir_create
+from hub.referrals.fhir.store import fhir_create_together
 from hub.referrals.models import Participant, Referral, RoutingDecision
 from hub.referrals.patients import attachments_check, patient_resolve
 from hub.referrals.permissions import check_requester
@@ -172,18 +173,26 @@ def referral_create(
         referral.routing_trail = [_submit(referral=referral, actor=requester, now=now, fresh=True)]
     owner = requester.site.code
     given = consent or ConsentGiven()
-    stored_consent = fhir_create(
-        resource=consent_build(referral, method=given.method, given_by=given.given_by, date=given.given_at or now),
-        owner=owner,
-    )
-    referral.consent_id = stored_consent["id"]
-    if discharge_summary:
-        summary = fhir_create(
-            resource=discharge_summary_build(referral=referral, text=discharge_summary, author=requester), owner=owner
+    urn = {name: f"urn:uuid:{uuid.uuid4()}" for name in ("consent", "summary", "request", "task")}
+    referral.consent_id = urn["consent"]
+    together = [
+        (
+            urn["consent"],
+            consent_build(referral, method=given.method, given_by=given.given_by, date=given.given_at or now),
         )
-        referral.attachments = [*referral.attachments, f"Composition/{summary['id']}"]
-    referral.service_request_id = fhir_create(resource=service_request_build(referral), owner=owner)["id"]
-    referral.task_id = fhir_create(resource=task_build(referral), owner=owner)["id"]
+    ]
+    if discharge_summary:
+        referral.attachments = [*referral.attachments, urn["summary"]]
+        summary = discharge_summary_build(referral=referral, text=discharge_summary, author=requester)
+        together.append((urn["summary"], summary))
+    together.append((urn["request"], service_request_build(referral)))
+    referral.service_request_id = urn["request"]  # the Task is based on it
+    together.append((urn["task"], task_build(referral)))
+    placed = fhir_create_together(resources=together, owner=owner)
+    referral.consent_id = placed[urn["consent"]].split("/")[1]
+    referral.service_request_id = placed[urn["request"]].split("/")[1]
+    referral.task_id = placed[urn["task"]].split("/")[1]
+    referral.attachments = [placed.get(reference, reference) for reference in referral.attachments]
     referral.save(update_fields=["consent_id", "attachments", "service_request_id", "task_id"])
     return referral
 

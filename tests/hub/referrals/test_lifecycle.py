@@ -34,6 +34,8 @@ def test_a_consultation_goes_from_request_to_signed_opinion(
     assert service_request["status"] == "active" and service_request["priority"] == "urgent"
     assert service_request["subject"]["reference"] == chest_pain_request["patient"]
     assert read(referral["fhir"]["consent"])["status"] == "active"
+    assert task["basedOn"] == [{"reference": referral["fhir"]["service_request"]}]
+    assert {"reference": referral["fhir"]["consent"]} in service_request["supportingInfo"]
 
     # When the cardiologist receives, accepts, asks for more and gets it
     assert zhang.post(f"{rid}/receive").json()["status"] == "received"
