@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import orjson
@@ -22,7 +23,12 @@ def fetch(pks: list[int]) -> dict[int, dict]:
 
 
 def parse(content) -> dict:
-    return orjson.loads(content) if isinstance(content, str | bytes) else content
+    if not isinstance(content, str | bytes):
+        return content
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:  # numbers beyond a double (valid JSON, stored as written)
+        return json.loads(content)
 
 
 def _subsetted(resource: dict, keep) -> dict:

@@ -50,18 +50,21 @@ def parse_range(text: str) -> tuple[datetime, datetime]:
         int(float(parts["f"]) * 1_000_000) if parts["f"] else 0,
         tzinfo=tz,
     )
-    if parts["f"]:
-        end = start + timedelta(microseconds=1)
-    elif parts["S"]:
-        end = start + timedelta(seconds=1)
-    elif parts["M"]:
-        end = start + timedelta(minutes=1)
-    elif parts["d"]:
-        end = start + timedelta(days=1)
-    elif parts["m"]:
-        end = _add_months(start, 1)
-    else:
-        end = start.replace(year=start.year + 1)
+    try:
+        if parts["f"]:
+            end = start + timedelta(microseconds=1)
+        elif parts["S"]:
+            end = start + timedelta(seconds=1)
+        elif parts["M"]:
+            end = start + timedelta(minutes=1)
+        elif parts["d"]:
+            end = start + timedelta(days=1)
+        elif parts["m"]:
+            end = _add_months(start, 1)
+        else:
+            end = start.replace(year=start.year + 1)
+    except (ValueError, OverflowError):  # the range runs to the end of the calendar
+        end = datetime.max.replace(tzinfo=UTC)
     return start, end
 
 
@@ -73,7 +76,7 @@ def _ranges(value: object) -> list[tuple[str, str]]:
     if isinstance(value, str):
         try:
             lo, hi = parse_range(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a date, or one at the very end of the calendar
             return []
         return [(_iso(lo), _iso(hi))]
     if not isinstance(value, dict):
@@ -85,8 +88,8 @@ def _ranges(value: object) -> list[tuple[str, str]]:
             return []
         start, end = lo[0][0], hi[0][1]
         bounded = start not in (LOW, HIGH) and end not in (LOW, HIGH)
-        if bounded and datetime.fromisoformat(end) < datetime.fromisoformat(start):
-            end = start  # a Period that ends before it starts: keep its start only
+        if bounded and datetime.fromisoformat(end) <= datetime.fromisoformat(start):
+            return [lo[0]]  # a Period that ends before it starts: its start only
         return [(start, end)]
     out: list[tuple[str, str]] = []
     for event in value.get("event") or ():

@@ -6,6 +6,7 @@ longitude are indexed as numbers.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -18,16 +19,26 @@ COLUMNS = ("value",)
 MODIFIERS = {"", "missing"}
 
 
+def finite(value: object) -> float | None:
+    """``value`` as a float8 can hold it, or ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def extract(node: Node) -> list[tuple]:
     value = node.value
-    if isinstance(value, bool):
-        return []
-    if isinstance(value, int | float):
-        return [("", (value,))]
-    if isinstance(value, dict) and isinstance(value.get("latitude"), int | float):
-        return [(":lat", (value["latitude"],)), (":lon", (value["longitude"],))]
-    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
-        return [("", (value["value"],))]
+    if (number := finite(value)) is not None:
+        return [("", (number,))]
+    if isinstance(value, dict) and "latitude" in value:
+        lat, lon = finite(value.get("latitude")), finite(value.get("longitude"))
+        return [(":lat", (lat,)), (":lon", (lon,))] if lat is not None and lon is not None else []
+    if isinstance(value, dict) and (number := finite(value.get("value"))) is not None:
+        return [("", (number,))]
     return []
 
 

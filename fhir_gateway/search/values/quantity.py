@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.values.date import split_prefix
-from fhir_gateway.search.values.number import compare, parse_number
+from fhir_gateway.search.values.number import compare, finite, parse_number
 
 TABLE = "fhir_search_quantity"
 COLUMNS = ("value", "system", "code", "unit")
@@ -20,9 +20,9 @@ def extract(node: Node) -> list[tuple]:
     value = node.value
     if not isinstance(value, dict):
         return []
-    if isinstance(value.get("value"), int | float) and not isinstance(value.get("value"), bool):
+    if (number := finite(value.get("value"))) is not None:
         code = value.get("code") or value.get("currency")
-        return [("", (value["value"], value.get("system"), code, value.get("unit")))]
+        return [("", (number, value.get("system"), code, value.get("unit")))]
     rows: list[tuple] = []
     for bound in ("low", "high"):  # Range
         if isinstance(value.get(bound), dict):

@@ -126,3 +126,44 @@ def test_a_resource_with_huge_values_is_stored_and_found(store):
         }
     )
     assert ids("Patient", "family=长长长") == ["huge"]
+
+
+def test_values_at_the_edges_never_fail_a_write(db):
+    from datetime import UTC, datetime
+
+    from fhir_gateway.models import Resource
+    from fhir_gateway.search.indexer import IndexRow, index_write
+    from tests.fhir_gateway.search.conftest import ids
+
+    odd = [
+        {
+            "resourceType": "Patient",
+            "id": "late",
+            "birthDate": "9999-12-31",
+            "deceasedDateTime": "9999-12-31T23:59:59Z",
+        },
+        {"resourceType": "Patient", "id": "nonsense", "birthDate": "2024-02-30"},
+        {
+            "resourceType": "Observation",
+            "id": "huge",
+            "valueQuantity": {"value": 10**400},
+            "component": [{"code": {"text": "x"}, "valueQuantity": {"value": -(10**400)}}],
+            "effectivePeriod": {"start": "2024-05-02", "end": "2024-05-01"},
+        },
+        {"resourceType": "Location", "id": "nowhere", "position": {"latitude": "north", "longitude": 10**400}},
+    ]
+    rows = []
+    for content in odd:
+        row = Resource.objects.create(
+            resource_type=content["resourceType"],
+            fhir_id=content["id"],
+            version_id=1,
+            last_updated=datetime(2025, 1, 1, tzinfo=UTC),
+            content=content,
+        )
+        rows.append(IndexRow(row.pk, row.resource_type, content))
+    index_write(rows)
+
+    assert ids("Patient", "birthdate=9999") == ["late"]
+    assert ids("Patient", "birthdate:missing=true") == ["nonsense"]
+    assert ids("Observation", "date=2024-05-02") == ["huge"]  # an end before the start is read as the start
