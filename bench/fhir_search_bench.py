@@ -1,11 +1,12 @@
 """FHIR search benchmark: a fixed query mix at 16 concurrent clients over HTTP, p50/p99 per query.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hub_bench_search \
-        .venv/bin/python bench/fhir_search_bench.py --rounds 40
+        .venv/bin/python bench/fhir_search_bench.py --patients 10000 --rounds 20
 
-Run ``bench/fhir_search_corpus.py`` on the same database first. The benchmark starts the hub
+``--patients`` first generates the corpus (``bench/fhir_search_corpus.py``, 100 resources a patient)
+into that database; without it the corpus already there is searched. The benchmark starts the hub
 (``bench/fhir_server.Server``: uvicorn, ``--workers`` processes, a connection pool each) on a free
-port, signs in as a superuser through a bearer token, and lets ``--clients`` threads each run the mix
+port, signs in as a superuser through a bearer token, and lets ``--clients`` keep-alive connections run the mix
 ``--rounds`` times, in a different order per client. Every request goes through the whole stack:
 token authentication, the audit hook, the search engine, JSON rendering. ``--explain`` prints the
 plan of each query's main SQL statement instead (EXPLAIN ANALYZE, in-process).
@@ -254,9 +255,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="times each client runs the whole mix")
     parser.add_argument("--warmup", type=int, default=2, help="rounds not counted")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--patients", type=int, help="first (re)generate the corpus with this many patients")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--engine", action="store_true", help="call the engine in-process instead of over HTTP")
     args = parser.parse_args()
+    if args.patients:
+        import subprocess
+
+        corpus_script = Path(__file__).with_name("fhir_search_corpus.py")
+        subprocess.run([sys.executable, str(corpus_script), "--patients", str(args.patients)], check=True)
     corpus = sample(random.Random(1))
     if args.explain:
         explain(corpus)
