@@ -111,8 +111,10 @@ def resource_create(
     resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
     interaction = Interaction(actor=actor, action="create", resource_type=resource_type, source=source or "")
     with interaction_scope(interaction) as scope:
-        validation.resource_check(resource)
         fhir_id = str(uuid.uuid4())
+        if isinstance(resource, dict) and "id" in resource:
+            resource = {**resource, "id": fhir_id}  # a create ignores the client's id
+        validation.resource_check(resource)
         if if_none_exist:
             with transaction.atomic():
                 found = conditional.matches_find(resource_type=resource_type, query=if_none_exist)

@@ -143,6 +143,8 @@ class _Plan:
                 continue
             try:
                 content = references_rewrite(write.content, by_index[entry.index], self.mapping)
+                if write.method == "POST" and content.get("id") != write.fhir_id:
+                    content = {**content, "id": write.fhir_id}  # a create ignores the client's id
                 validation.resource_check(content, expected_type=entry.resource_type)
             except FhirError as error:
                 raise entry_error(entry.index, error) from None

@@ -65,8 +65,8 @@ def _stamp(row: VersionRow, content: dict) -> None:
     meta = dict(content.get("meta") or {})
     meta["versionId"] = str(row.version_id)
     meta["lastUpdated"] = instant(row.last_updated)
-    content["meta"] = meta
-    content["id"] = row.fhir_id
+    head = {"resourceType": content.get("resourceType"), "id": row.fhir_id, "meta": meta}
+    row.content = content = {**head, **{k: v for k, v in content.items() if k not in head}}
     text = orjson.dumps(content).decode()
     if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold NUL characters
         raise FhirError(400, _("The resource contains a NUL character"), code="value")
@@ -111,6 +111,7 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
         row = result.row
         if row is not None:
             result.pk, result.version_id, result.text, result.content = row.pk, row.version_id, row.text, row.content
+            result.last_updated = row.last_updated
             if id(row) in raced:  # created by another writer first: this write became an update
                 result.created, result.status = False, 200
     return results
@@ -175,15 +176,33 @@ def _store(rows: list[VersionRow], actor: Actor) -> set[int]:
         row.pk = inserted.get((row.resource_type, row.fhir_id))
         if row.pk is None:
             raced.append(row)
-    if raced:
-        # Another writer created these ids since we looked (update-as-create racing): version on top of theirs.
-        currents = repository.lock([(r.resource_type, r.fhir_id) for r in raced])
-        for row in raced:
-            current = currents[(row.resource_type, row.fhir_id)]
-            row.pk, row.version_id = current.pk, current.version_id + 1
-            if row.content is not None:
-                _stamp(row, row.content)
-        updates += raced
+    unchanged = _raced_resolve(raced, updates) if raced else set()
     repository.update(updates, actor=who)
-    index_write([IndexRow(r.pk, r.resource_type, r.content) for r in rows])
+    index_write([IndexRow(r.pk, r.resource_type, r.content) for r in rows if id(r) not in unchanged])
     return {id(r) for r in raced}
+
+
+def _raced_resolve(raced: list[VersionRow], updates: list[VersionRow]) -> set[int]:
+    """Another writer created these ids since we looked (update-as-create racing): version on top of
+    theirs, or keep theirs when this write says the same. Returns the ``id()`` of the unchanged rows."""
+    currents = repository.lock([(r.resource_type, r.fhir_id) for r in raced])
+    texts = repository.contents([c.pk for c in currents.values()])
+    unchanged = set()
+    for row in raced:
+        current = currents[(row.resource_type, row.fhir_id)]
+        text = texts.get(current.pk)
+        if row.content is not None and not current.deleted and text and _same(orjson.loads(text), row.content):
+            row.pk, row.version_id, row.last_updated, row.text = (
+                current.pk,
+                current.version_id,
+                current.last_updated,
+                text,
+            )
+            row.content = orjson.loads(text)
+            unchanged.add(id(row))
+            continue
+        row.pk, row.version_id = current.pk, current.version_id + 1
+        if row.content is not None:
+            _stamp(row, row.content)
+        updates.append(row)
+    return unchanged

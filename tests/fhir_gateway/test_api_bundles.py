@@ -324,3 +324,15 @@ def test_the_base_url_without_a_slash_takes_bundles_too(fhir):
         "/fhir", bundle("batch", {"resource": patient(), "request": {"method": "POST", "url": "Patient"}})
     )
     assert response.status_code == 200 and response.json()["type"] == "batch-response"
+
+
+def test_a_create_ignores_the_clients_id_even_a_malformed_one(fhir):
+    response = fhir.post(
+        "/fhir/",
+        bundle(
+            "transaction",
+            {"resource": {**patient(), "id": "urn:uuid:not-an-id"}, "request": {"method": "POST", "url": "Patient"}},
+        ),
+    )
+    assert response.status_code == 200, response.content
+    assert fhir.post("/fhir/Patient", {**patient(), "id": "no good!"}).status_code == 201

@@ -100,6 +100,19 @@ def test_racing_update_as_create_and_conditional_creates_make_one_resource(workf
 
     results = _race(put)
     assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
+    # They all say the same: one version, whoever won the race (no-op updates keep the current version).
+    assert {r.version_id for r in results} == {"1"}
+    assert ResourceVersion.objects.filter(fhir_id="p-new").count() == 1
+
+    def put_different(n):
+        body = {**patient(given=f"第{n}"), "id": "p-new2"}
+        return services.resource_update(
+            resource_type="Patient", fhir_id="p-new2", resource=body, actor=workflow_at_county_a
+        )
+
+    results = _race(put_different)
+    assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(int(r.version_id) for r in results) == list(range(1, WRITERS + 1))
     assert sorted(r.status for r in results) == [200] * (WRITERS - 1) + [201]
 
