@@ -62,6 +62,10 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
         if modifier or chain:
             raise bad(name, _("no modifier or chain on _id"), "not-supported")
         return f"{alias}.fhir_id = ANY(%s)", [values]
+    if code == "_list":
+        if modifier or chain:
+            raise bad(name, _("no modifier or chain on _list"), "not-supported")
+        return _list(alias, values)
     if code == "_lastUpdated":
         if modifier or chain:
             raise bad(name, _("no modifier or chain on _lastUpdated"), "not-supported")
@@ -88,6 +92,17 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
         exists = f"EXISTS (SELECT 1 FROM {table} m WHERE m.resource_id = {alias}.resource_id AND m.param = %s)"
         return (f"NOT {exists}" if values == ["true"] else exists), [stored]
     return _match(ctx, param, name, modifier, values, alias)
+
+
+def _list(alias: str, values: list[str]) -> tuple[str, list]:
+    """``_list=[id]``: the resources a List's entries name (http://hl7.org/fhir/R4/search.html#list)."""
+    sql = (
+        "EXISTS (SELECT 1 FROM fhir_gateway_resource l, jsonb_array_elements(l.content->'entry') e "
+        "WHERE l.resource_type = 'List' AND l.fhir_id = ANY(%s) AND NOT l.deleted "
+        "AND jsonb_typeof(l.content->'entry') = 'array' "
+        f"AND e->'item'->>'reference' = {alias}.rtype || '/' || {alias}.fhir_id)"
+    )
+    return sql, [values]
 
 
 def date_group(ctx: Context, resource_type: str | None, name: str, raws: list[str], alias: str):

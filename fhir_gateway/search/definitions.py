@@ -15,7 +15,7 @@ COMMON_BASES = ("Resource", "DomainResource")
 # Parameters whose value lives in the resource row itself rather than in an index table.
 RESOURCE_COLUMNS = {"_id", "_lastUpdated"}
 # Defined by the spec without an expression; ``_text`` is indexed from the narrative.
-UNSUPPORTED = {"_content", "_query", "_list"}
+UNSUPPORTED = {"_content", "_query"}
 # R4 errata: DocumentReference ``relationship`` names its components' definitions the wrong way round
 # (``code`` is the relation type, a token; ``target`` the related document, a reference).
 COMPONENT_TYPES = {"http://hl7.org/fhir/SearchParameter/DocumentReference-relationship": ("token", "reference")}

@@ -195,3 +195,18 @@ class TestCompositeUriMissingAndCommon:
         assert ids("Patient", "_lastUpdated=lt2020-01-01") == []
         assert ids("Patient", "_tag=urn:alliance:tag|vip") == ["p1"]
         assert ids("Patient", "_text=李医生") == ["p1"]
+
+
+def test_list_finds_the_resources_a_list_names(records):
+    records.put(
+        {
+            "resourceType": "List",
+            "id": "ward-round",
+            "status": "current",
+            "mode": "working",
+            "entry": [{"item": {"reference": "Patient/zoe"}}, {"item": {"reference": "Patient/li"}}],
+        }
+    )
+    assert ids("Patient", "_list=ward-round") == ["zoe", "li"]
+    assert ids("Patient", "_list=ward-round&gender=male") == []
+    assert ids("Patient", "_list=nothing") == []
