@@ -65,7 +65,7 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
     if code == "_list":
         if modifier or chain:
             raise bad(name, _("no modifier or chain on _list"), "not-supported")
-        return _list(alias, values)
+        return _list(ctx, alias, values)
     if code == "_lastUpdated":
         if modifier or chain:
             raise bad(name, _("no modifier or chain on _lastUpdated"), "not-supported")
@@ -94,15 +94,16 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
     return _match(ctx, param, name, modifier, values, alias)
 
 
-def _list(alias: str, values: list[str]) -> tuple[str, list]:
+def _list(ctx: Context, alias: str, values: list[str]) -> tuple[str, list]:
     """``_list=[id]``: the resources a List's entries name (http://hl7.org/fhir/R4/search.html#list)."""
+    scope_sql, scope_args = ctx.scope.sql("l", "List")
     sql = (
         "EXISTS (SELECT 1 FROM fhir_gateway_resource l, jsonb_array_elements(l.content->'entry') e "
         "WHERE l.resource_type = 'List' AND l.fhir_id = ANY(%s) AND NOT l.deleted "
         "AND jsonb_typeof(l.content->'entry') = 'array' "
-        f"AND e->'item'->>'reference' = {alias}.rtype || '/' || {alias}.fhir_id)"
+        f"AND e->'item'->>'reference' = {alias}.rtype || '/' || {alias}.fhir_id{scope_sql})"
     )
-    return sql, [values]
+    return sql, [values, *scope_args]
 
 
 def date_group(ctx: Context, resource_type: str | None, name: str, raws: list[str], alias: str):
