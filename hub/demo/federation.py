@@ -38,7 +38,7 @@ def demo_federation_load() -> int:
     for index, (code, *_rest) in enumerate(COUNTIES):
         SiteSync.objects.update_or_create(
             site=Site.objects.get(code=code),
-            defaults={"base_url": f"http://127.0.0.1:{simulator_port(index)}/fhir", "interval_seconds": 60},
+            defaults={"base_url": f"http://127.0.0.1:{simulator_port(index)}/fhir", "interval_seconds": 30},
         )
         patients = Resource.objects.filter(resource_type="Patient", owner=code, deleted=False)
         patients_index(site=code, patients=[r.content for r in patients])
