@@ -122,7 +122,9 @@ def records_link(*, items: list[LinkItem], config: MatchConfig | None = None) ->
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MPI_LOCK])
     existing = {
         r.patient_id: r
-        for r in MpiRecord.objects.select_for_update().filter(patient_id__in=[i.patient_id for i in items])
+        for r in MpiRecord.objects.select_for_update()
+        .select_related("golden")
+        .filter(patient_id__in=[i.patient_id for i in items])
     }
     fresh: list[LinkItem] = []
     for item in items:
@@ -130,10 +132,16 @@ def records_link(*, items: list[LinkItem], config: MatchConfig | None = None) ->
         if record is None:
             fresh.append(item)
         elif record.features != item.features.to_json():
+            report.updated += 1
+            if record.method != LinkMethod.MANUAL and not record.golden.records.exclude(pk=record.pk).exists():
+                # Alone so far (never a person's decision): match it again with what the site now says.
+                report.golden_ids.add(record.golden_id)  # now empty: republished as inactive if it was published
+                record.delete()
+                fresh.append(item)
+                continue
             record.features = item.features.to_json()
             record.save(update_fields=["features", "updated_at"])
             _keys_replace(record, blocking_keys(item.features))
-            report.updated += 1
             report.golden_ids.add(record.golden_id)
     if not fresh:
         return report

@@ -104,3 +104,17 @@ def test_match_candidates_carry_scores(li_ming):
     )
 
     assert len(found) == 1 and found[0].score >= MatchConfig().auto_link
+
+
+def test_a_record_alone_is_matched_again_when_its_site_completes_it(li_ming):
+    at_a = patient_resource(li_ming, mrn_system="urn:a", mrn="1")
+    sparse = patient_resource(replace(li_ming, phone="", line="北街1号"), mrn_system="urn:b", mrn="2", resident_id="")
+    records_link(items=[_item("county-a", "a-1", at_a)])
+    records_link(items=[_item("county-b", "b-2", sparse)])
+    assert MpiRecord.objects.get(patient_id="a-1").golden_id != MpiRecord.objects.get(patient_id="b-2").golden_id
+
+    completed = patient_resource(replace(li_ming, line="北街1号"), mrn_system="urn:b", mrn="2")
+    report = records_link(items=[_item("county-b", "b-2", completed)])
+
+    assert report.updated == 1 and report.auto_linked == 1
+    assert MpiRecord.objects.get(patient_id="a-1").golden_id == MpiRecord.objects.get(patient_id="b-2").golden_id
