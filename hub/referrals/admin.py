@@ -1,6 +1,7 @@
 """Admin: the on-call roster, department heads, SLA policies, endpoints, and every request's record."""
 
 from django.contrib import admin
+from django.db import models
 
 from hub.referrals.models import (
     Appointment,
@@ -41,6 +42,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 @admin.register(SiteEndpoint)
 class SiteEndpointAdmin(admin.ModelAdmin):
     list_display = ["site", "fhir_base_url", "enabled"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class ReadOnlyInline(admin.TabularInline):
