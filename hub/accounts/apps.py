@@ -13,3 +13,11 @@ class AccountsConfig(AppConfig):
         from hub.accounts.fhir import actor_from_request
 
         hooks.register(hooks.actor_resolvers, actor_from_request)
+
+        from django.db.models.signals import post_delete, post_save
+
+        from hub.accounts.services import api_token_cache_clear
+
+        for model in ("accounts.User", "accounts.ApiToken"):
+            post_save.connect(api_token_cache_clear, sender=model, dispatch_uid=f"token-cache-{model}-save")
+            post_delete.connect(api_token_cache_clear, sender=model, dispatch_uid=f"token-cache-{model}-delete")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -94,16 +95,40 @@ def api_token_create(*, user: User, name: str = "", expires_at: datetime | None 
     return token, raw
 
 
+# digest -> (user, expires_at, monotonic time fetched). A token is looked up in the database at most
+# every TOKEN_CACHE_SECONDS per process; revoking a token or deactivating a user clears this process's
+# cache at once (signals) and reaches the other processes within that many seconds.
+TOKEN_CACHE_SECONDS = 10.0
+_token_cache: dict[str, tuple[User, datetime | None, float]] = {}
+
+
+def api_token_cache_clear(*args, **kwargs) -> None:
+    _token_cache.clear()
+
+
 def api_token_authenticate(raw: str) -> User | None:
     """The active user owning ``raw``, or ``None``."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=_digest(raw), revoked=False).first()
-    if token is None or not token.user.is_active:
-        return None
+    digest = _digest(raw)
     now = timezone.now()
+    cached = _token_cache.get(digest)
+    if cached is not None and time.monotonic() - cached[2] < TOKEN_CACHE_SECONDS:
+        user, expires_at, _fetched = cached
+        return user if expires_at is None or expires_at > now else None
+    token = (
+        ApiToken.objects.select_related("user", "user__site", "user__department")
+        .filter(digest=digest, revoked=False)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        _token_cache.pop(digest, None)
+        return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[digest] = (token.user, token.expires_at, time.monotonic())
     return token.user

@@ -4,7 +4,6 @@ from django.core.management import CommandError, call_command
 
 from federation.sites.constants import SiteKind
 from hub.accounts.constants import Role
-from hub.accounts.models import User
 from hub.accounts.services import api_token_create, user_create
 
 
@@ -87,7 +86,19 @@ def test_a_wrong_or_revoked_token_is_401_with_json(dr_li_at_county_a, client):
 def test_an_inactive_users_token_stops_working(dr_li_at_county_a, client, token_for):
     headers = token_for(dr_li_at_county_a)
     assert client.get("/api/me", **headers).status_code == 200
-    User.objects.filter(pk=dr_li_at_county_a.pk).update(is_active=False)
+    dr_li_at_county_a.is_active = False
+    dr_li_at_county_a.save()
+    assert client.get("/api/me", **headers).status_code == 401
+
+
+def test_a_token_changed_behind_the_hubs_back_is_rechecked_within_seconds(dr_li_at_county_a, client, monkeypatch):
+    from hub.accounts import services
+
+    token, raw = api_token_create(user=dr_li_at_county_a)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert client.get("/api/me", **headers).status_code == 200
+    services.ApiToken.objects.filter(pk=token.pk).update(revoked=True)  # no signal: another process did it
+    monkeypatch.setattr(services, "TOKEN_CACHE_SECONDS", 0.0)
     assert client.get("/api/me", **headers).status_code == 401
 
 
