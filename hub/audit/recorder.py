@@ -77,7 +77,10 @@ def flush() -> None:
     if not rows:
         return
     pending, rows[:] = list(rows), []
-    AuditEvent.objects.bulk_create(pending)
+    if len(pending) == 1:
+        pending[0].save(force_insert=True)  # one round trip: no BEGIN/COMMIT around a single INSERT
+    else:
+        AuditEvent.objects.bulk_create(pending)
 
 
 class AuditScope:
