@@ -8,6 +8,7 @@ crash or an outage resumes where it stopped (http://hl7.org/fhir/R4/search.html#
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -101,14 +102,22 @@ def _run(sync: SiteSync, resource_types: list[str], policy: RetryPolicy) -> Sync
     run = SyncRun.objects.create(sync=sync)
     retried = False
     try:
-        with site_client(token=sync.bearer_token, timeout=sync.timeout_seconds) as client:
+        with (
+            site_client(token=sync.bearer_token, timeout=sync.timeout_seconds) as client,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{site}") as prefetch,
+        ):
             for resource_type in resource_types:
                 cursor, _ = SyncCursor.objects.get_or_create(sync=sync, resource_type=resource_type)
-                url: str | None = _first_url(sync, resource_type, cursor.since)
-                while url:
-                    fetched = json_fetch(client, url, policy=policy)
+                # The next page is fetched while this one is stored; a failed fetch surfaces after the store.
+                pending = prefetch.submit(
+                    json_fetch, client, _first_url(sync, resource_type, cursor.since), policy=policy
+                )
+                while pending is not None:
+                    fetched = pending.result()
                     retried = retried or fetched.attempts > 1
                     resources = _page_resources(fetched.body)
+                    url = _next_url(fetched.body, sync.base_url)
+                    pending = prefetch.submit(json_fetch, client, url, policy=policy) if url else None
                     with transaction.atomic():
                         result = records_store(site=site, base_url=sync.base_url, resources=resources)
                         newest = _newest(resources)
@@ -121,7 +130,6 @@ def _run(sync: SiteSync, resource_types: list[str], policy: RetryPolicy) -> Sync
                         run.unchanged += result.unchanged
                         run.dead_lettered += result.dead_lettered
                         run.save(update_fields=["pages", "fetched", "stored", "unchanged", "dead_lettered"])
-                    url = _next_url(fetched.body, sync.base_url)
     except SiteUnavailable as error:
         run.error = str(error)
         health_failure(sync=sync, error=str(error))
