@@ -3,6 +3,11 @@
 The REST views and the hub's other apps (federation, referrals) call these; each passes through
 ``interactions.interaction_scope`` (authentication, access policies, write stampers, observers).
 Writes run in one database transaction with their search-index rows.
+
+Behaviour worth knowing: a create ignores the client's id; an update or patch that changes nothing
+keeps the current version (status 200, no new history entry); conditional writes with the same
+criteria are serialised, so racing deliveries of one record make one resource; ``owner`` defaults to
+the actor's site on create and is kept on update; refusals raise ``fhir_gateway.errors.FhirError``.
 """
 
 from __future__ import annotations
