@@ -29,7 +29,7 @@ def _buffer() -> list[AuditEvent]:
 def patient_of(resource_type: str | None, fhir_id: str | None, resource: dict | None) -> str:
     """The ``Patient/<id>`` reference a record is about, when it says."""
     if resource_type == "Patient" and fhir_id:
-        return f"Patient/{fhir_id}"
+        return f"Patient/{fhir_id}"[:100]
     if not resource:
         return ""
     for element in ("subject", "patient", "beneficiary", "for"):
