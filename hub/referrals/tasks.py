@@ -1,6 +1,7 @@
 """Celery tasks of the referral workflow: thin, they load ids and call one service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from hub.referrals.services.delivery import opinion_deliver
 from hub.referrals.services.escalation import sla_escalate_due
@@ -26,4 +27,5 @@ def opinion_deliver_task(self, *, opinion_id: int) -> bool:
     delivered = opinion_deliver(opinion_id=opinion_id, final=final)
     if delivered or final:
         return delivered
-    raise self.retry(countdown=min(3600, 30 * 2**self.request.retries))
+    backoff = getattr(settings, "REFERRAL_DELIVERY_BACKOFF_SECONDS", 30)
+    raise self.retry(countdown=min(3600, backoff * 2**self.request.retries))

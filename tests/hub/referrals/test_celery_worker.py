@@ -1,0 +1,61 @@
+"""A real Celery worker on Redis delivers opinions with retries: skipped when ``REDIS_URL`` is unset."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from hub.referrals import services
+from hub.referrals.models import Opinion, SiteEndpoint
+from tests.hub.referrals.test_write_back import CountyFhirServer
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def worker(settings):
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    from celery.contrib.testing.worker import start_worker
+
+    from hub.celery import app
+
+    settings.REFERRAL_DELIVERY_BACKOFF_SECONDS = 0.2
+    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    app.conf.task_default_queue = f"referrals-test-{os.getpid()}"  # never steal another suite's tasks
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            yield app
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
+
+
+def test_a_worker_retries_until_the_county_site_takes_the_opinion(
+    worker, county_a, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a
+):
+    with CountyFhirServer() as server:
+        SiteEndpoint.objects.create(site=county_a, fhir_base_url=server.base_url)
+        server.failures_left = 2
+        referral = services.referral_create(
+            requester=dr_li_at_county_a,
+            kind="consultation",
+            urgency="urgent",
+            pathway="chest_pain",
+            patient_ref=f"Patient/{patient_at_county_a['id']}",
+            clinical_question="胸痛",
+            consent=services.ConsentGiven(),
+        )
+        services.task_accept(referral_id=referral.pk, actor=cardiologist_zhang)
+        opinion = services.opinion_sign(referral_id=referral.pk, actor=cardiologist_zhang, conclusion="急诊PCI")
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Opinion.objects.get(pk=opinion.pk).delivery_status != "delivered":
+            time.sleep(0.2)
+
+    opinion.refresh_from_db()
+    assert (opinion.delivery_status, opinion.delivery_attempts) == ("delivered", 3)
+    assert len(server.compositions) == 1
