@@ -77,9 +77,15 @@ def flush() -> None:
     if not rows:
         return
     pending, rows[:] = list(rows), []
-    if len(pending) == 1:
-        pending[0].save(force_insert=True)  # one round trip: no BEGIN/COMMIT around a single INSERT
-    else:
+    if connection.in_atomic_block:
+        AuditEvent.objects.bulk_create(pending)  # part of the caller's transaction
+        return
+    # Audit rows do not wait for their WAL to reach the disk (asynchronous commit): a read is not
+    # slowed by an fsync, and only a crash of PostgreSQL itself (which loses the in-flight requests too)
+    # could lose the last fraction of a second of them. The interactions' own writes stay synchronous.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
         AuditEvent.objects.bulk_create(pending)
 
 
