@@ -3,18 +3,22 @@
 Rows are buffered per thread and written in one INSERT when the request (or the
 Celery task, or the outermost service call) ends, so a Bundle of a hundred
 entries costs one round trip, and a refused or rolled-back interaction is still
-recorded: the flush happens outside the interaction's own transaction.
+recorded: the flush happens outside the interaction's own transaction. The rows
+of successful reads go to a background writer (``hub.audit.writer``) unless
+``AUDIT_DEFER_READS`` is off.
 """
 
 from __future__ import annotations
 
 import threading
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from fhir_gateway.context import Interaction
 from hub.audit.models import AuditEvent
+from hub.audit.writer import writer
 
 _local = threading.local()
 
@@ -72,6 +76,13 @@ def record_interaction(interaction: Interaction, status: int, resource: dict | N
             flush()
 
 
+READ_ACTIONS = frozenset({"read", "vread", "search", "history", "capabilities"})
+
+
+def _deferrable(row: AuditEvent) -> bool:
+    return row.success and row.action in READ_ACTIONS
+
+
 def flush() -> None:
     rows = _buffer()
     if not rows:
@@ -80,12 +91,16 @@ def flush() -> None:
     if connection.in_atomic_block:
         AuditEvent.objects.bulk_create(pending)  # part of the caller's transaction
         return
-    # Audit rows do not wait for their WAL to reach the disk (asynchronous commit): a read is not
-    # slowed by an fsync, and only a crash of PostgreSQL itself (which loses the in-flight requests too)
-    # could lose the last fraction of a second of them. The interactions' own writes stay synchronous.
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
+    if settings.AUDIT_DEFER_READS:
+        deferred = [row for row in pending if _deferrable(row)]
+        if deferred:
+            writer.submit(deferred)
+            pending = [row for row in pending if not _deferrable(row)]
+            if not pending:
+                return
+    if len(pending) == 1:
+        pending[0].save(force_insert=True)  # one round trip: no BEGIN/COMMIT around a single INSERT
+    else:
         AuditEvent.objects.bulk_create(pending)
 
 

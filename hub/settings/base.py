@@ -184,6 +184,10 @@ FEDERATION_HUB_BASE_URL = env_str("HUB_FHIR_BASE_URL", "http://127.0.0.1:8000/fh
 FEDERATION_RECORD_VIEW_TIMEOUT = 5.0  # seconds the live record view (调阅) waits for a site
 FEDERATION_MPI: dict = {}  # weights and thresholds: see federation.identity.scoring
 
+# --- Audit ---------------------------------------------------------------------
+# Successful reads are audited by a background writer (within ~0.1 s) instead of in the request.
+AUDIT_DEFER_READS = env_bool("AUDIT_DEFER_READS", True)
+
 # --- FHIR gateway ------------------------------------------------------------
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES + 1

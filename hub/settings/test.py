@@ -6,3 +6,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LANGUAGE_CODE = "en"
+# Audit rows are written in the test's own transaction, so each test sees exactly its own.
+AUDIT_DEFER_READS = False
