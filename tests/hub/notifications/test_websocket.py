@@ -75,12 +75,14 @@ async def test_an_anonymous_websocket_is_refused(db):
     communicator = connect()
     connected, code = await communicator.connect()
     assert not connected and code == 4401
+    await communicator.disconnect()  # lets the consumer finish (it left the channel layer's read)
 
 
 async def test_a_bad_token_is_refused(db):
     communicator = connect({"HTTP_AUTHORIZATION": "Bearer ahub_not-a-token"})
     connected, _code = await communicator.connect()
     assert not connected
+    await communicator.disconnect()
 
 
 @pytest.mark.redis
