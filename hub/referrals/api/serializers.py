@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hub.referrals.models import Referral
 from hub.referrals.selectors import pathway_intervals
 
 
+@extend_schema_field(
+    {"type": "object", "properties": {"username": {"type": "string"}, "name": {"type": "string"}}, "nullable": True}
+)
 class PersonField(serializers.Field):
+    """A person as ``{"username", "name"}``."""
+
     def to_representation(self, user):
         return {"username": user.username, "name": user.display_name or user.username}
 
