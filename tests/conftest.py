@@ -93,3 +93,29 @@ def token_for():
         return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
     return make
+
+
+@pytest.fixture
+def celery_worker_on_redis():
+    """A real Celery worker consuming from the real Redis broker, in this process (skipped without REDIS_URL).
+
+    One queue name serves the whole test session: Celery caches the app's queues, so a name changed
+    between two workers would leave the second one listening where nothing is sent.
+    """
+    import os
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    from celery.contrib.testing.worker import start_worker
+
+    from hub.celery import app
+
+    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    app.conf.task_default_queue = f"hub-test-{os.getpid()}"  # never steal another suite's tasks
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            yield app
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -11,25 +10,6 @@ from federation.sync.models import SyncRun
 from fhir_gateway.models import Resource
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def celery_worker_on_redis():
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("REDIS_URL is not set")
-    from celery.contrib.testing.worker import start_worker
-
-    from hub.celery import app
-
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.broker_url, app.conf.task_always_eager = url, False
-    app.conf.task_default_queue = f"federation-test-{os.getpid()}"  # never steal another suite's tasks
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-            yield app
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
 
 
 def test_the_beat_task_queues_a_sync_that_a_worker_runs(celery_worker_on_redis, sync_a, site_a_server):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -15,23 +14,9 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def worker(settings):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("REDIS_URL is not set")
-    from celery.contrib.testing.worker import start_worker
-
-    from hub.celery import app
-
+def worker(celery_worker_on_redis, settings):
     settings.REFERRAL_DELIVERY_BACKOFF_SECONDS = 0.2
-    saved = (app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.broker_url, app.conf.task_always_eager = url, False
-    app.conf.task_default_queue = f"referrals-test-{os.getpid()}"  # never steal another suite's tasks
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-            yield app
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
+    return celery_worker_on_redis
 
 
 def test_a_worker_retries_until_the_county_site_takes_the_opinion(
