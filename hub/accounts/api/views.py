@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 class MeApi(APIView):
     """Who am I: the authenticated user, their site, department and role."""
 
-    class OutputSerializer(serializers.Serializer):
+    class MeOutputSerializer(serializers.Serializer):
         username = serializers.CharField()
         display_name = serializers.CharField()
         role = serializers.CharField()
@@ -15,7 +15,7 @@ class MeApi(APIView):
         department = serializers.CharField(source="department.code", allow_null=True, default=None)
 
     def get(self, request):
-        return Response(self.OutputSerializer(request.user).data)
+        return Response(self.MeOutputSerializer(request.user).data)
 
     get.__doc__ = "The authenticated user."
-    serializer_class = OutputSerializer
+    serializer_class = MeOutputSerializer

@@ -18,7 +18,7 @@ class AuditEventListApi(APIView):
         until = serializers.DateTimeField(required=False)
         success = serializers.BooleanField(required=False, allow_null=True, default=None)
 
-    class OutputSerializer(serializers.Serializer):
+    class AuditEventOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         recorded_at = serializers.DateTimeField()
         actor_kind = serializers.CharField()
@@ -34,7 +34,7 @@ class AuditEventListApi(APIView):
         success = serializers.BooleanField()
         detail = serializers.JSONField()
 
-    serializer_class = OutputSerializer
+    serializer_class = AuditEventOutputSerializer
 
     def get(self, request):
         if not (request.user.is_superuser or request.user.role == Role.SITE_ADMIN):
@@ -52,4 +52,4 @@ class AuditEventListApi(APIView):
         )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.AuditEventOutputSerializer(page, many=True).data)
