@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
-from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from hub.accounts.constants import TOKEN_PREFIX
@@ -57,4 +56,4 @@ def _unauthorized(request) -> JsonResponse:
     return response
 
 
-__all__ = ["BearerTokenMiddleware", "SimpleLazyObject", "bearer_token"]
+__all__ = ["BearerTokenMiddleware", "bearer_token"]

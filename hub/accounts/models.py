@@ -1,9 +1,7 @@
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from federation.sites.constants import SiteKind
 from hub.accounts.constants import Role
 
 
@@ -57,6 +55,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
-
-
-__all__ = ["ApiToken", "Role", "SiteKind", "User", "ValidationError"]

@@ -12,6 +12,8 @@ Other actors (site systems, sync, the hub's own workflow) are governed elsewhere
 
 from __future__ import annotations
 
+import time
+
 from fhir_gateway.context import USER, Actor, Interaction
 from fhir_gateway.errors import Forbidden
 from hub.accounts.constants import Role
@@ -39,25 +41,23 @@ DIRECTORY_TYPES = frozenset(
 READ_ACTIONS = frozenset({"read", "vread", "search", "history", "operation", "validate"})
 
 
+# actor id -> (user or None, monotonic time read); per process, re-read every 30 s, cleared on save.
+_USERS: dict[str, tuple[object, float]] = {}
+
+
 def _user(actor: Actor):
     from hub.accounts.models import User
 
-    cache = _user.cache  # per-process, tiny: users change rarely and the role is re-read every 30 s
-    import time
-
-    entry = cache.get(actor.id)
+    entry = _USERS.get(actor.id)
     if entry is None or time.monotonic() - entry[1] > 30:
         user = User.objects.select_related("site").filter(pk=actor.id, is_active=True).first()
         entry = (user, time.monotonic())
-        cache[actor.id] = entry
+        _USERS[actor.id] = entry
     return entry[0]
 
 
-_user.cache = {}
-
-
 def forget_user(sender, instance, **kwargs) -> None:
-    _user.cache.pop(str(instance.pk), None)
+    _USERS.pop(str(instance.pk), None)
 
 
 def shared_patient_refs(user) -> set[str]:
