@@ -2,6 +2,9 @@
 
 - ``actor_resolvers``: ``fn(request) -> Actor | None``; the first non-None wins. The hub maps its
   signed-in users and bearer tokens; the federation maps OAuth2 site credentials.
+- ``token_resolvers``: ``fn(raw_bearer_token: str) -> Actor | None``; the actor a bearer token stands
+  for, without a request (the lean read path, ``fhir_gateway.api.lean``). ``None``: not known here, and
+  the request takes the full path, where ``actor_resolvers`` decide.
 - ``access_policies``: ``fn(interaction, resource: dict | None) -> None``; raise
   ``fhir_gateway.errors.Forbidden`` to refuse. Called for every interaction, before a write is
   stored and after a read is loaded (``resource`` is then the stored content).
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 actor_resolvers: list[Callable] = []
+token_resolvers: list[Callable] = []
 access_policies: list[Callable] = []
 search_scopes: list[Callable] = []
 interaction_observers: list[Callable] = []

@@ -65,6 +65,13 @@ def actor_from_token(raw: str) -> Actor | None:
     )
 
 
+def token_resolve(raw: str) -> Actor | None:
+    """``hooks.token_resolvers`` entry: a site system's OAuth2 access token (not the hub's own tokens)."""
+    if raw.startswith(HUB_TOKEN_PREFIX):
+        return None
+    return actor_from_token(raw)
+
+
 def actor_resolve(request) -> Actor | None:
     """``hooks.actor_resolvers`` entry: OAuth2 bearer tokens of site systems (the hub handles ``ahub_`` ones)."""
     raw = bearer_of(request)

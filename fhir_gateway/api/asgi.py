@@ -3,8 +3,9 @@
 Django's ASGI handler runs every sync middleware hook and the view through ``sync_to_async``: a dozen
 thread hops and a fresh thread per request, which costs more than the whole FHIR read it serves.
 ``with_fhir_fast_path`` hands requests under the FHIR prefix to Django's WSGI handler instead, run in
-a small thread pool (one hop, the full middleware stack, the same views); everything else (web UI,
-REST API, websockets) stays on the wrapped ASGI application.
+a small thread pool (one hop, the full middleware stack, the same views), and plain single-resource
+reads to ``fhir_gateway.api.lean`` (the same service without Django's request machinery); everything
+else (web UI, REST API, websockets) stays on the wrapped ASGI application.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import orjson
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.translation import gettext as _
+
+from fhir_gateway.api import lean
 
 
 def _environ(scope: dict, body: bytes) -> dict:
@@ -72,6 +75,9 @@ class WsgiThreadApp:
         headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in started["headers"]]
         return started["status"], headers, content
 
+    def _run_lean(self, scope: dict, body: bytes) -> tuple[int, list, bytes]:
+        return lean.serve(scope) or self._run(scope, body)
+
     async def __call__(self, scope, receive, send) -> None:
         chunks, size, limit = [], 0, settings.FHIR_MAX_BODY_BYTES
         while True:
@@ -85,8 +91,9 @@ class WsgiThreadApp:
                 return
             if not message.get("more_body"):
                 break
-        loop = asyncio.get_running_loop()
-        status, headers, content = await loop.run_in_executor(self.executor, self._run, scope, b"".join(chunks))
+        body = b"".join(chunks)
+        run = self._run_lean if not body and lean.eligible(scope) else self._run
+        status, headers, content = await asyncio.get_running_loop().run_in_executor(self.executor, run, scope, body)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.utils.http import parse_http_date_safe
 from django.utils.translation import gettext as _
 
 from fhir_gateway import capability, services
 from fhir_gateway.api.handler import base_url, fhir_view
+from fhir_gateway.api.lean import not_modified
 from fhir_gateway.api.negotiation import FORM, body_bytes, body_json, prefer, render, version_headers
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.bundle import shape
@@ -161,14 +161,7 @@ def _id_check(fhir_id: str) -> None:
 
 
 def _not_modified(request, stored) -> bool:
-    """Conditional read (http://hl7.org/fhir/R4/http.html#cread): If-None-Match, If-Modified-Since."""
-    etag = request.headers.get("If-None-Match")
-    if etag is not None:
-        return any(
-            tag.strip() in (f'W/"{stored.version_id}"', f'"{stored.version_id}"', "*") for tag in etag.split(",")
-        )
-    since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-    return since is not None and int(stored.last_updated.timestamp()) <= since
+    return not_modified(stored, request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"))
 
 
 def _read(request, resource_type, fhir_id):

@@ -10,9 +10,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from fhir_gateway import hooks
-        from hub.accounts.fhir import actor_from_request
+        from hub.accounts.fhir import actor_from_request, actor_from_token
 
         hooks.register(hooks.actor_resolvers, actor_from_request)
+        hooks.register(hooks.token_resolvers, actor_from_token)
 
         from django.db.models.signals import post_delete, post_save
 

@@ -1,0 +1,181 @@
+"""The lean read path: ``GET /fhir/<type>/<id>`` without Django's request machinery.
+
+A single-resource read is the gateway's most frequent request and its cheapest work (one primary-key
+lookup, the stored JSON text served as is); Django's request object, middleware stack and URL resolver
+cost several times more CPU than the read itself. This path serves such reads with the same service
+(``services.resource_read_stored``: the same access policies and interaction observers, so the same
+audit row), the same status, body and headers, and skips only the machinery.
+
+A request takes it only when the answer is certainly the same as the full path's: GET, no query
+string, no cookie, a bearer token that a ``hooks.token_resolvers`` entry knows, an allowed Host, an
+acceptable ``Accept``. Anything else, and any token no resolver knows (the full path then answers 401),
+goes the full way. ``tests/fhir_gateway/test_lean_read.py`` compares both paths header by header.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+import orjson
+from django.conf import settings
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.http.request import split_domain_port, validate_host
+from django.utils import translation
+from django.utils.http import parse_http_date_safe
+from django.utils.translation import gettext as _
+
+from fhir_gateway import hooks, services, validation
+from fhir_gateway.api.negotiation import ANY_TYPES, FHIR_JSON, JSON_TYPES, version_headers
+from fhir_gateway.errors import FhirError
+from fhir_gateway.validation.models import ID_PATTERN
+
+logger = logging.getLogger(__name__)
+
+_PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})$")
+# Headers whose presence means the full path may answer differently (sessions, CSRF, conditional writes).
+_FULL_PATH_HEADERS = frozenset({b"cookie", b"if-match", b"prefer", b"x-forwarded-proto", b"x-forwarded-host"})
+
+
+def eligible(scope: dict) -> bool:
+    """Cheap checks on the ASGI scope, before any work: could the lean path serve this request?"""
+    if scope["method"] != "GET" or scope["query_string"] or scope.get("root_path"):
+        return False
+    match = _PATH.match(scope["path"])
+    if match is None or match.group(2).startswith("$"):
+        return False
+    bearer = False
+    for name, value in scope["headers"]:
+        if name in _FULL_PATH_HEADERS:
+            return False
+        if name == b"authorization":
+            bearer = value[:7].lower() == b"bearer "
+    return bearer
+
+
+class _LanguageProbe:
+    """What ``translation.get_language_from_request`` reads, for a request without cookies."""
+
+    COOKIES: dict = {}
+
+    def __init__(self, accept_language: str):
+        self.META = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
+        self.path_info = "/fhir/"
+
+
+@lru_cache(maxsize=256)
+def _language(accept_language: str) -> str:
+    return translation.get_language_from_request(_LanguageProbe(accept_language), check_path=False)
+
+
+@lru_cache(maxsize=1)
+def _site_headers() -> tuple[tuple[bytes, bytes], ...]:
+    """What the hub's middleware adds to every response (security, clickjacking, locale)."""
+    headers = []
+    if "django.middleware.clickjacking.XFrameOptionsMiddleware" in settings.MIDDLEWARE:
+        headers.append((b"x-frame-options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper().encode()))
+    if "django.middleware.security.SecurityMiddleware" in settings.MIDDLEWARE:
+        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+            headers.append((b"x-content-type-options", b"nosniff"))
+        if settings.SECURE_REFERRER_POLICY:
+            policy = settings.SECURE_REFERRER_POLICY
+            policy = policy if isinstance(policy, str) else ",".join(policy)
+            headers.append((b"referrer-policy", policy.encode()))
+        if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+            headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    return tuple(headers)
+
+
+def _secure_redirects() -> bool:
+    return "django.middleware.security.SecurityMiddleware" in settings.MIDDLEWARE and (
+        settings.SECURE_SSL_REDIRECT or settings.SECURE_HSTS_SECONDS
+    )
+
+
+def _allowed_host(host: str) -> bool:
+    domain, _port = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def _response_type(accept: str) -> str | None:
+    """As ``negotiation.response_type`` for a request without ``_format``; ``None``: let the full path refuse."""
+    accepted = [part.split(";", 1)[0].strip().lower() for part in accept.split(",") if part.strip()]
+    if not accepted or any(t in JSON_TYPES or t in ANY_TYPES or t == "text/html" for t in accepted):
+        return "application/json" if accepted and accepted[0] == "application/json" else FHIR_JSON
+    return None
+
+
+def _actor(raw: str):
+    for resolver in hooks.token_resolvers:
+        actor = resolver(raw)
+        if actor is not None:
+            return actor
+    return None
+
+
+def not_modified(stored, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """Conditional read (http://hl7.org/fhir/R4/http.html#cread): If-None-Match, If-Modified-Since."""
+    if if_none_match is not None:
+        tags = (f'W/"{stored.version_id}"', f'"{stored.version_id}"', "*")
+        return any(tag.strip() in tags for tag in if_none_match.split(","))
+    since = parse_http_date_safe(if_modified_since or "")
+    return since is not None and int(stored.last_updated.timestamp()) <= since
+
+
+def _outcome(error: FhirError) -> tuple[int, dict, bytes]:
+    return error.status, dict(error.headers or {}), orjson.dumps(error.outcome())
+
+
+def _read(resource_type: str, fhir_id: str, actor, headers: dict[bytes, str]) -> tuple[int, dict, bytes]:
+    try:
+        if not validation.is_resource_type(resource_type):
+            raise FhirError(
+                404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported"
+            )
+        if not ID_PATTERN.match(fhir_id):
+            raise FhirError(400, _("%(id)r is not a valid FHIR id") % {"id": fhir_id[:80]}, code="value")
+        stored, _content = services.resource_read_stored(resource_type=resource_type, fhir_id=fhir_id, actor=actor)
+        version = version_headers(stored.version_id, stored.last_updated)
+        if not_modified(stored, headers.get(b"if-none-match"), headers.get(b"if-modified-since")):
+            return 304, version, b""
+        return 200, version, stored.text.encode()
+    except FhirError as error:
+        return _outcome(error)
+    except Exception:
+        logger.exception("FHIR request GET /fhir/%s/%s failed", resource_type, fhir_id)
+        issue = {"severity": "fatal", "code": "exception", "diagnostics": _("Internal error")}
+        return 500, {}, orjson.dumps({"resourceType": "OperationOutcome", "issue": [issue]})
+
+
+def serve(scope: dict) -> tuple[int, list, bytes] | None:
+    """Answer an ``eligible`` request, or ``None`` when it must take the full path. Runs in a worker thread."""
+    headers = {name: value.decode("latin1") for name, value in scope["headers"]}
+    content_type = _response_type(headers.get(b"accept", ""))
+    if content_type is None or _secure_redirects() or not _allowed_host(headers.get(b"host", "")):
+        return None
+    raw = headers[b"authorization"][7:].strip()
+    resource_type, fhir_id = _PATH.match(scope["path"]).groups()
+    signals.request_started.send(sender=WSGIHandler, environ=None)
+    try:
+        actor = _actor(raw)
+        if actor is None:
+            return None
+        language = _language(headers.get(b"accept-language", ""))
+        with translation.override(language):
+            status, extra, body = _read(resource_type, fhir_id, actor, headers)
+    finally:
+        signals.request_finished.send(sender=WSGIHandler)
+    out = [(b"content-type", f"{content_type}; charset=utf-8".encode())]
+    out += [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in extra.items()]
+    out += [
+        (b"content-length", str(len(body)).encode()),
+        (b"vary", b"Accept-Language"),
+        (b"content-language", language.encode()),
+        *_site_headers(),
+    ]
+    return status, out, body

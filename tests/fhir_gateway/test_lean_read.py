@@ -1,0 +1,137 @@
+"""The lean read path answers exactly as the full Django path does, and is audited the same way."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import orjson
+import pytest
+
+from federation.auth.services import site_client_create
+from fhir_gateway import services
+from fhir_gateway.api import lean
+from fhir_gateway.api.asgi import WsgiThreadApp
+from fhir_gateway.context import INTERNAL, Actor
+from hub.audit.models import AuditEvent
+from tests.fhir_gateway.conftest import patient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+AUDITED = ("action", "status", "success", "actor_kind", "actor_id", "actor_site", "resource_type", "fhir_id")
+
+
+def _scope(path: str, authorization: str | None, *headers: tuple[bytes, bytes], query: bytes = b"") -> dict:
+    base = [(b"host", b"testserver")]
+    if authorization is not None:
+        base.append((b"authorization", authorization.encode()))
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query,
+        "http_version": "1.1",
+        "headers": [*base, *headers],
+        "server": ("testserver", 80),
+    }
+
+
+def _audit_rows(since: int) -> list[tuple]:
+    return [tuple(getattr(row, f) for f in AUDITED) for row in AuditEvent.objects.filter(pk__gt=since).order_by("pk")]
+
+
+def _both(scope: dict):
+    """(lean answer, its audit rows), (full answer, its audit rows)."""
+    mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    lean_answer = lean.serve(scope)
+    lean_rows = _audit_rows(mark)
+    mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    full_answer = WsgiThreadApp(threads=1)._run(scope, b"")
+    return (lean_answer, lean_rows), (full_answer, _audit_rows(mark))
+
+
+def _same(lean_answer, full_answer) -> None:
+    status, headers, body = lean_answer
+    full_status, full_headers, full_body = full_answer
+    assert status == full_status
+    assert body == full_body
+    assert sorted(headers) == sorted(full_headers)
+
+
+@pytest.fixture
+def stored(county_a, county_b):
+    at_a = Actor(kind=INTERNAL, id="test", display="test", site="county-a")
+    services.resource_update(resource_type="Patient", fhir_id="lean-a", resource=patient(id="lean-a"), actor=at_a)
+    services.resource_update(resource_type="Patient", fhir_id="gone-a", resource=patient(id="gone-a"), actor=at_a)
+    services.resource_delete(resource_type="Patient", fhir_id="gone-a", actor=at_a)
+    return services.resource_read_stored(resource_type="Patient", fhir_id="lean-a", actor=at_a)[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/fhir/Patient/lean-a", ()),
+        ("/fhir/Patient/lean-a", ((b"accept", b"application/json"),)),
+        ("/fhir/Patient/lean-a", ((b"accept-language", b"en-US,en;q=0.8"),)),
+        ("/fhir/Patient/lean-a", ((b"if-none-match", b'W/"1"'),)),
+        ("/fhir/Patient/lean-a", ((b"if-none-match", b'W/"7"'),)),
+        ("/fhir/Patient/lean-a", ((b"if-modified-since", b"Sat, 01 Jan 2000 00:00:00 GMT"),)),
+        ("/fhir/Patient/nobody", ((b"accept-language", b"zh-CN"),)),
+        ("/fhir/Patient/nobody", ((b"accept-language", b"en"),)),
+        ("/fhir/Patient/gone-a", ()),
+        ("/fhir/Patiens/lean-a", ()),
+    ],
+)
+def test_a_plain_read_is_answered_and_audited_as_the_full_path_does(
+    stored, dr_li_at_county_a, token_for, path, headers
+):
+    authorization = token_for(dr_li_at_county_a)["HTTP_AUTHORIZATION"]
+    (lean_answer, lean_rows), (full_answer, full_rows) = _both(_scope(path, authorization, *headers))
+    assert lean_answer is not None, "an eligible read took the full path"
+    _same(lean_answer, full_answer)
+    assert lean_rows == full_rows and len(lean_rows) == (0 if "Patiens" in path else 1)
+
+
+def test_another_sites_patient_is_refused_alike(stored, dr_zhao_at_county_b, token_for):
+    authorization = token_for(dr_zhao_at_county_b)["HTTP_AUTHORIZATION"]
+    (lean_answer, lean_rows), (full_answer, full_rows) = _both(_scope("/fhir/Patient/lean-a", authorization))
+    assert lean_answer[0] in (403, 404)
+    _same(lean_answer, full_answer)
+    assert lean_rows == full_rows and lean_rows[0][1] == lean_answer[0]
+
+
+def test_a_site_systems_oauth_token_reads_through_the_lean_path(stored, client, county_a):
+    _c, client_id, secret = site_client_create(site=county_a, name="HIS", scopes=["system/Patient.read"])
+    basic = base64.b64encode(f"{quote(client_id)}:{quote(secret)}".encode()).decode()
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "system/Patient.read"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    authorization = f"Bearer {response.json()['access_token']}"
+    (lean_answer, lean_rows), (full_answer, full_rows) = _both(_scope("/fhir/Patient/lean-a", authorization))
+    assert lean_answer[0] == 200 and orjson.loads(lean_answer[2])["id"] == "lean-a"
+    _same(lean_answer, full_answer)
+    assert lean_rows == full_rows and lean_rows[0][3] == "system"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "headers", "query"),
+    [
+        ("Bearer ahub_not-a-real-token", (), b""),  # unknown token: the full path answers 401
+        ("Bearer some-unknown-oauth-token", (), b""),
+        (None, (), b""),  # no token at all
+        ("Bearer {token}", ((b"accept", b"application/xml"),), b""),  # 406 is the full path's to give
+        ("Bearer {token}", ((b"cookie", b"sessionid=x"),), b""),
+        ("Bearer {token}", ((b"host", b"evil.example"),), b""),
+        ("Bearer {token}", (), b"_summary=true"),
+    ],
+)
+def test_anything_else_takes_the_full_path(stored, dr_li_at_county_a, token_for, authorization, headers, query):
+    token = token_for(dr_li_at_county_a)["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+    authorization = authorization.format(token=token) if authorization else None
+    scope = _scope("/fhir/Patient/lean-a", authorization, *headers, query=query)
+    if any(name == b"host" for name, _value in headers):
+        scope["headers"] = [(n, v) for n, v in scope["headers"] if (n, v) != (b"host", b"testserver")]
+    mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    assert not (lean.eligible(scope) and lean.serve(scope) is not None)
+    assert _audit_rows(mark) == []  # declining leaves no trace: the full path audits the request once
