@@ -21,6 +21,7 @@ urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
+    path("referrals/", include("hub.referrals.web.urls")),
     path("", include("hub.web.urls")),
 ]
 

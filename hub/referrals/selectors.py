@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import statistics
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from hub.accounts.constants import Role
-from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, ReferralKind, TaskStatus
+from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, ReferralKind, TaskStatus, Urgency
 from hub.referrals.models import Opinion, Participant, Referral, SlaBreach, TimeNodeRecord
 
 
@@ -36,6 +36,28 @@ def referral_queue(*, user, scope: str = "all") -> QuerySet[Referral]:
     if scope == "requested":
         return queryset.filter(requester=user)
     return queryset
+
+
+def referral_worklist(
+    *, user, scope: str = "all", status: str = "", urgency: str = "", pathway: str = "", kind: str = ""
+) -> QuerySet[Referral]:
+    """The web worklist: ``referral_queue`` filtered; open requests and drafts first, most urgent, soonest due."""
+    queryset = referral_queue(user=user, scope=scope)
+    for field, value in (("status", status), ("urgency", urgency), ("pathway", pathway), ("kind", kind)):
+        if value:
+            queryset = queryset.filter(**{field: value})
+    rank = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.ROUTINE: 2}
+    return queryset.annotate(
+        is_open=Case(
+            When(status__in=[*OPEN_STATUSES, TaskStatus.DRAFT], then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        urgency_rank=Case(
+            *[When(urgency=u, then=Value(n)) for u, n in rank.items()], default=Value(3), output_field=IntegerField()
+        ),
+        breach_count=Count("breaches", distinct=True),
+    ).order_by("is_open", "urgency_rank", F("sla_due_at").asc(nulls_last=True), "-created_at")
 
 
 def referral_detail(*, user, referral_id: int) -> Referral | None:
@@ -168,3 +190,63 @@ def pathway_performance(*, pathway: str, since=None, site_code: str | None = Non
             }
         )
     return report
+
+
+def _fhir_actor(user):
+    from fhir_gateway.context import USER, Actor
+
+    return Actor(kind=USER, id=str(user.pk), display=user.display_name or user.username, site=user.site.code)
+
+
+def patient_read_as(*, user, patient_ref: str) -> dict | None:
+    """The Patient resource as ``user`` may read it through the gateway (an audited read); None when refused."""
+    from fhir_gateway import services as fhir
+    from fhir_gateway.errors import FhirError
+
+    resource_type, _sep, fhir_id = patient_ref.partition("/")
+    if resource_type != "Patient" or not fhir_id or not getattr(user, "site_id", None):
+        return None
+    try:
+        return fhir.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=_fhir_actor(user))
+    except FhirError:
+        return None
+
+
+def patient_records_as(*, user, patient_ref: str, types: frozenset[str] | set[str], limit: int = 100) -> list[dict]:
+    """The patient's records of ``types`` that ``user`` may read (``Patient/$everything``, audited); [] when refused."""
+    from django.conf import settings
+
+    from fhir_gateway import services as fhir
+    from fhir_gateway.errors import FhirError
+
+    resource_type, _sep, fhir_id = patient_ref.partition("/")
+    if resource_type != "Patient" or not fhir_id or not getattr(user, "site_id", None):
+        return []
+    params = [("_type", ",".join(sorted(types))), ("_count", str(limit))]
+    try:
+        bundle = fhir.patient_everything(
+            fhir_id=fhir_id, params=params, actor=_fhir_actor(user), base_url=settings.FEDERATION_HUB_BASE_URL
+        )
+    except FhirError:
+        return []
+    return [
+        entry["resource"]
+        for entry in bundle.get("entry") or []
+        if entry.get("resource", {}).get("resourceType") in types
+    ]
+
+
+def clinicians(*, site=None, roles=(Role.SPECIALIST, Role.COUNTY_DOCTOR)):
+    """Active clinicians (of ``site`` when given), by site and name: forward, invite and named-expert choices."""
+    from django.contrib.auth import get_user_model
+
+    queryset = get_user_model().objects.filter(is_active=True, role__in=roles).select_related("site", "department")
+    if site is not None:
+        queryset = queryset.filter(site=site)
+    return queryset.order_by("site__name", "display_name", "username")
+
+
+def referral_invitees(*, referral: Referral):
+    """Who may still be invited to a request: active clinicians not already taking part."""
+    taking_part = referral.participants.filter(active=True).values("user")
+    return clinicians().exclude(pk__in=taking_part)

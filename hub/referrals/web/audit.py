@@ -1,0 +1,36 @@
+"""The pages' reads of requests go into the audit trail like the FHIR gateway's reads.
+
+A page shows rows of the workflow's own tables (not FHIR reads), so each request shown is reported to
+the gateway's interaction observers as a read (detail) or search (list) of its ServiceRequest, about
+its patient. ``AuditMiddleware`` buffers the rows and writes them when the response is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fhir_gateway.context import Interaction
+from fhir_gateway.interactions import observe
+from hub.accounts.fhir import actor_from_request
+from hub.referrals.models import Referral
+
+
+def referrals_shown(request, referrals: Iterable[Referral], *, action: str, page: str) -> None:
+    """Record that ``request.user`` saw these requests (``action``: ``read`` or ``search``) on ``page``."""
+    actor = actor_from_request(request)
+    if actor is None:
+        return
+    for referral in referrals:
+        interaction = Interaction(
+            actor=actor,
+            action=action,
+            resource_type="ServiceRequest",
+            fhir_id=referral.service_request_id,
+            detail={"owner": referral.requesting_site.code, "via": "web", "page": page, "referral": referral.pk},
+        )
+        resource = {
+            "resourceType": "ServiceRequest",
+            "id": referral.service_request_id,
+            "subject": {"reference": referral.patient_ref},
+        }
+        observe(interaction, 200, resource)

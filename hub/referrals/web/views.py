@@ -1,0 +1,256 @@
+"""The referral pages: worklist, new request, a request's page and its actions, aggregates for officials.
+
+Thin: each view reads through ``selectors`` or calls one service; a refused action (``DomainError``)
+becomes a message on the request's page, never an error page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from federation.identity.resident_id import RESIDENT_ID_SYSTEM
+from federation.sites.models import Site
+from hub.accounts.constants import Role
+from hub.api_errors import DomainError
+from hub.referrals import selectors, services
+from hub.referrals.api.lookups import user_by_username
+from hub.referrals.constants import (
+    OPEN_STATUSES,
+    UNACCEPTED_STATUSES,
+    Pathway,
+    ReferralKind,
+    TaskStatus,
+    TimeNode,
+    Urgency,
+)
+from hub.referrals.patients import ATTACHABLE
+from hub.referrals.web.actions import ACTIONS, HISTORY_LABELS, action_form, actions_allowed
+from hub.referrals.web.audit import referrals_shown
+from hub.referrals.web.forms import CREATE_ERROR_FIELDS, ReferralCreateForm, WorklistFilterForm
+
+CLINICIANS = (Role.COUNTY_DOCTOR, Role.SPECIALIST)
+PAGE_SIZE = 50
+
+
+def _not_for_you(request):
+    """Officials and administrators see aggregates, never a patient's request."""
+    return render(request, "referrals/forbidden.html", {"statistics": _sees_statistics(request.user)}, status=403)
+
+
+def _sees_statistics(user) -> bool:
+    return user.role == Role.OFFICIAL or (user.role == Role.SITE_ADMIN and bool(user.site_id))
+
+
+def _referral_or_404(request, referral_id: int):
+    referral = selectors.referral_detail(user=request.user, referral_id=referral_id)
+    if referral is None:
+        raise Http404(_("No such referral."))
+    return referral
+
+
+@login_required
+def worklist(request):
+    if request.user.role not in CLINICIANS:
+        return _not_for_you(request)
+    filter_form = WorklistFilterForm(request.GET)
+    filters = filter_form.filters()
+    page = Paginator(selectors.referral_worklist(user=request.user, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    referrals_shown(request, page.object_list, action="search", page="worklist")
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter_form": filter_form,
+        "page": page,
+        "query": query.urlencode(),
+        "now": timezone.now(),
+        "open_statuses": [*OPEN_STATUSES, TaskStatus.DRAFT],
+        "unaccepted_statuses": UNACCEPTED_STATUSES,
+        "can_create": True,
+    }
+    if request.headers.get("X-Fragment") == "worklist":  # the live refresh asks for the table only
+        return render(request, "referrals/_worklist_table.html", context)
+    return render(request, "referrals/worklist.html", context)
+
+
+def _create(request, form):
+    data = form.cleaned_data
+    target_site = Site.objects.filter(code=data["target_site"], active=True).first() if data["target_site"] else None
+    consent = (
+        services.ConsentGiven(method=data["consent_method"], given_by=data["consent_given_by"])
+        if data["consent_given"]
+        else None
+    )
+    return services.referral_create(
+        requester=request.user,
+        kind=data["kind"],
+        urgency=data["urgency"],
+        pathway=data["pathway"],
+        study_kind=data["study_kind"],
+        patient_ref=data["patient"],
+        clinical_question=data["clinical_question"],
+        reason=data["reason"],
+        target_specialty=data["target_specialty"],
+        target_site=target_site,
+        named_expert=user_by_username(data["named_expert"]) if data["named_expert"] else None,
+        attachments=form.attachments(),
+        consent=consent,
+        discharge_summary=data["discharge_summary"],
+        time_nodes=form.time_nodes(),
+        submit="save_draft" not in request.POST,
+    )
+
+
+@login_required
+def referral_new(request):
+    if request.user.role not in CLINICIANS:
+        return _not_for_you(request)
+    source = request.POST if request.method == "POST" else request.GET
+    patient = source.get("patient", "").strip()
+    if patient and "/" not in patient:
+        patient = f"Patient/{patient}"
+    if request.method == "POST" and "load_records" not in request.POST:
+        form = ReferralCreateForm(request.POST, user=request.user)
+    else:  # first view, or "show the patient's records": not yet a submission, so no errors
+        initial = {key: source.getlist(key) if key == "records" else source.get(key) for key in source}
+        if request.method == "POST":
+            initial["consent_given"] = "consent_given" in request.POST
+        form = ReferralCreateForm(initial=initial, user=request.user)
+    records = selectors.patient_records_as(user=request.user, patient_ref=patient, types=ATTACHABLE) if patient else []
+    form.set_records(records)
+    if form.is_bound and form.is_valid():
+        try:
+            referral = _create(request, form)
+        except DomainError as exc:
+            form.add_error(CREATE_ERROR_FIELDS.get(exc.code), exc.message)
+        else:
+            messages.success(request, _("The request was created."))
+            return redirect("referrals-web:detail", referral_id=referral.pk)
+    return render(
+        request,
+        "referrals/new.html",
+        {"form": form, "records_loaded": bool(patient), "going_down": request.user.role == Role.SPECIALIST},
+    )
+
+
+def identifier_kind(identifier: dict) -> str:
+    """What an identifier is, for people: its type's text, else a name for its system."""
+    system = identifier.get("system", "")
+    if (identifier.get("type") or {}).get("text"):
+        return identifier["type"]["text"]
+    if system == RESIDENT_ID_SYSTEM:
+        return _("resident ID")
+    if system.lower().endswith("mrn"):
+        return _("medical record number")
+    return system.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _detail_context(request, referral, *, failed=None):
+    """The request's page; ``failed``: an action's bound form whose errors are shown."""
+    allowed = actions_allowed(user=request.user, referral=referral)
+    action_forms = []
+    for action in allowed:
+        form = (
+            failed[1] if failed and failed[0] is action else action_form(action, user=request.user, referral=referral)
+        )
+        action_forms.append((action, form))
+    if failed and failed[0] not in allowed:
+        action_forms.append(failed)
+    opinions = [o for o in referral.opinions.all() if o.appends_id is None]
+    addenda = {}
+    for opinion in referral.opinions.all():
+        if opinion.appends_id:
+            addenda.setdefault(opinion.appends_id, []).append(opinion)
+    times = {row.node: row for row in referral.time_nodes.all()}
+    patient = selectors.patient_read_as(user=request.user, patient_ref=referral.patient_ref)
+    return {
+        "referral": referral,
+        "patient": patient,
+        "identifiers": [
+            (i.get("value", ""), identifier_kind(i), i.get("system", "")) for i in (patient or {}).get("identifier", [])
+        ],
+        "history": [(t, HISTORY_LABELS.get(t.action, t.action)) for t in referral.transitions.all()],
+        "actions": action_forms,
+        "failed_action": failed[0].name if failed else "",
+        "opinions": [(o, addenda.get(o.pk, [])) for o in opinions],
+        "time_nodes": [(node, times.get(node)) for node in TimeNode]
+        if referral.pathway in (Pathway.CHEST_PAIN, Pathway.STROKE)
+        else [(row.node, row) for row in times.values()],
+        "intervals": selectors.pathway_intervals(referral=referral),
+        "now": timezone.now(),
+        "is_open": referral.status in OPEN_STATUSES,
+        "unaccepted": referral.status in UNACCEPTED_STATUSES,
+    }
+
+
+@login_required
+def referral_detail(request, referral_id: int):
+    if request.user.role not in CLINICIANS:
+        return _not_for_you(request)
+    referral = _referral_or_404(request, referral_id)
+    referrals_shown(request, [referral], action="read", page="detail")
+    return render(request, "referrals/detail.html", _detail_context(request, referral))
+
+
+@login_required
+@require_POST
+def referral_action(request, referral_id: int, action: str):
+    if request.user.role not in CLINICIANS:
+        return _not_for_you(request)
+    referral = _referral_or_404(request, referral_id)
+    step = ACTIONS.get(action)
+    if step is None:
+        raise Http404(_("No such action."))
+    form = action_form(step, user=request.user, referral=referral, data=request.POST)
+    if not form.is_valid():
+        referrals_shown(request, [referral], action="read", page="detail")
+        return render(request, "referrals/detail.html", _detail_context(request, referral, failed=(step, form)))
+    try:
+        step.perform(request.user, referral, form)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, step.done)
+    return redirect("referrals-web:detail", referral_id=referral.pk)
+
+
+def _labelled(counts: dict[str, int], choices) -> list[tuple[str, int]]:
+    labels = dict(choices.choices)
+    return [(labels.get(value, value), n) for value, n in sorted(counts.items(), key=lambda item: -item[1])]
+
+
+@login_required
+def statistics(request):
+    """Aggregates only: officials see the alliance (or one site), site administrators their own site."""
+    user = request.user
+    if user.role == Role.OFFICIAL:
+        site = request.GET.get("site") or None
+    elif user.role == Role.SITE_ADMIN and user.site_id:
+        site = user.site.code
+    else:
+        return render(request, "referrals/forbidden.html", {"statistics": False}, status=403)
+    stats = selectors.referral_statistics(site_code=site)
+    context = {
+        "stats": stats,
+        "by": [
+            (_("By state"), _labelled(stats["by_status"], TaskStatus)),
+            (_("By kind"), _labelled(stats["by_kind"], ReferralKind)),
+            (_("By urgency"), _labelled(stats["by_urgency"], Urgency)),
+            (_("By pathway"), _labelled(stats["by_pathway"], Pathway)),
+        ],
+        "site": site,
+        "sites": Site.objects.filter(active=True).order_by("name") if user.role == Role.OFFICIAL else [],
+        "pathways": [
+            (Pathway(p).label, selectors.pathway_performance(pathway=p, site_code=site))
+            for p in (Pathway.CHEST_PAIN, Pathway.STROKE)
+        ],
+    }
+    return render(request, "referrals/statistics.html", context)
