@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from federation.identity.models import MpiRecord
@@ -33,3 +34,16 @@ def patient_at_site(*, patient_id: str, site_code: str) -> str | None:
     if person is None:
         return None
     return next((ref for site, ref in person.patients if site == site_code), None)
+
+
+def patients_of_same_people(*, patient_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """(site code, ``Patient/<id>``) of every site Patient linked to the same person as any of ``patient_ids``.
+
+    The given Patients are included when the index knows them; one query, for access checks.
+    """
+    ids = [patient_id for patient_id in patient_ids if patient_id]
+    if not ids:
+        return []
+    goldens = MpiRecord.objects.filter(patient_id__in=ids).values("golden_id")
+    rows = MpiRecord.objects.filter(golden_id__in=goldens).order_by("site_code", "patient_id")
+    return [(site, f"Patient/{patient_id}") for site, patient_id in rows.values_list("site_code", "patient_id")]

@@ -137,3 +137,6 @@ PATHWAY_TARGETS: dict[str, list[tuple[str, str, int, bool, str]]] = {
 REFERRAL_ID_SYSTEM = "urn:alliance-hub:referral"
 OPINION_ID_SYSTEM = "urn:alliance-hub:opinion"
 USER_ID_SYSTEM = "urn:alliance-hub:user"
+# The person (the master patient index's golden record) a request's patient is, on its ServiceRequest and Task.
+PERSON_EXTENSION_URL = "urn:alliance-hub:extension:mpi-person"
+PERSON_ID_SYSTEM = "urn:alliance-hub:mpi-person"

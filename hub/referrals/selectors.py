@@ -6,6 +6,7 @@ import statistics
 
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 
+from federation.identity.selectors import Person, patients_of_same_people, person_of
 from hub.accounts.constants import Role
 from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, ReferralKind, TaskStatus, Urgency
 from hub.referrals.models import Opinion, Participant, Referral, SlaBreach, TimeNodeRecord
@@ -83,14 +84,28 @@ def _shared(user) -> QuerySet[Referral]:
     return referrals_visible_to(user).exclude(requesting_site=user.site_id)
 
 
+def _same_people(patient_refs) -> list[tuple[str, str]]:
+    """(site code, ``Patient/<id>``) of every site's Patient of the people ``patient_refs`` are (the MPI's links)."""
+    return patients_of_same_people(patient_ids=[ref.split("/", 1)[1] for ref in patient_refs if "/" in ref])
+
+
 def patient_refs_shared_with(user) -> set[str]:
     """Patients (``Patient/<id>``) another site shared with ``user`` through a request routed to them or their team.
 
-    The FHIR access policy and the audit trail use it: a specialist reads these patients' records.
+    With each, the same person's Patients at the other member sites (linked in the master patient index): the
+    FHIR access policy and the audit trail use it, and a specialist reads these patients' records.
     """
     if not getattr(user, "is_authenticated", False):
         return set()
-    return set(_shared(user).values_list("patient_ref", flat=True))
+    refs = set(_shared(user).values_list("patient_ref", flat=True))
+    return refs | {ref for _site, ref in _same_people(refs)}
+
+
+def referral_person(*, referral: Referral) -> Person | None:
+    """The person the request's patient is now, in the master patient index (links may change after the request)."""
+    if not referral.patient_ref.startswith("Patient/"):
+        return None
+    return person_of(patient_id=referral.patient_ref.split("/", 1)[1])
 
 
 def resource_refs_shared_with(user) -> set[str]:
@@ -99,12 +114,14 @@ def resource_refs_shared_with(user) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return refs
     rows = _shared(user).values_list("patient_ref", "service_request_id", "task_id", "consent_id", "attachments", "pk")
-    ids = []
+    ids, patients = [], set()
     for patient_ref, sr, task, consent, attachments, pk in rows:
         ids.append(pk)
         refs.add(patient_ref)
+        patients.add(patient_ref)
         refs.update(f"{t}/{i}" for t, i in (("ServiceRequest", sr), ("Task", task), ("Consent", consent)) if i)
         refs.update(attachments or [])
+    refs.update(ref for _site, ref in _same_people(patients))
     for composition, provenance in Opinion.objects.filter(referral__in=ids).values_list(
         "composition_id", "provenance_id"
     ):
@@ -122,8 +139,13 @@ def owners_visible_to(user) -> dict[str, set[str]]:
     visible: dict[str, set[str]] = {}
     if not getattr(user, "is_authenticated", False):
         return visible
+    patients = set()
     for site, patient in _shared(user).values_list("requesting_site__code", "patient_ref"):
         visible.setdefault(site, set()).add(patient)
+        patients.add(patient)
+    for site, patient in _same_people(patients):
+        if site != getattr(user.site, "code", None):
+            visible.setdefault(site, set()).add(patient)
     return visible
 
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hub.referrals.models import Referral
-from hub.referrals.selectors import pathway_intervals
+from hub.referrals.selectors import pathway_intervals, referral_person
 
 
 @extend_schema_field(
@@ -20,7 +20,12 @@ class PersonField(serializers.Field):
 
 
 class ReferralSummarySerializer(serializers.ModelSerializer):
-    patient = serializers.CharField(source="patient_ref")
+    patient = serializers.CharField(source="patient_ref", help_text="the requesting site's Patient/<id>")
+    person = serializers.CharField(
+        source="person_uid",
+        help_text="the person (golden record id in the master patient index) the patient was when the request was "
+        "made; empty when the index could not tell",
+    )
     requester = PersonField()
     owner = PersonField(allow_null=True)
     requesting_site = serializers.CharField(source="requesting_site.code")
@@ -41,6 +46,7 @@ class ReferralSummarySerializer(serializers.ModelSerializer):
             "business_status",
             "patient",
             "patient_display",
+            "person",
             "requester",
             "requesting_site",
             "target_site",
@@ -139,6 +145,11 @@ class BreachSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class LinkedPatientSerializer(serializers.Serializer):
+    site = serializers.CharField(help_text="code of the member site holding this Patient")
+    patient = serializers.CharField(help_text="Patient/<id> (the hub's copy of that site's record)")
+
+
 class ReferralCreatedSerializer(ReferralSummarySerializer):
     """What a new request answers with: where it went and why (the full record is at its detail URL)."""
 
@@ -163,6 +174,10 @@ class ReferralDetailSerializer(ReferralSummarySerializer):
     routing_decisions = RoutingDecisionSerializer(many=True)
     time_nodes = TimeNodeSerializer(many=True)
     pathway_intervals = serializers.SerializerMethodField()
+    linked_patients = serializers.SerializerMethodField(
+        help_text="the same person's Patients at the other member sites, as linked now in the master patient index; "
+        "those entitled to the request read their records through the FHIR API"
+    )
     appointments = AppointmentSerializer(many=True)
     opinions = OpinionSerializer(many=True)
     breaches = BreachSerializer(many=True)
@@ -178,6 +193,7 @@ class ReferralDetailSerializer(ReferralSummarySerializer):
             "routing_decisions",
             "time_nodes",
             "pathway_intervals",
+            "linked_patients",
             "appointments",
             "opinions",
             "breaches",
@@ -185,3 +201,10 @@ class ReferralDetailSerializer(ReferralSummarySerializer):
 
     def get_pathway_intervals(self, referral) -> list[dict]:
         return pathway_intervals(referral=referral)
+
+    @extend_schema_field(LinkedPatientSerializer(many=True))
+    def get_linked_patients(self, referral) -> list[dict]:
+        person = referral_person(referral=referral)
+        if person is None:
+            return []
+        return [{"site": site, "patient": ref} for site, ref in person.patients if ref != referral.patient_ref]

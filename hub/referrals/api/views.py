@@ -59,7 +59,12 @@ class ReferralListCreateApi(APIView):
         urgency = serializers.ChoiceField(choices=Urgency.choices)
         pathway = serializers.ChoiceField(choices=Pathway.choices, default=Pathway.OTHER)
         study_kind = serializers.ChoiceField(choices=StudyKind.choices, required=False, default="")
-        patient = serializers.CharField(max_length=100, help_text="Patient/<id> held by your site")
+        patient = serializers.CharField(
+            max_length=100,
+            help_text="The patient, held by your site: Patient/<id>, or one of its identifiers as system|value, e.g. "
+            "the resident ID urn:alliance:resident-id|<number> or the site's record number. The hub finds the "
+            "person in the master patient index and records it with the request.",
+        )
         clinical_question = serializers.CharField(max_length=4000)
         reason = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
         target_specialty = serializers.ChoiceField(choices=Specialty.choices, required=False, default="")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from hub.referrals.constants import (
     FHIR_PRIORITY,
+    PERSON_EXTENSION_URL,
+    PERSON_ID_SYSTEM,
     REFERRAL_ID_SYSTEM,
     USER_ID_SYSTEM,
     ConsentState,
@@ -62,6 +64,18 @@ def _text(value: str) -> dict:
     return {"text": value}
 
 
+def _person_add(resource: dict, referral) -> dict:
+    """The subject stays the site's Patient; the person (MPI golden record) it is rides along as an extension."""
+    if referral.person_uid:
+        resource["extension"] = [
+            {
+                "url": PERSON_EXTENSION_URL,
+                "valueIdentifier": {"system": PERSON_ID_SYSTEM, "value": referral.person_uid},
+            }
+        ]
+    return resource
+
+
 def service_request_build(referral) -> dict:
     code, display, text = KIND_CATEGORY[referral.kind]
     resource = {
@@ -91,7 +105,7 @@ def service_request_build(referral) -> dict:
         ]
     if referral.service_request_id:
         resource["id"] = referral.service_request_id
-    return resource
+    return _person_add(resource, referral)
 
 
 def task_build(referral, *, reason: str = "", outputs: list[str] | None = None) -> dict:
@@ -131,7 +145,7 @@ def task_build(referral, *, reason: str = "", outputs: list[str] | None = None) 
         resource["output"] = [{"type": _text("opinion"), "valueReference": {"reference": ref}} for ref in outputs]
     if referral.task_id:
         resource["id"] = referral.task_id
-    return resource
+    return _person_add(resource, referral)
 
 
 def consent_build(referral, *, method: str, given_by: str, date) -> dict:

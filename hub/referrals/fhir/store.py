@@ -87,3 +87,18 @@ def fhir_read(*, reference: str) -> StoredResource | None:
     except FhirError:
         return None
     return StoredResource(resource=content, owner=stored.owner)
+
+
+def fhir_patients_with_identifier(*, identifiers: list[tuple[str, str]]) -> list[StoredResource]:
+    """The Patients carrying any of ``identifiers`` ((system, value) pairs), whoever owns them."""
+    value = ",".join(f"{system}|{code}".replace(",", "\\,") for system, code in identifiers)
+    with _refusals_as_domain_errors():
+        bundle = services.resource_search(
+            resource_type="Patient", params=[("identifier", value)], actor=INTERNAL_ACTOR, base_url=BASE_URL
+        )
+    found = []
+    for entry in bundle.get("entry") or []:
+        stored = fhir_read(reference=f"Patient/{entry['resource']['id']}")
+        if stored is not None:
+            found.append(stored)
+    return found

@@ -63,6 +63,8 @@ class Referral(models.Model):
 
     patient_ref = models.CharField(_("patient"), max_length=100)
     patient_display = models.CharField(_("patient name"), max_length=200, blank=True)
+    # The person in the master patient index (golden record id) the patient was when the request was made.
+    person_uid = models.CharField(_("person (MPI)"), max_length=64, blank=True)
     clinical_question = models.TextField(_("clinical question"))
     reason = models.TextField(_("reason"), blank=True)
     attachments = models.JSONField(_("attached records"), default=list, blank=True)

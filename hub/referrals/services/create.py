@@ -154,6 +154,7 @@ def referral_create(
         named_expert=named_expert,
         patient_ref=patient.reference,
         patient_display=patient.display,
+        person_uid=patient.person,
         clinical_question=clinical_question.strip(),
         reason=reason.strip(),
         attachments=records,
