@@ -182,10 +182,30 @@ class _Handler(BaseHTTPRequestHandler):
             return self._control(body or {})
         if len(segments) != 1 or not isinstance(body, dict) or body.get("resourceType") != segments[0]:
             return self._send(400, _outcome("invalid", "POST [type] with a resource of that type"))
-        body["id"] = uuid.uuid4().hex[:16]
-        stored = self.sim.store.put(body)
-        self.sim.received.append(stored)
+        with self.sim.store.lock:  # look and write as one: two racing retries file one record
+            # Conditional create (http://hl7.org/fhir/R4/http.html#ccreate): a record already there is answered.
+            existing = self._conditional_match(segments[0], self.headers.get("If-None-Exist") or "")
+            if existing is None:
+                body["id"] = uuid.uuid4().hex[:16]
+                stored = self.sim.store.put(body)
+                self.sim.received.append(stored)
+        if existing is not None:
+            return self._send(200, existing, {"Location": f"{self.sim.base_url}/{segments[0]}/{existing['id']}"})
         self._send(201, stored, {"Location": f"{self.sim.base_url}/{segments[0]}/{body['id']}"})
+
+    def _conditional_match(self, rtype: str, condition: str) -> dict | None:
+        """The record an ``If-None-Exist: identifier=system|value`` names, if the site holds it."""
+        query = dict(parse_qsl(condition))
+        if "identifier" not in query:
+            return None
+        system, _sep, value = query["identifier"].rpartition("|")
+
+        def has(resource: dict) -> bool:
+            found = resource.get("identifier") or []
+            found = found if isinstance(found, list) else [found]  # e.g. Composition.identifier is 0..1
+            return any(i.get("value") == value and (not system or i.get("system") == system) for i in found)
+
+        return next(iter(self.sim.store.search(rtype, has)), None)
 
     def _control(self, body: dict) -> None:
         f = self.sim.failures

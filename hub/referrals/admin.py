@@ -1,7 +1,6 @@
-"""Admin: the on-call roster, department heads, SLA policies, endpoints, and every request's record."""
+"""Admin: the on-call roster, department heads, SLA policies and every request's record."""
 
 from django.contrib import admin
-from django.db import models
 
 from hub.referrals.models import (
     Appointment,
@@ -11,7 +10,6 @@ from hub.referrals.models import (
     Participant,
     Referral,
     RoutingDecision,
-    SiteEndpoint,
     SlaBreach,
     SlaPolicy,
     TimeNodeRecord,
@@ -37,12 +35,6 @@ class DepartmentHeadAdmin(admin.ModelAdmin):
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = ["urgency", "pathway", "accept_within_minutes", "escalate_every_minutes"]
     list_filter = ["urgency", "pathway"]
-
-
-@admin.register(SiteEndpoint)
-class SiteEndpointAdmin(admin.ModelAdmin):
-    list_display = ["site", "fhir_base_url", "enabled"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class ReadOnlyInline(admin.TabularInline):

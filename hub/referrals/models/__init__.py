@@ -2,7 +2,7 @@
 
 from hub.referrals.models.opinion import Appointment, Opinion
 from hub.referrals.models.referral import Participant, Referral, RoutingDecision, TimeNodeRecord, Transition
-from hub.referrals.models.roster import DepartmentHead, OnCallShift, SiteEndpoint, SlaBreach, SlaPolicy
+from hub.referrals.models.roster import DepartmentHead, OnCallShift, SlaBreach, SlaPolicy
 
 __all__ = [
     "Appointment",
@@ -12,7 +12,6 @@ __all__ = [
     "Participant",
     "Referral",
     "RoutingDecision",
-    "SiteEndpoint",
     "SlaBreach",
     "SlaPolicy",
     "TimeNodeRecord",

@@ -103,18 +103,3 @@ class SlaBreach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral_id} L{self.level}"
-
-
-class SiteEndpoint(models.Model):
-    """Where a member site accepts opinions written back to it (until the federation's registry serves it)."""
-
-    site = models.OneToOneField("federation.Site", verbose_name=_("site"), on_delete=models.CASCADE, related_name="+")
-    fhir_base_url = models.URLField(_("FHIR base URL"))
-    enabled = models.BooleanField(_("enabled"), default=True)
-
-    class Meta:
-        verbose_name = _("opinion write-back endpoint")
-        verbose_name_plural = _("opinion write-back endpoints")
-
-    def __str__(self) -> str:
-        return f"{self.site}: {self.fhir_base_url}"

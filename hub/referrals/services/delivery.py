@@ -1,8 +1,10 @@
 """Writing a signed opinion back to the requesting site's own FHIR endpoint, over HTTP.
 
-The site does not know the hub's ids, so the patient is referenced by the site's own identifier
-(its record number), and the POST is a conditional create on the opinion's identifier: a retry
-after a lost response never files the opinion twice.
+The endpoint and its credentials are the site's in the federation (``federation.sites.sync_config.SiteSync``:
+base URL, bearer token, timeout; a site whose sync is disabled gets nothing), reached with the federation's
+site client. The site does not know the hub's ids, so the patient is referenced by the site's own identifier
+(its record number), and the POST is a conditional create on the opinion's identifier
+(http://hl7.org/fhir/R4/http.html#ccreate): a retry after a lost response never files the opinion twice.
 """
 
 from __future__ import annotations
@@ -13,15 +15,21 @@ import httpx
 from django.db import transaction
 from django.utils import timezone
 
+from federation.sites.sync_config import SiteSync
+from federation.sync.client import site_client
 from hub.referrals.constants import OPINION_ID_SYSTEM
 from hub.referrals.fhir.opinion import composition_build
 from hub.referrals.fhir.store import fhir_read
-from hub.referrals.models import Opinion, SiteEndpoint
+from hub.referrals.models import Opinion
 from hub.referrals.models.opinion import DeliveryStatus
 
 logger = logging.getLogger(__name__)
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 FHIR_JSON = "application/fhir+json"
+
+
+def site_endpoint(*, site_id: int) -> SiteSync | None:
+    """Where (and with which credentials) the hub reaches a member site's FHIR endpoint, if it does."""
+    return SiteSync.objects.filter(site_id=site_id, enabled=True).first()
 
 
 def _site_identifier(patient: dict | None, site_code: str) -> dict | None:
@@ -66,21 +74,18 @@ def opinion_deliver(*, opinion_id: int, final: bool = False) -> bool:
         )
         if opinion.delivery_status == DeliveryStatus.DELIVERED:
             return True
-        endpoint = SiteEndpoint.objects.filter(site=opinion.referral.requesting_site_id, enabled=True).first()
+        endpoint = site_endpoint(site_id=opinion.referral.requesting_site_id)
         if endpoint is None:
             opinion.delivery_status = DeliveryStatus.NOT_APPLICABLE
             opinion.save(update_fields=["delivery_status"])
             return True
         body = opinion_for_site(opinion=opinion)
         opinion.delivery_attempts += 1
-        url = endpoint.fhir_base_url.rstrip("/") + "/Composition"
-        headers = {
-            "Content-Type": FHIR_JSON,
-            "Accept": FHIR_JSON,
-            "If-None-Exist": f"identifier={OPINION_ID_SYSTEM}|{opinion.uid}",
-        }
+        url = endpoint.base_url.rstrip("/") + "/Composition"
+        headers = {"Content-Type": FHIR_JSON, "If-None-Exist": f"identifier={OPINION_ID_SYSTEM}|{opinion.uid}"}
         try:
-            response = httpx.post(url, json=body, headers=headers, timeout=TIMEOUT)
+            with site_client(token=endpoint.bearer_token, timeout=endpoint.timeout_seconds) as client:
+                response = client.post(url, json=body, headers=headers)
             error = "" if response.status_code in (200, 201) else f"HTTP {response.status_code}: {response.text[:500]}"
         except httpx.HTTPError as exc:
             response, error = None, f"{type(exc).__name__}: {exc}"

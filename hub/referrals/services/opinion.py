@@ -13,7 +13,7 @@ from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TaskStatus, TimeNode
 from hub.referrals.fhir.opinion import composition_build, opinion_sign_digest, provenance_build
 from hub.referrals.fhir.resources import appointment_build
 from hub.referrals.fhir.store import fhir_create
-from hub.referrals.models import Appointment, Opinion, Referral, SiteEndpoint
+from hub.referrals.models import Appointment, Opinion, Referral
 from hub.referrals.models.opinion import DeliveryStatus
 from hub.referrals.permissions import check_owner, check_view
 from hub.referrals.services.common import (
@@ -23,6 +23,7 @@ from hub.referrals.services.common import (
     transition_check,
     transition_record,
 )
+from hub.referrals.services.delivery import site_endpoint
 from hub.referrals.services.time_nodes import time_node_put
 
 MAX_SESSION = timedelta(hours=8)
@@ -94,7 +95,7 @@ def _opinion_write(
     appends_ref = f"Composition/{appends.composition_id}" if appends else None
     content = composition_build(opinion, appends_ref=appends_ref)
     opinion.signature = opinion_sign_digest(content=content)
-    endpoint = SiteEndpoint.objects.filter(site=referral.requesting_site_id, enabled=True).first()
+    endpoint = site_endpoint(site_id=referral.requesting_site_id)
     opinion.delivery_status = DeliveryStatus.PENDING if endpoint else DeliveryStatus.NOT_APPLICABLE
     owner = referral.requesting_site.code
     opinion.composition_id = fhir_create(resource=content, owner=owner)["id"]

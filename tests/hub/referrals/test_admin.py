@@ -23,7 +23,6 @@ def test_the_admin_manages_the_roster_and_shows_requests(
         "oncallshift/add/",
         "slapolicy/add/",
         "departmenthead/add/",
-        "siteendpoint/add/",
         "opinion/",
         "slabreach/",
     ]:

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+from federation.simulator.server import SiteSimulator
+from federation.sites.sync_config import SiteSync
 from hub.referrals import services
-from hub.referrals.models import Opinion, SiteEndpoint
-from tests.hub.referrals.test_write_back import CountyFhirServer
+from hub.referrals.models import Opinion
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -22,9 +23,10 @@ def worker(celery_worker_on_redis, settings):
 def test_a_worker_retries_until_the_county_site_takes_the_opinion(
     worker, county_a, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a
 ):
-    with CountyFhirServer() as server:
-        SiteEndpoint.objects.create(site=county_a, fhir_base_url=server.base_url)
-        server.failures_left = 2
+    sim = SiteSimulator(site="county-a").start()
+    try:
+        SiteSync.objects.create(site=county_a, base_url=sim.base_url)
+        sim.failures.errors = 2
         referral = services.referral_create(
             requester=dr_li_at_county_a,
             kind="consultation",
@@ -40,7 +42,9 @@ def test_a_worker_retries_until_the_county_site_takes_the_opinion(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and Opinion.objects.get(pk=opinion.pk).delivery_status != "delivered":
             time.sleep(0.2)
+    finally:
+        sim.stop()
 
     opinion.refresh_from_db()
     assert (opinion.delivery_status, opinion.delivery_attempts) == ("delivered", 3)
-    assert len(server.compositions) == 1
+    assert len(sim.store.resources["Composition"]) == 1

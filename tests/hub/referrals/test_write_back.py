@@ -1,73 +1,36 @@
-"""The signed opinion is written back to the county site's own FHIR endpoint over real HTTP."""
+"""The signed opinion is written back to the county site's own FHIR endpoint over real HTTP.
+
+The endpoint and its credentials are the site's federation configuration (``SiteSync``); the county site is the
+federation's simulator, which files Compositions with conditional create and fails on demand.
+"""
 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from federation.simulator.server import SiteSimulator
+from federation.sites.sync_config import SiteSync
 from hub.referrals import services
-from hub.referrals.models import Opinion, SiteEndpoint
+from hub.referrals.models import Opinion
+from hub.referrals.models.opinion import DeliveryStatus
+from hub.referrals.services.delivery import opinion_deliver
 
-
-class CountyFhirServer:
-    """A tiny FHIR server on 127.0.0.1 that files Compositions (conditional create) and can fail on demand."""
-
-    def __init__(self):
-        self.compositions: dict[str, dict] = {}
-        self.requests: list[dict] = []
-        self.failures_left = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                if server.failures_left:
-                    server.failures_left -= 1
-                    return self._answer(500, {"resourceType": "OperationOutcome", "issue": []})
-                if self.path != "/fhir/Composition" or self.headers["Content-Type"] != "application/fhir+json":
-                    return self._answer(400, {"resourceType": "OperationOutcome", "issue": []})
-                key = self.headers.get("If-None-Exist", "")
-                if key in server.compositions:
-                    return self._answer(200, server.compositions[key])
-                stored = {**body, "id": str(len(server.compositions) + 1)}
-                server.compositions[key] = stored
-                return self._answer(201, stored, location=f"/fhir/Composition/{stored['id']}/_history/1")
-
-            def _answer(self, status, body, location=None):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/fhir+json")
-                self.send_header("Content-Length", str(len(data)))
-                if location:
-                    self.send_header("Location", location)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_port}/fhir"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+COUNTY_A_TOKEN = "county-a-his-token"
 
 
 @pytest.fixture
-def county_a_server(county_a):
-    with CountyFhirServer() as server:
-        SiteEndpoint.objects.create(site=county_a, fhir_base_url=server.base_url)
-        yield server
+def county_a_site():
+    """County A's FHIR server, which asks for its bearer token."""
+    sim = SiteSimulator(site="county-a", token=COUNTY_A_TOKEN).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def county_a_endpoint(county_a, county_a_site):
+    return SiteSync.objects.create(site=county_a, base_url=county_a_site.base_url, bearer_token=COUNTY_A_TOKEN)
 
 
 def signed_opinion(doctor, specialist, patient, capture):
@@ -87,49 +50,87 @@ def signed_opinion(doctor, specialist, patient, capture):
     return opinion
 
 
+def compositions(sim: SiteSimulator) -> list[dict]:
+    return list(sim.store.resources.get("Composition", {}).values())
+
+
 def test_the_opinion_reaches_the_county_site_with_the_sites_own_patient_identifier(
-    county_a_server, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
-):
+    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
 
     assert opinion.delivery_status == "delivered" and opinion.delivery_attempts == 1
-    assert opinion.delivered_location == "/fhir/Composition/1/_history/1"
-    [request] = county_a_server.requests
-    assert request["headers"]["If-None-Exist"] == f"identifier=urn:alliance-hub:opinion|{opinion.uid}"
-    body = request["body"]
+    [body] = compositions(county_a_site)
+    assert opinion.delivered_location == f"{county_a_site.base_url}/Composition/{body['id']}"
     assert body["resourceType"] == "Composition" and body["status"] == "final"
+    assert body["identifier"] == {"system": "urn:alliance-hub:opinion", "value": str(opinion.uid)}
     assert body["subject"]["identifier"] == {"system": "urn:site:county-a:mrn", "value": "MRN000001"}
     assert body["attester"][0]["mode"] == "legal"
     assert "建议急诊PCI" in json.dumps(body, ensure_ascii=False)
 
 
+def test_a_delivery_whose_answer_was_lost_files_the_opinion_once(
+    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    opinion = signed_opinion(
+        dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
+    )
+    Opinion.objects.filter(pk=opinion.pk).update(delivery_status=DeliveryStatus.PENDING)  # as if never answered
+
+    assert opinion_deliver(opinion_id=opinion.pk) is True
+
+    opinion.refresh_from_db()
+    assert (opinion.delivery_status, opinion.delivery_attempts) == ("delivered", 2)
+    assert len(compositions(county_a_site)) == 1
+
+
 def test_a_site_that_fails_then_recovers_gets_the_opinion_once(
-    county_a_server, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
-):
-    county_a_server.failures_left = 2
+    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    county_a_site.failures.errors = 2
 
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
 
     assert opinion.delivery_status == "delivered" and opinion.delivery_attempts == 3
-    assert len(county_a_server.compositions) == 1
+    assert len(compositions(county_a_site)) == 1
 
 
 def test_a_site_that_stays_down_is_marked_failed(
-    county_a, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
-):
-    SiteEndpoint.objects.create(site=county_a, fhir_base_url="http://127.0.0.1:9/fhir")  # discard port: refused
+    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    county_a_site.failures.down = True
 
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
 
     assert opinion.delivery_status == "failed" and opinion.delivery_attempts == 7
-    assert "Connect" in opinion.delivery_error
+    assert "RemoteProtocolError" in opinion.delivery_error
     assert Opinion.objects.get(pk=opinion.pk).composition_id  # still visible at the hub
+    assert compositions(county_a_site) == []
+
+
+def test_the_sites_credentials_are_required_and_sent(
+    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    county_a_endpoint.bearer_token = "stale-token"
+    county_a_endpoint.save(update_fields=["bearer_token"])
+
+    opinion = signed_opinion(
+        dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
+    )
+
+    assert opinion.delivery_status == "failed" and "HTTP 401" in opinion.delivery_error
+    assert compositions(county_a_site) == []
 
 
 def test_a_site_without_an_endpoint_keeps_the_opinion_at_the_hub(
@@ -140,3 +141,17 @@ def test_a_site_without_an_endpoint_keeps_the_opinion_at_the_hub(
     )
 
     assert opinion.delivery_status == "n/a" and opinion.delivery_attempts == 0
+
+
+def test_a_site_whose_federation_endpoint_is_disabled_keeps_the_opinion_at_the_hub(
+    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    county_a_endpoint.enabled = False
+    county_a_endpoint.save(update_fields=["enabled"])
+
+    opinion = signed_opinion(
+        dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
+    )
+
+    assert opinion.delivery_status == "n/a" and compositions(county_a_site) == []
