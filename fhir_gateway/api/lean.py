@@ -20,8 +20,7 @@ from functools import lru_cache
 
 import orjson
 from django.conf import settings
-from django.core import signals
-from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
 from django.utils.http import parse_http_date_safe
@@ -70,21 +69,33 @@ def _language(accept_language: str) -> str:
     return translation.get_language_from_request(_LanguageProbe(accept_language), check_path=False)
 
 
-@lru_cache(maxsize=1)
 def _site_headers() -> tuple[tuple[bytes, bytes], ...]:
-    """What the hub's middleware adds to every response (security, clickjacking, locale)."""
+    """What the hub's middleware adds to every response (security, clickjacking)."""
+    return _headers_of(
+        tuple(settings.MIDDLEWARE),
+        getattr(settings, "X_FRAME_OPTIONS", "DENY"),
+        settings.SECURE_CONTENT_TYPE_NOSNIFF,
+        _comma_joined(settings.SECURE_REFERRER_POLICY or ""),
+        settings.SECURE_CROSS_ORIGIN_OPENER_POLICY or "",
+    )
+
+
+def _comma_joined(value) -> str:
+    return value if isinstance(value, str) else ",".join(value)
+
+
+@lru_cache(maxsize=8)
+def _headers_of(middleware, x_frame_options, nosniff, referrer_policy, opener_policy) -> tuple:
     headers = []
-    if "django.middleware.clickjacking.XFrameOptionsMiddleware" in settings.MIDDLEWARE:
-        headers.append((b"x-frame-options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper().encode()))
-    if "django.middleware.security.SecurityMiddleware" in settings.MIDDLEWARE:
-        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+    if "django.middleware.clickjacking.XFrameOptionsMiddleware" in middleware:
+        headers.append((b"x-frame-options", x_frame_options.upper().encode()))
+    if "django.middleware.security.SecurityMiddleware" in middleware:
+        if nosniff:
             headers.append((b"x-content-type-options", b"nosniff"))
-        if settings.SECURE_REFERRER_POLICY:
-            policy = settings.SECURE_REFERRER_POLICY
-            policy = policy if isinstance(policy, str) else ",".join(policy)
-            headers.append((b"referrer-policy", policy.encode()))
-        if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-            headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+        if referrer_policy:
+            headers.append((b"referrer-policy", referrer_policy.encode()))
+        if opener_policy:
+            headers.append((b"cross-origin-opener-policy", opener_policy.encode()))
     return tuple(headers)
 
 
@@ -95,10 +106,14 @@ def _secure_redirects() -> bool:
 
 
 def _allowed_host(host: str) -> bool:
+    return _host_check(host, tuple(settings.ALLOWED_HOSTS), settings.DEBUG)
+
+
+@lru_cache(maxsize=64)
+def _host_check(host: str, allowed: tuple[str, ...], debug: bool) -> bool:
     domain, _port = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    if debug and not allowed:
+        allowed = (".localhost", "127.0.0.1", "[::1]")
     return bool(domain) and validate_host(domain, allowed)
 
 
@@ -123,7 +138,9 @@ def not_modified(stored, if_none_match: str | None, if_modified_since: str | Non
     if if_none_match is not None:
         tags = (f'W/"{stored.version_id}"', f'"{stored.version_id}"', "*")
         return any(tag.strip() in tags for tag in if_none_match.split(","))
-    since = parse_http_date_safe(if_modified_since or "")
+    if not if_modified_since:
+        return False
+    since = parse_http_date_safe(if_modified_since)
     return since is not None and int(stored.last_updated.timestamp()) <= since
 
 
@@ -160,16 +177,18 @@ def serve(scope: dict) -> tuple[int, list, bytes] | None:
         return None
     raw = headers[b"authorization"][7:].strip()
     resource_type, fhir_id = _PATH.match(scope["path"]).groups()
-    signals.request_started.send(sender=WSGIHandler, environ=None)
+    # What Django's request_started/request_finished receivers do for the one connection used here.
+    connection.close_if_unusable_or_obsolete()
     try:
         actor = _actor(raw)
         if actor is None:
             return None
         language = _language(headers.get(b"accept-language", ""))
-        with translation.override(language):
-            status, extra, body = _read(resource_type, fhir_id, actor, headers)
+        if translation.get_language() != language:
+            translation.activate(language)  # as LocaleMiddleware does for each request in this thread
+        status, extra, body = _read(resource_type, fhir_id, actor, headers)
     finally:
-        signals.request_finished.send(sender=WSGIHandler)
+        connection.close_if_unusable_or_obsolete()
     out = [(b"content-type", f"{content_type}; charset=utf-8".encode())]
     out += [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in extra.items()]
     out += [

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import threading
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from fhir_gateway.context import Interaction
-from hub.audit.models import AuditEvent
-from hub.audit.writer import writer
+from hub.audit.writer import ACTION, SUCCESS, row_insert, rows_copy, writer
 
 _local = threading.local()
 
 
-def _buffer() -> list[AuditEvent]:
+def _buffer() -> list[tuple]:
     if not hasattr(_local, "rows"):
         _local.rows = []
         _local.depth = 0
@@ -51,20 +51,20 @@ def record_interaction(interaction: Interaction, status: int, resource: dict | N
     detail = {key: value for key, value in interaction.detail.items() if isinstance(value, str | int | float | bool)}
     if interaction.operation:
         detail["operation"] = interaction.operation
-    row = AuditEvent(
-        recorded_at=timezone.now(),
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_display=actor.display[:255],
-        actor_site=actor.site,
-        action=interaction.action,
-        resource_type=interaction.resource_type or (resource or {}).get("resourceType", "") or "",
-        fhir_id=str(fhir_id)[:64],
-        patient=patient_of(interaction.resource_type, str(fhir_id), resource),
-        owner=str(interaction.detail.get("owner", ""))[:64],
-        status=status,
-        success=status < 400,
-        detail=detail,
+    row = (
+        timezone.now(),
+        actor.kind,
+        actor.id,
+        actor.display[:255],
+        actor.site,
+        interaction.action,
+        interaction.resource_type or (resource or {}).get("resourceType", "") or "",
+        str(fhir_id)[:64],
+        patient_of(interaction.resource_type, str(fhir_id), resource),
+        str(interaction.detail.get("owner", ""))[:64],
+        status,
+        status < 400,
+        orjson.dumps(detail).decode(),
     )
     rows = _buffer()
     rows.append(row)
@@ -79,8 +79,8 @@ def record_interaction(interaction: Interaction, status: int, resource: dict | N
 READ_ACTIONS = frozenset({"read", "vread", "search", "history", "capabilities"})
 
 
-def _deferrable(row: AuditEvent) -> bool:
-    return row.success and row.action in READ_ACTIONS
+def _deferrable(row: tuple) -> bool:
+    return row[SUCCESS] and row[ACTION] in READ_ACTIONS
 
 
 def flush() -> None:
@@ -89,7 +89,7 @@ def flush() -> None:
         return
     pending, rows[:] = list(rows), []
     if connection.in_atomic_block:
-        AuditEvent.objects.bulk_create(pending)  # part of the caller's transaction
+        rows_copy(pending)  # part of the caller's transaction
         return
     if settings.AUDIT_DEFER_READS:
         deferred = [row for row in pending if _deferrable(row)]
@@ -99,9 +99,10 @@ def flush() -> None:
             if not pending:
                 return
     if len(pending) == 1:
-        pending[0].save(force_insert=True)  # one round trip: no BEGIN/COMMIT around a single INSERT
+        row_insert(pending[0])  # one round trip: no BEGIN/COMMIT around a single INSERT
     else:
-        AuditEvent.objects.bulk_create(pending)
+        with transaction.atomic():
+            rows_copy(pending)
 
 
 class AuditScope:
