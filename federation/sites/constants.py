@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SiteKind(models.TextChoices):
@@ -11,7 +12,7 @@ class SiteKind(models.TextChoices):
 class Specialty(models.TextChoices):
     """Departments' specialties, the targets of routing."""
 
-    EMERGENCY = "emergency", _("Emergency")
+    EMERGENCY = "emergency", pgettext_lazy("specialty", "Emergency")
     CARDIOLOGY = "cardiology", _("Cardiology")
     NEUROLOGY = "neurology", _("Neurology")
     IMAGING = "imaging", _("Ultrasound and imaging")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from federation.sites.constants import Specialty
 
@@ -18,9 +19,9 @@ class ReferralKind(models.TextChoices):
 
 
 class Urgency(models.TextChoices):
-    EMERGENCY = "emergency", _("Emergency")
-    URGENT = "urgent", _("Urgent")
-    ROUTINE = "routine", _("Routine")
+    EMERGENCY = "emergency", pgettext_lazy("urgency", "Emergency")
+    URGENT = "urgent", pgettext_lazy("urgency", "Urgent")
+    ROUTINE = "routine", pgettext_lazy("urgency", "Routine")
 
 
 class Pathway(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from hub.api_errors import ConflictError, NotFoundError
 from hub.notifications.events import notify_on_commit
@@ -38,6 +39,26 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
         S.CANCELLED,
     ),
 }
+# The actions as the illegal-transition message names them ("Cannot accept a request that is completed.").
+ACTION_NAMES = {
+    "submit": pgettext_lazy("workflow action", "submit"),
+    "receive": pgettext_lazy("workflow action", "receive"),
+    "accept": pgettext_lazy("workflow action", "accept"),
+    "decline": pgettext_lazy("workflow action", "decline"),
+    "reject": pgettext_lazy("workflow action", "reject"),
+    "forward": pgettext_lazy("workflow action", "forward"),
+    "escalate": pgettext_lazy("workflow action", "escalate"),
+    "request_info": pgettext_lazy("workflow action", "ask for information on"),
+    "provide_info": pgettext_lazy("workflow action", "add information to"),
+    "invite": pgettext_lazy("workflow action", "invite experts to"),
+    "schedule": pgettext_lazy("workflow action", "schedule"),
+    "start": pgettext_lazy("workflow action", "start"),
+    "hold": pgettext_lazy("workflow action", "put on hold"),
+    "resume": pgettext_lazy("workflow action", "resume"),
+    "complete": pgettext_lazy("workflow action", "complete"),
+    "fail": pgettext_lazy("workflow action", "mark as failed"),
+    "cancel": pgettext_lazy("workflow action", "cancel"),
+}
 
 
 def referral_lock(*, referral_id: int) -> Referral:
@@ -58,7 +79,7 @@ def transition_check(*, referral: Referral, action: str) -> str:
     if referral.status not in allowed:
         raise ConflictError(
             _("Cannot %(action)s a request that is %(status)s.")
-            % {"action": action.replace("_", " "), "status": referral.get_status_display().lower()},
+            % {"action": ACTION_NAMES.get(action, action), "status": referral.get_status_display().lower()},
             code="illegal_transition",
         )
     return to_status or referral.status
