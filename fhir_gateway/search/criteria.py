@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.definitions import SearchParam, common_params, defined_types, params_for
 from fhir_gateway.search.scope import Scope
-from fhir_gateway.search.values import KINDS, composite, date, number, reference, token
+from fhir_gateway.search.values import KINDS, composite, content, date, number, reference, token
 
 _COMMA = re.compile(r"(?<!\\),")
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]+$")
@@ -87,7 +87,7 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
     if modifier == "missing":
         if values not in (["true"], ["false"]):
             raise bad(name, _(":missing takes true or false"))
-        table = KINDS[param.type].TABLE
+        table = content.TABLE if code in content.PARAMS else KINDS[param.type].TABLE
         stored = code + ":lat" if param.type == "special" else code
         exists = f"EXISTS (SELECT 1 FROM {table} m WHERE m.resource_id = {alias}.resource_id AND m.param = %s)"
         return (f"NOT {exists}" if values == ["true"] else exists), [stored]
@@ -170,6 +170,10 @@ def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: l
     kind = param.type
     if kind == "special":
         return _near(ctx, param, name, values, alias)
+    if param.code in content.PARAMS:
+        if modifier not in content.MODIFIERS:
+            raise bad(name, _("unknown modifier :%(modifier)s") % {"modifier": modifier}, "not-supported")
+        return _exists(content.TABLE, alias, ctx, param.code, name, values, content.condition_for)
     module = KINDS[kind]
     if kind == "reference" and modifier not in ("", "identifier"):
         if not _TYPE_NAME.match(modifier) or (param.targets and modifier not in param.targets):
@@ -222,8 +226,6 @@ def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: l
             values,
             lambda value, col: token.condition(value, "of-type", col),
         )
-    if param.code == "_text" and not modifier:
-        modifier = "contains"  # narrative search finds words anywhere
     sql, args = _exists(
         module.TABLE,
         alias,

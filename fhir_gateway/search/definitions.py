@@ -14,8 +14,8 @@ DATA = Path(__file__).with_name("data")
 COMMON_BASES = ("Resource", "DomainResource")
 # Parameters whose value lives in the resource row itself rather than in an index table.
 RESOURCE_COLUMNS = {"_id", "_lastUpdated"}
-# Defined by the spec without an expression; ``_text`` is indexed from the narrative.
-UNSUPPORTED = {"_content", "_query"}
+# Defined by the spec without an expression (``_text`` and ``_content`` are indexed by ``values.content``).
+UNSUPPORTED = {"_query"}
 # R4 errata: DocumentReference ``relationship`` names its components' definitions the wrong way round
 # (``code`` is the relation type, a token; ``target`` the related document, a reference).
 COMPONENT_TYPES = {"http://hl7.org/fhir/SearchParameter/DocumentReference-relationship": ("token", "reference")}

@@ -16,6 +16,7 @@ from fhir_gateway.search import bundle, everything, includes, query, request
 from fhir_gateway.search.criteria import Context
 from fhir_gateway.search.definitions import RESOURCE_COLUMNS, common_params, params_for
 from fhir_gateway.search.scope import Scope
+from fhir_gateway.search.values import content
 
 
 def match_pks(*, resource_type: str, params: list[tuple[str, str]]) -> list[int]:
@@ -62,6 +63,6 @@ def supported_parameters(resource_type: str) -> list[dict]:
     out = [
         {"name": param.code, "type": param.type, "definition": param.url, "documentation": param.description}
         for param in found.values()
-        if param.paths or param.code in RESOURCE_COLUMNS or param.code == "_text"
+        if param.paths or param.code in RESOURCE_COLUMNS or param.code in content.PARAMS
     ]
     return sorted(out, key=lambda item: item["name"])

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 
 from fhir_gateway.search import fhirpath
 from fhir_gateway.search.definitions import RESOURCE_COLUMNS, SearchParam, params_for
-from fhir_gateway.search.normalize import normalize
-from fhir_gateway.search.values import KINDS, composite, string
+from fhir_gateway.search.values import KINDS, composite
+from fhir_gateway.search.values import content as words
 
-_TAGS = re.compile(r"<[^>]+>")
 TOKEN_TABLE = KINDS["token"].TABLE
 
 
@@ -41,15 +38,6 @@ def plan(resource_type: str) -> tuple[Group, ...]:
     return tuple(groups.values())
 
 
-def _narrative(content: dict) -> list[tuple]:
-    div = (content.get("text") or {}).get("div")
-    if not isinstance(div, str):
-        return []
-    text = " ".join(html.unescape(_TAGS.sub(" ", div)).split())
-    norm = normalize(text)
-    return [(norm[: string.LIMIT], text[: string.LIMIT])] if norm else []
-
-
 def extract_rows(resource_type: str, content: dict) -> dict[str, list[tuple]]:
     """``{table: [(param, *values)]}`` for one resource (duplicates removed)."""
     out: dict[str, dict[tuple, None]] = defaultdict(dict)
@@ -71,6 +59,6 @@ def extract_rows(resource_type: str, content: dict) -> dict[str, list[tuple]]:
                     out[TOKEN_TABLE][(param.code + suffix[5:], *values)] = None
                 else:
                     out[kind.TABLE][(param.code + suffix, *values)] = None
-    for values in _narrative(content):
-        out[string.TABLE][("_text", *values)] = None
-    return {table: list(rows) for table, rows in out.items()}
+    rows = {table: list(rows) for table, rows in out.items()}
+    rows[words.TABLE] = words.extract_resource(content)
+    return rows

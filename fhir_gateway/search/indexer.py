@@ -12,9 +12,9 @@ from typing import NamedTuple
 from django.db import connection
 
 from fhir_gateway.search.extract import extract_rows
-from fhir_gateway.search.values import KINDS, TABLES
+from fhir_gateway.search.values import COLUMNS as _COLUMNS
+from fhir_gateway.search.values import TABLES
 
-_COLUMNS = {kind.TABLE: kind.COLUMNS for kind in KINDS.values()}
 # Index values are clipped so that no row outgrows a btree entry (2,704 bytes): a longer code or URL
 # than this is not searchable beyond its first characters, but it never makes a write fail.
 MAX_TEXT = 512

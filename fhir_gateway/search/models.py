@@ -6,7 +6,10 @@ the index is written in bulk with COPY and dropped by resource). Values are writ
 raw SQL (``indexer`` and ``query``); the models give the tables their migrations.
 """
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import Func
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,16 +100,25 @@ class NumberIndex(IndexRowBase):
 
 
 class QuantityIndex(IndexRowBase):
-    """Quantity values with their unit system, code and text."""
+    """Quantity values with their unit system, code and text; UCUM ones also in canonical units."""
 
     value = models.FloatField()
     system = models.TextField(null=True)
     code = models.TextField(null=True)
     unit = models.TextField(null=True)
+    canon_value = models.FloatField(null=True)
+    canon_unit = models.TextField(null=True)
 
     class Meta:
         db_table = "fhir_search_quantity"
-        indexes = [models.Index(fields=["param", "value"], name="fhir_search_quantity_value")]
+        indexes = [
+            models.Index(fields=["param", "value"], name="fhir_search_quantity_value"),
+            models.Index(
+                fields=["param", "canon_unit", "canon_value"],
+                name="fhir_search_quantity_canon",
+                condition=models.Q(canon_unit__isnull=False),
+            ),
+        ]
 
 
 class ReferenceIndex(IndexRowBase):
@@ -148,10 +160,33 @@ class CompositeIndex(IndexRowBase):
     c2_lo = models.DateTimeField(null=True)
     c2_hi = models.DateTimeField(null=True)
     c2_text = models.TextField(null=True)
+    c2_canon_num = models.FloatField(null=True)
+    c2_canon_unit = models.TextField(null=True)
 
     class Meta:
         db_table = "fhir_search_composite"
         indexes = [models.Index(fields=["param", "c1_code"], name="fhir_search_composite_c1")]
+
+
+class TextIndex(IndexRowBase):
+    """Words of a resource for ``_content`` (all its text) and ``_text`` (its narrative).
+
+    ``terms`` are the lexemes ``values.content`` makes (words, Chinese characters and character pairs,
+    pinyin); a GIN index on ``array_to_tsvector(terms)`` per parameter finds them.
+    """
+
+    terms = ArrayField(models.TextField())
+
+    class Meta:
+        db_table = "fhir_search_text"
+        indexes = [
+            GinIndex(
+                Func("terms", function="array_to_tsvector"),
+                name=f"fhir_search_text{param}",
+                condition=models.Q(param=param),
+            )
+            for param in ("_content", "_text")
+        ]
 
 
 class ReindexState(models.Model):

@@ -44,7 +44,7 @@ def sort_keys(resource_type: str | None, raw: str | None, strict: bool) -> list[
             keys.append(SortKey("s.last_updated", (), descending, "timestamptz"))
             continue
         param = lookup(resource_type, code)
-        if ":" in code or param is None or param.type in ("composite", "special"):
+        if ":" in code or param is None or param.type in ("composite", "special") or code in ("_content", "_text"):
             if strict or param is not None or ":" in code:
                 raise FhirError(
                     400, _("Cannot sort by %(code)r") % {"code": code}, code="not-supported", expression=["_sort"]

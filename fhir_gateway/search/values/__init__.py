@@ -8,7 +8,7 @@ Each module offers ``TABLE`` and ``COLUMNS`` (the index table and its value colu
 
 from __future__ import annotations
 
-from fhir_gateway.search.values import composite, date, number, quantity, reference, string, token, uri
+from fhir_gateway.search.values import composite, content, date, number, quantity, reference, string, token, uri
 
 KINDS = {
     "token": token,
@@ -21,7 +21,9 @@ KINDS = {
     "composite": composite,
     "special": number,  # Location ``near``: latitude and longitude rows
 }
-TABLES = sorted({kind.TABLE for kind in KINDS.values()})
+# ``_content`` and ``_text`` have a table of their own (their definitions call them strings).
+COLUMNS = {kind.TABLE: kind.COLUMNS for kind in (*KINDS.values(), content)}
+TABLES = sorted(COLUMNS)
 
 
 def like_escape(text: str) -> str:

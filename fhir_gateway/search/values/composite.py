@@ -15,12 +15,30 @@ from fhir_gateway.search import fhirpath
 from fhir_gateway.search.fhirpath import Node
 
 TABLE = "fhir_search_composite"
-COLUMNS = ("c1_system", "c1_code", "c2_system", "c2_code", "c2_num", "c2_lo", "c2_hi", "c2_text")
+COLUMNS = (
+    "c1_system",
+    "c1_code",
+    "c2_system",
+    "c2_code",
+    "c2_num",
+    "c2_lo",
+    "c2_hi",
+    "c2_text",
+    "c2_canon_num",
+    "c2_canon_unit",
+)
 MODIFIERS = {"", "missing"}
 # Where each second-component type keeps its values.
 SECOND = {
     "token": {"system": "c2_system", "code": "c2_code", "text": "c2_text"},
-    "quantity": {"value": "c2_num", "system": "c2_system", "code": "c2_code", "unit": "c2_text"},
+    "quantity": {
+        "value": "c2_num",
+        "system": "c2_system",
+        "code": "c2_code",
+        "unit": "c2_text",
+        "canon_value": "c2_canon_num",
+        "canon_unit": "c2_canon_unit",
+    },
     "number": {"value": "c2_num"},
     "date": {"lo": "c2_lo", "hi": "c2_hi"},
     "string": {"norm": "c2_text", "exact": "c2_code"},

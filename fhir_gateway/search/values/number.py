@@ -58,10 +58,13 @@ def bounds(number: Decimal) -> tuple[Decimal, Decimal]:
     return number - half, number + half
 
 
-def compare(prefix: str, number: Decimal, column: str) -> tuple[str, list]:
-    """Values are stored as float8: compare with floats (an out-of-range number becomes +-infinity or 0)."""
+def compare(prefix: str, number: Decimal, column: str, convert=float) -> tuple[str, list]:
+    """Values are stored as float8: compare with floats (an out-of-range number becomes +-infinity or 0).
+
+    ``convert`` turns each bound (a Decimal) into the float compared, e.g. in canonical units.
+    """
     sql, args = _compare(prefix, number, column)
-    return sql, [float(arg) for arg in args]
+    return sql, [convert(arg) for arg in args]
 
 
 def _compare(prefix: str, number: Decimal, column: str) -> tuple[str, list]:

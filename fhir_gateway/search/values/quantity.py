@@ -1,18 +1,22 @@
 """Quantity parameters: ``[prefix]number|system|code`` (http://hl7.org/fhir/R4/search.html#quantity).
 
-Units match by system and code, or by code or unit text when no system is given; no UCUM conversion.
+A UCUM quantity is also indexed in canonical units (``ucum``), and a search in a UCUM unit the
+canonicaliser knows compares there: ``5.4|http://unitsofmeasure.org|mmol/L`` finds 5400 umol/L but
+never mg/dL (another dimension). Otherwise units match by system and code, or by code or unit text
+when no system is given.
 """
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from fhir_gateway.search import ucum
 from fhir_gateway.search.fhirpath import Node
 from fhir_gateway.search.values.date import split_prefix
 from fhir_gateway.search.values.number import compare, finite, parse_number
 
 TABLE = "fhir_search_quantity"
-COLUMNS = ("value", "system", "code", "unit")
+COLUMNS = ("value", "system", "code", "unit", "canon_value", "canon_unit")
 MODIFIERS = {"", "missing"}
 
 
@@ -22,7 +26,9 @@ def extract(node: Node) -> list[tuple]:
         return []
     if (number := finite(value.get("value"))) is not None:
         code = value.get("code") or value.get("currency")
-        return [("", (number, value.get("system"), code, value.get("unit")))]
+        system = value.get("system")
+        canon = ucum.canonical(value["value"], code) if system == ucum.SYSTEM else None
+        return [("", (number, system, code, value.get("unit"), *(canon or (None, None))))]
     rows: list[tuple] = []
     for bound in ("low", "high"):  # Range
         if isinstance(value.get(bound), dict):
@@ -35,7 +41,12 @@ def condition(value: str, modifier: str, col) -> tuple[str, list]:
     if len(parts) not in (1, 3):
         raise ValueError(_("expected number|system|code"))
     prefix, text = split_prefix(parts[0])
-    sql, args = compare(prefix, parse_number(text), col("value"))
+    number = parse_number(text)
+    unit = ucum.parse(parts[2]) if len(parts) == 3 and parts[1] == ucum.SYSTEM else None
+    if unit is not None:  # compare in canonical units (conversion keeps the order of values)
+        sql, args = compare(prefix, number, col("canon_value"), lambda bound: float(ucum.to_canonical(bound, unit)))
+        return f"({col('canon_unit')} = %s AND {sql})", [unit.canonical, *args]
+    sql, args = compare(prefix, number, col("value"))
     if len(parts) == 3:
         system, code = parts[1], parts[2]
         if system:
