@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 SYSTEM = "http://unitsofmeasure.org"
@@ -224,7 +224,7 @@ def parse(code: str) -> Unit | None:
         unit = parser.term()
         if parser.peek() is not None:
             return None
-    except (UnknownUnit, InvalidOperation, OverflowError, ZeroDivisionError):
+    except (UnknownUnit, ArithmeticError):  # decimal's Overflow, InvalidOperation, DivisionByZero
         return None
     if not unit.factor.is_finite() or unit.factor <= 0:
         return None
@@ -242,7 +242,7 @@ def canonical(value: object, code: object) -> tuple[float, str] | None:
         return None
     try:
         number = float(to_canonical(Decimal(str(value)), unit))
-    except (InvalidOperation, OverflowError, ValueError):
+    except (ArithmeticError, ValueError):
         return None
     if number != number or number in (float("inf"), float("-inf")):
         return None
