@@ -172,6 +172,8 @@ def _read(request, resource_type, fhir_id):
     if _not_modified(request, stored):
         return render(request, None, status=304, headers=headers)
     summary, elements = request.GET.get("_summary"), request.GET.get("_elements")
+    if summary not in (None, "true", "false", "text", "data"):
+        raise FhirError(400, _("_summary must be true, false, text or data"), code="invalid", expression=["_summary"])
     if summary in ("true", "text", "data") or elements:
         # The same shaping as search results (http://hl7.org/fhir/R4/search.html#summary).
         names = [name.strip() for name in elements.split(",") if name.strip()] if elements else None

@@ -9,6 +9,7 @@ import orjson
 from django.db import connection
 
 from fhir_gateway.search.definitions import summary_elements
+from fhir_gateway.validation import required_elements
 
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 
@@ -32,7 +33,8 @@ def parse(content) -> dict:
 
 
 def _subsetted(resource: dict, keep) -> dict:
-    out = {key: value for key, value in resource.items() if keep(key)}
+    # A primitive's extensions (``_birthDate``) go with it.
+    out = {key: value for key, value in resource.items() if keep(key[1:] if key.startswith("_") else key)}
     meta = dict(out.get("meta") or {})
     meta["tag"] = [*meta.get("tag", []), SUBSETTED]
     out["meta"] = meta
@@ -40,12 +42,19 @@ def _subsetted(resource: dict, keep) -> dict:
 
 
 def shape(resource: dict, summary: str | None, elements: list[str] | None) -> dict:
-    """Apply ``_summary`` or ``_elements`` to one matched resource."""
+    """Apply ``_summary`` or ``_elements`` to one matched resource (http://hl7.org/fhir/R4/search.html#summary).
+
+    ``true``: the elements the definition marks as summary, and the mandatory ones; ``text``: only
+    ``text``, ``id``, ``meta`` and the top-level mandatory elements; ``data``: all but ``text``.
+    """
+    resource_type = resource.get("resourceType")
     if summary == "true":
-        wanted = set(summary_elements().get(resource.get("resourceType"), ())) | {"resourceType", "id", "meta"}
+        wanted = set(summary_elements().get(resource_type, ())) | required_elements(resource_type)
+        wanted |= {"resourceType", "id", "meta"}
         return _subsetted(resource, lambda key: key in wanted)
     if summary == "text":
-        return _subsetted(resource, lambda key: key in ("resourceType", "id", "meta", "text"))
+        wanted = {"resourceType", "id", "meta", "text", *required_elements(resource_type)}
+        return _subsetted(resource, lambda key: key in wanted)
     if summary == "data":
         return _subsetted(resource, lambda key: key != "text")
     if elements:

@@ -39,6 +39,26 @@ def is_resource_type(name: str) -> bool:
     return name in _type_set()
 
 
+@cache
+def required_elements(resource_type: str) -> frozenset[str]:
+    """The JSON names of ``resource_type``'s top-level elements with a minimum cardinality of 1 or more.
+
+    From the R4B model's field definitions (the R4 StructureDefinitions' ``min``): a required field, a
+    primitive marked ``element_required``, or every variant of a required choice (``medication[x]``).
+    Unknown types have none. For ``_summary`` (http://hl7.org/fhir/R4/search.html#summary).
+    """
+    if not is_resource_type(resource_type):
+        return frozenset()
+    names = set()
+    for key, field in R4B.get_fhir_model_class(resource_type).model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if not extra.get("element_property"):
+            continue
+        if field.is_required() or extra.get("element_required") or extra.get("one_of_many_required"):
+            names.add(field.alias or key)
+    return frozenset(names)
+
+
 def _expression(resource_type: str, loc: tuple) -> str:
     path = resource_type
     for part in loc:

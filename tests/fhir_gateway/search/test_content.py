@@ -139,6 +139,15 @@ def test_bad_content_searches_are_a_400_naming_the_parameter(fhir, records, quer
     assert outcome["issue"][0]["expression"] == [name]
 
 
+def test_the_capability_statement_announces_content_and_text(fhir):
+    resources = fhir.get("/fhir/metadata").json()["rest"][0]["resource"]
+    condition_params = {
+        param["name"] for param in next(r for r in resources if r["type"] == "Condition")["searchParam"]
+    }
+    assert {"_content", "_text"} <= condition_params
+    assert "_query" not in condition_params
+
+
 def test_odd_text_never_fails(fhir, records):
     for value in ("'", "\\", "a:*", "!&|()", "x" * 5000, "𠀀𠀁", "é" * 3):
         assert fhir.get("/fhir/Condition?" + urlencode({"_content": value})).status_code in (200, 400)
