@@ -40,6 +40,7 @@ _WORD = re.compile(r"[^\W_]+")
 _CJK_RUN = re.compile(r"([\u3400-\u9fff\uf900-\ufaff]+)")
 PINYIN_SPAN = 6  # syllables joined from each character on: "wangxiaoming..." is found by "wangxiao"
 MAX_LEXEME = 64
+SHORT = 200  # texts up to this length have their lexemes cached
 MAX_BYTES = 500_000  # a tsvector holds at most 1 MB; a huge resource is searchable by its first words
 # Not text: metadata, and base64 attachment or Binary data.
 _SKIPPED = {"meta", "resourceType"}
@@ -84,10 +85,9 @@ def _cjk_lexemes(run: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*chars, *pairs, *spans]))
 
 
-def lexemes(text: str) -> list[str]:
-    """The lexemes of ``text`` (words, Chinese characters and pairs, pinyin), each once."""
+def _lexemes(text: str) -> tuple[str, ...]:
     out: dict[str, None] = {}
-    for word in _WORD.findall(normalize(text)):
+    for word in _WORD.findall(_normalize(text)):
         for index, part in enumerate(_CJK_RUN.split(word)):
             if not part:
                 continue
@@ -95,10 +95,27 @@ def lexemes(text: str) -> list[str]:
                 out.update(dict.fromkeys(_cjk_lexemes(part)))
             else:
                 out[part[:MAX_LEXEME]] = None
+    return tuple(out)
+
+
+_short_lexemes = lru_cache(maxsize=65536)(_lexemes)  # codes, systems and displays recur across resources
+
+
+def _normalize(text: str) -> str:
+    return normalize(text) if len(text) <= SHORT else normalize.__wrapped__(text)  # only short texts cached
+
+
+def lexemes(*texts: str) -> list[str]:
+    """The lexemes of ``texts`` (words, Chinese characters and pairs, pinyin), each once."""
+    out: dict[str, None] = {}
+    for text in texts:
+        out.update(dict.fromkeys(_short_lexemes(text) if len(text) <= SHORT else _lexemes(text)))
     return list(out)
 
 
 def _budget(terms: list[str]) -> list[str]:
+    if 4 * sum(map(len, terms)) + 8 * len(terms) <= MAX_BYTES:  # at most 4 bytes a character: surely fits
+        return terms
     kept, size = [], 0
     for term in terms:
         size += len(term.encode()) + 8
@@ -114,7 +131,7 @@ def extract_resource(content: dict) -> list[tuple[str, list[str]]]:
     texts: list[str] = [story] if story else []
     _strings(content, texts)
     rows = []
-    if terms := _budget(lexemes(" ".join(texts))):
+    if terms := _budget(lexemes(*texts)):
         rows.append(("_content", terms))
     if story and (terms := _budget(lexemes(story))):
         rows.append(("_text", terms))
