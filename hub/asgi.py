@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (its WSGI handler, in a thread pool), websockets through Channels."""
 
 import os
 
@@ -17,8 +17,9 @@ from hub.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # /fhir/ through Django's WSGI handler in a thread pool: one thread hop per request, not a dozen.
-        "http": with_fhir_fast_path(django_asgi_app),
+        # Every HTTP request through Django's WSGI handler in a thread pool: one thread hop per request, not
+        # a dozen (all the hub's views are synchronous; the same middleware, authentication, CSRF, sessions).
+        "http": with_fhir_fast_path(django_asgi_app, all_http=True),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

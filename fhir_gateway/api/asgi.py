@@ -5,16 +5,17 @@ thread hops and a fresh thread per request, which costs more than the whole FHIR
 ``with_fhir_fast_path`` hands requests under the FHIR prefix to Django's WSGI handler instead, run in
 a small thread pool (one hop, the full middleware stack, the same views), and plain single-resource
 reads to ``fhir_gateway.api.lean`` (the same service without Django's request machinery); everything
-else (web UI, REST API, websockets) stays on the wrapped ASGI application.
+else (web UI, REST API, websockets) stays on the wrapped ASGI application, unless ``all_http`` sends
+every HTTP request to the thread pool too (for a project whose views are all synchronous).
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.translation import gettext as _
@@ -47,7 +48,9 @@ def _environ(scope: dict, body: bytes) -> dict:
         key = name.decode("latin1").upper().replace("-", "_")
         key = key if key in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{key}"
         text = value.decode("latin1")
-        environ[key] = f"{environ[key]},{text}" if key in environ else text
+        if key in environ:  # repeated headers are joined, cookies as Django's ASGI handler joins them
+            text = f"{environ[key]}; {text.rstrip('; ')}" if key == "HTTP_COOKIE" else f"{environ[key]},{text}"
+        environ[key] = text
     # The body is buffered whole, so its length is known even when it came chunked.
     environ["CONTENT_LENGTH"] = str(len(body))
     return environ
@@ -56,9 +59,10 @@ def _environ(scope: dict, body: bytes) -> dict:
 class WsgiThreadApp:
     """An ASGI HTTP app running Django's WSGI handler in a thread pool (request bodies are buffered)."""
 
-    def __init__(self, *, threads: int = 8):
+    def __init__(self, *, threads: int = 8, fhir_prefix: str = "/fhir"):
+        self.fhir_prefix = fhir_prefix  # a body too large is refused as an OperationOutcome under it, else as JSON
         self.handler = WSGIHandler()
-        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="fhir-http")
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="wsgi-http")
 
     def _run(self, scope: dict, body: bytes) -> tuple[int, list, bytes]:
         started: dict = {}
@@ -87,39 +91,45 @@ class WsgiThreadApp:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > limit:  # refuse before buffering more of it
-                await _too_large(send, limit)
+                await _too_large(send, limit, fhir=scope["path"].startswith(self.fhir_prefix))
                 return
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
         run = self._run_lean if not body and lean.eligible(scope) else self._run
-        status, headers, content = await asyncio.get_running_loop().run_in_executor(self.executor, run, scope, body)
+        # As Django's ASGI handler does: the view's context variables are copied, and its ``async_to_sync``
+        # calls (a channel layer's sends) run on this event loop, not on a new one made for each call.
+        status, headers, content = await sync_to_async(run, thread_sensitive=False, executor=self.executor)(scope, body)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
 
-async def _too_large(send, limit: int) -> None:
-    outcome = {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "error",
-                "code": "too-costly",
-                "diagnostics": _("The body is larger than %(limit)s bytes") % {"limit": limit},
-            }
-        ],
-    }
-    headers = [(b"content-type", b"application/fhir+json; charset=utf-8"), (b"connection", b"close")]
+async def _too_large(send, limit: int, *, fhir: bool = True) -> None:
+    message = _("The body is larger than %(limit)s bytes") % {"limit": limit}
+    if fhir:
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "too-costly", "diagnostics": message}],
+        }
+        content_type = b"application/fhir+json; charset=utf-8"
+    else:
+        body, content_type = {"error": "too_large", "detail": message}, b"application/json"
+    headers = [(b"content-type", content_type), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": orjson.dumps(outcome)})
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 
-def with_fhir_fast_path(app, *, prefix: str = "/fhir/"):
-    """``app`` (an ASGI HTTP app) with requests under ``prefix`` served by ``WsgiThreadApp``."""
-    fhir_app = WsgiThreadApp()
+def with_fhir_fast_path(app, *, prefix: str = "/fhir/", all_http: bool = False):
+    """``app`` (an ASGI HTTP app) with requests under ``prefix`` served by ``WsgiThreadApp``.
+
+    ``all_http``: every HTTP request is, in the same thread pool; ``app`` then gets only other scope types.
+    """
+    fhir_app = WsgiThreadApp(fhir_prefix=prefix.rstrip("/"))
 
     async def router(scope, receive, send):
-        if scope["type"] == "http" and (scope["path"].startswith(prefix) or scope["path"] == prefix.rstrip("/")):
+        if scope["type"] == "http" and (
+            all_http or scope["path"].startswith(prefix) or scope["path"] == prefix.rstrip("/")
+        ):
             await fhir_app(scope, receive, send)
         else:
             await app(scope, receive, send)

@@ -7,11 +7,14 @@ websocket and email channels.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Protocol
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -41,9 +44,50 @@ class WebsocketChannel:
         if layer is None:
             return
         message = {"type": "notify", "message": notification.as_message()}
-        send = async_to_sync(layer.group_send)
-        for recipient in notification.recipients:
-            send(user_group(recipient.user_id), message)
+        groups = [user_group(recipient.user_id) for recipient in notification.recipients]
+
+        async def send() -> None:
+            for group in groups:
+                await layer.group_send(group, message)
+
+        if isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(send)()  # its queues belong to the consumers' event loop: send from there
+        else:
+            publisher.run(send(), timeout=PUBLISH_TIMEOUT)
+
+
+PUBLISH_TIMEOUT = 10.0
+
+
+class Publisher:
+    """One event loop per process, in a thread of its own, for channel-layer sends from synchronous code.
+
+    ``async_to_sync`` called from a thread without an event loop (a WSGI request thread, a Celery task)
+    makes a new loop and a new thread for each call, and the Redis layer a new connection for each
+    loop: a connection per notification. Sending through one long-lived loop keeps one pool of Redis
+    connections per process. The caller still waits until the send is done (or has failed).
+    """
+
+    def __init__(self):
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is not None and self._pid == os.getpid():
+            return self._loop
+        with self._lock:  # first use in this process (or in a child forked after it: threads do not survive a fork)
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="notification-publisher", daemon=True).start()
+                self._loop, self._pid = loop, os.getpid()
+        return self._loop
+
+    def run(self, coroutine, *, timeout: float):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running_loop()).result(timeout)
+
+
+publisher = Publisher()
 
 
 class EmailChannel:
