@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from federation.sites.models import Department
@@ -37,7 +35,10 @@ def department_for(*, referral: Referral) -> Department | None:
 
 
 def team_members(*, referral: Referral, department: Department | None):
-    """Active people who may fulfil the request: the department's specialists (or, going down, its doctors)."""
+    """Active people who may fulfil the request: the department's specialists (or, going down, its doctors).
+
+    ``least_loaded`` spells the same criteria out in SQL: keep the two in step.
+    """
     role = Role.COUNTY_DOCTOR if referral.kind == ReferralKind.DOWN else Role.SPECIALIST
     people = User.objects.filter(is_active=True, role=role, site=referral.target_site_id)
     return people.filter(department=department) if department is not None else people
@@ -52,21 +53,34 @@ def on_call_shift(*, department: Department, now: datetime) -> OnCallShift | Non
     )
 
 
-def least_loaded(*, people, exclude: set[int]) -> tuple[User, int] | None:
-    """The person with the fewest open cases (ties: the longest-standing account), in one query."""
-    open_cases = (
-        Referral.objects.filter(owner=OuterRef("pk"), status__in=OPEN_STATUSES)
-        .order_by()
-        .values("owner")
-        .annotate(n=Count("pk"))
-        .values("n")
+# The least-loaded query, written out: Django compiles the equivalent annotated queryset (a correlated
+# count, a Coalesce, an ordering) in ~3 ms of CPU, several times what the database takes to run it.
+_LEAST_LOADED_SQL = """
+SELECT u.*, (
+    SELECT COUNT(*) FROM {referral} r WHERE r.owner_id = u.id AND r.status = ANY(%(open)s)
+) AS open_cases
+FROM {user} u
+WHERE u.is_active AND u.role = %(role)s AND u.site_id = %(site)s {department} AND NOT (u.id = ANY(%(exclude)s))
+ORDER BY open_cases, u.id
+LIMIT 1
+"""
+
+
+def least_loaded(*, referral: Referral, department: Department | None, exclude: set[int]) -> tuple[User, int] | None:
+    """Of ``team_members``, the person with the fewest open cases (ties: the longest-standing account), in one query."""
+    sql = _LEAST_LOADED_SQL.format(
+        referral=Referral._meta.db_table,
+        user=User._meta.db_table,
+        department="AND u.department_id = %(department)s" if department is not None else "",
     )
-    best = (
-        people.exclude(pk__in=exclude)
-        .annotate(open_cases=Coalesce(Subquery(open_cases), 0))
-        .order_by("open_cases", "pk")
-        .first()
-    )
+    params = {
+        "open": list(OPEN_STATUSES),
+        "role": Role.COUNTY_DOCTOR if referral.kind == ReferralKind.DOWN else Role.SPECIALIST,
+        "site": referral.target_site_id,
+        "department": department.pk if department is not None else None,
+        "exclude": sorted(exclude),
+    }
+    best = next(iter(User.objects.raw(sql, params)), None)
     return None if best is None else (best, best.open_cases)
 
 
@@ -85,7 +99,6 @@ def route_decide(
     department = department_for(referral=referral)
     if department is None and referral.kind != ReferralKind.DOWN:
         return None
-    members = team_members(referral=referral, department=department)
     team = department.name if department is not None else referral.target_site.name
 
     if referral.urgency == Urgency.EMERGENCY and department is not None:
@@ -102,12 +115,12 @@ def route_decide(
                     return RouteDecision(RoutingRule.ON_CALL, department, person, reason)
 
     if referral.urgency == Urgency.ROUTINE:
-        if not members.exclude(pk__in=exclude).exists():
+        if not team_members(referral=referral, department=department).exclude(pk__in=exclude).exists():
             return None
         reason = _("Routine: placed in the %(team)s queue; anyone there may accept.") % {"team": team}
         return RouteDecision(RoutingRule.DEPARTMENT_QUEUE, department, None, reason)
 
-    picked = least_loaded(people=members, exclude=set(exclude))
+    picked = least_loaded(referral=referral, department=department, exclude=set(exclude))
     if picked is None:
         return None
     person, load = picked
