@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -68,7 +69,7 @@ class Server:
             "--lifespan",
             "off",
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -84,7 +85,7 @@ class Server:
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)  # its workers too (the server has a session of its own)
 
 
 def prepare(database_url: str, *, specialists: int, doctors: int, patients: int) -> dict:
@@ -111,6 +112,24 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         pass
     return total
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def run_to_end(coroutine):
+    """``asyncio.run`` without waiting at the end for tasks that would not finish (sockets, abandoned requests)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.wait(left, timeout=5))
+        loop.close()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -145,6 +164,7 @@ async def run(args, data: dict, port: int, server_pid: int) -> dict:
         if n % 10 == 9:
             await asyncio.sleep(0.05)  # connect in small groups, as people sign in over time
     await asyncio.wait_for(ready.wait(), timeout=60)
+    progress(f"{counter[1]} sockets connected")
     rng = random.Random(7)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
@@ -171,7 +191,12 @@ async def run(args, data: dict, port: int, server_pid: int) -> dict:
                 return
             sent[response.json()["id"]] = start
 
-        async def offer(count: int) -> float:
+        async def offer(count: int) -> tuple[float, int]:
+            """Send ``count`` requests at ``--rate``; wait at most ``--drain`` s after the last for the answers.
+
+            Returns the seconds from the first request to the last answer and how many were still unanswered
+            (cancelled, so that a server far behind still gives a result rather than none).
+            """
             tasks = []
             began = time.perf_counter()
             for n in range(count):
@@ -179,27 +204,37 @@ async def run(args, data: dict, port: int, server_pid: int) -> dict:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.create_task(create(n)))
-            await asyncio.gather(*tasks)
-            return time.perf_counter() - began
+            _done, pending = await asyncio.wait(tasks, timeout=args.drain)
+            for task in pending:
+                task.cancel()
+            if pending:  # a cancelled request is not waited for long: the result matters more than its cleanup
+                await asyncio.wait(pending, timeout=5)
+            return time.perf_counter() - began, len(pending)
 
+        progress("warming up")
         await offer(int(args.rate * args.warmup))  # both workers import, validate and connect once
         await asyncio.sleep(1)
         sent.clear(), post_latency.clear(), errors.clear()
         total = int(args.rate * args.seconds)
-        cpu_before = cpu_seconds(server_pid)
-        sending = await offer(total)
+        progress(f"measuring: {total} requests at {args.rate:g}/s")
+        cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
+        sending, unanswered = await offer(total)
         server_cpu = cpu_seconds(server_pid) - cpu_before
+        server_wall = time.perf_counter() - wall_before
         await asyncio.sleep(2)
     for listener in listeners:
         listener.cancel()
+    await asyncio.wait(listeners, timeout=5)
     latencies = [(arrivals[i] - sent[i]) * 1000 for i in sent if i in arrivals]
     return {
         "total": total,
         "created": len(sent),
         "received": len(latencies),
         "errors": errors,
+        "unanswered": unanswered,
         "sending_seconds": sending,
         "server_cpu": server_cpu,
+        "server_wall": server_wall,
         "latencies": latencies,
         "post": [x * 1000 for x in post_latency],
     }
@@ -216,26 +251,37 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX per worker (0: no pool)")
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--drain", type=float, default=30, help="seconds to wait for answers after the last request is sent"
+    )
     args = parser.parse_args()
     if args.workers > 1 and not os.environ.get("REDIS_URL"):
         sys.exit("More than one worker needs REDIS_URL (the channel layer must be shared between processes).")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # killed (a time limit): still stop the server
+    progress("scratch database")
     database_url = scratch_database()
     data = prepare(database_url, specialists=args.specialists, doctors=args.doctors, patients=args.patients)
+    progress("starting the server")
     with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server:
-        result = asyncio.run(run(args, data, args.port, server.process.pid))
+        result = run_to_end(run(args, data, args.port, server.process.pid))
     latencies, post = result["latencies"], result["post"]
     layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     print(
         f"server: uvicorn, {args.workers} worker(s), database pool {args.pool or 'off'}, channel layer {layer}; "
         f"{args.specialists} specialists connected"
     )
     print(
         f"requests: {result['created']}/{result['total']} created in {result['sending_seconds']:.1f} s "
-        f"(offered {args.rate}/s), {result['received']} notifications matched, {len(result['errors'])} errors"
+        f"(offered {args.rate}/s, achieved {result['created'] / result['sending_seconds']:.1f}/s), "
+        f"{result['received']} notifications matched, {len(result['errors'])} errors, "
+        f"{result['unanswered']} unanswered after --drain {args.drain:g} s"
     )
     if result["created"]:
-        print(f"server CPU (uvicorn workers): {1000 * result['server_cpu'] / result['created']:.1f} ms per request")
+        print(
+            f"server CPU (uvicorn workers): {1000 * result['server_cpu'] / result['created']:.1f} ms per request, "
+            f"{100 * result['server_cpu'] / result['server_wall']:.0f} % of one core"
+        )
     if result["errors"]:
         print("first errors:", result["errors"][:3])
     if latencies:
