@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from websockets.asyncio.client import connect
@@ -132,6 +133,22 @@ def run_to_end(coroutine):
         loop.close()
 
 
+def database_cpu(database: str) -> dict[int, float]:
+    """CPU time of each PostgreSQL backend serving ``database`` (they run on the same machine)."""
+    times = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f" {database} " not in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return times
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -150,7 +167,7 @@ async def listen(uri: str, token: str, arrivals: dict[int, float], ready: asynci
                 arrivals.setdefault(message["referral"]["id"], time.perf_counter())
 
 
-async def run(args, data: dict, port: int, server_pid: int) -> dict:
+async def run(args, data: dict, port: int, server_pid: int, database: str) -> dict:
     arrivals: dict[int, float] = {}
     sent: dict[int, float] = {}
     post_latency: list[float] = []
@@ -217,9 +234,11 @@ async def run(args, data: dict, port: int, server_pid: int) -> dict:
         sent.clear(), post_latency.clear(), errors.clear()
         total = int(args.rate * args.seconds)
         progress(f"measuring: {total} requests at {args.rate:g}/s")
-        cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
+        cpu_before, wall_before, db_before = cpu_seconds(server_pid), time.perf_counter(), database_cpu(database)
         sending, unanswered = await offer(total)
         server_cpu = cpu_seconds(server_pid) - cpu_before
+        db_after = database_cpu(database)
+        database_seconds = sum(used - db_before.get(pid, 0.0) for pid, used in db_after.items())
         server_wall = time.perf_counter() - wall_before
         await asyncio.sleep(2)
     for listener in listeners:
@@ -234,6 +253,7 @@ async def run(args, data: dict, port: int, server_pid: int) -> dict:
         "unanswered": unanswered,
         "sending_seconds": sending,
         "server_cpu": server_cpu,
+        "database_cpu": database_seconds,
         "server_wall": server_wall,
         "latencies": latencies,
         "post": [x * 1000 for x in post_latency],
@@ -263,7 +283,7 @@ def main() -> None:
     data = prepare(database_url, specialists=args.specialists, doctors=args.doctors, patients=args.patients)
     progress("starting the server")
     with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server:
-        result = run_to_end(run(args, data, args.port, server.process.pid))
+        result = run_to_end(run(args, data, args.port, server.process.pid, urlsplit(database_url).path.lstrip("/")))
     latencies, post = result["latencies"], result["post"]
     layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
     print(f"machine: {machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
@@ -280,7 +300,8 @@ def main() -> None:
     if result["created"]:
         print(
             f"server CPU (uvicorn workers): {1000 * result['server_cpu'] / result['created']:.1f} ms per request, "
-            f"{100 * result['server_cpu'] / result['server_wall']:.0f} % of one core"
+            f"{100 * result['server_cpu'] / result['server_wall']:.0f} % of one core; "
+            f"PostgreSQL: {1000 * result['database_cpu'] / result['created']:.1f} ms per request"
         )
     if result["errors"]:
         print("first errors:", result["errors"][:3])
