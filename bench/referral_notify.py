@@ -240,7 +240,9 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
         db_after = database_cpu(database)
         database_seconds = sum(used - db_before.get(pid, 0.0) for pid, used in db_after.items())
         server_wall = time.perf_counter() - wall_before
-        await asyncio.sleep(2)
+        deadline = time.perf_counter() + args.drain  # notifications still on their way to the sockets
+        while time.perf_counter() < deadline and any(i not in arrivals for i in sent):
+            await asyncio.sleep(0.2)
     for listener in listeners:
         listener.cancel()
     await asyncio.wait(listeners, timeout=5)
@@ -272,7 +274,10 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX per worker (0: no pool)")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument(
-        "--drain", type=float, default=30, help="seconds to wait for answers after the last request is sent"
+        "--drain",
+        type=float,
+        default=30,
+        help="seconds to wait for answers, then for notifications, after the last request is sent",
     )
     args = parser.parse_args()
     if args.workers > 1 and not os.environ.get("REDIS_URL"):
