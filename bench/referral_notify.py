@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import random
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
+import orjson
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -74,9 +75,11 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
                     return self
-            except httpx.HTTPError:
+            except OSError:
                 time.sleep(0.3)
         self.__exit__()
         sys.exit("The server did not start")
@@ -154,15 +157,76 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+class Connections:
+    """Keep-alive HTTP/1.1 connections written and read by hand (as ``bench/fhir_read.py`` does): the load
+    generator shares the machine with the server, so it must cost little. At most ``limit`` at a time (more
+    requests wait for one, as with httpx's pool before); a connection is reused once its answer has been read
+    whole and only while the server keeps it (uvicorn closes one idle for 5 s); one whose request was abandoned
+    is closed.
+    """
+
+    IDLE = 4.0  # seconds: older idle connections are closed rather than reused
+
+    def __init__(self, host: str, port: int, limit: int = 200):
+        self.host, self.port = host, port
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+        self.slots = asyncio.Semaphore(limit)
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if time.monotonic() - since < self.IDLE and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+        async with self.slots:
+            reader, writer = await self._connection()
+            done = False
+            try:
+                writer.write(
+                    f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                status, length, close = int(head[9:12]), 0, False
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    name = name.strip().lower()
+                    if name == b"content-length":
+                        length = int(value)
+                    elif name == b"connection":
+                        close = value.strip().lower() == b"close"
+                answer = await reader.readexactly(length)
+                done = not close
+                return status, answer
+            finally:
+                if done:
+                    self.idle.append((reader, writer, time.monotonic()))
+                else:
+                    writer.close()
+
+    def close(self) -> None:
+        for _reader, writer, _since in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
 async def listen(uri: str, token: str, arrivals: dict[int, float], ready: asyncio.Event, counter: list[int]):
     async with connect(
-        uri, additional_headers={"Authorization": f"Bearer {token}"}, origin="http://127.0.0.1", max_queue=None
+        uri,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        origin="http://127.0.0.1",
+        max_queue=None,
+        compression=None,
     ) as socket:
         counter[0] += 1
         if counter[0] == counter[1]:
             ready.set()
         async for raw in socket:
-            message = json.loads(raw)
+            message = orjson.loads(raw)
             if message.get("event") == "referral.routed":
                 arrivals.setdefault(message["referral"]["id"], time.perf_counter())
 
@@ -183,11 +247,11 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
     await asyncio.wait_for(ready.wait(), timeout=60)
     progress(f"{counter[1]} sockets connected")
     rng = random.Random(7)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
+    pool = Connections("127.0.0.1", port)
 
-        async def create(n: int) -> None:
-            body = {
+    async def create(n: int) -> None:
+        body = orjson.dumps(
+            {
                 "kind": "consultation",
                 "urgency": "urgent",
                 "pathway": "chest_pain",
@@ -195,57 +259,61 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
                 "clinical_question": f"胸痛2小时，心电图ST段抬高 #{n}",
                 "consent": {"method": "written", "given_by": "patient"},
             }
-            token = data["doctors"][n % len(data["doctors"])]
-            start = time.perf_counter()
-            try:
-                response = await client.post("/api/referrals/", json=body, headers={"Authorization": f"Bearer {token}"})
-            except httpx.HTTPError as exc:
-                errors.append(type(exc).__name__)
-                return
-            post_latency.append(time.perf_counter() - start)
-            if response.status_code != 201:
-                errors.append(f"{response.status_code} {response.text[:200]}")
-                return
-            sent[response.json()["id"]] = start
+        )
+        token = data["doctors"][n % len(data["doctors"])]
+        start = time.perf_counter()
+        try:
+            status, answer = await pool.post("/api/referrals/", body, token)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            errors.append(type(exc).__name__)
+            return
+        post_latency.append(time.perf_counter() - start)
+        if status != 201:
+            errors.append(f"{status} {answer[:200]!r}")
+            return
+        sent[orjson.loads(answer)["id"]] = start
 
-        async def offer(count: int) -> tuple[float, int]:
-            """Send ``count`` requests at ``--rate``; wait at most ``--drain`` s after the last for the answers.
+    async def offer(count: int) -> tuple[float, int]:
+        """Send ``count`` requests at ``--rate``; wait at most ``--drain`` s after the last for the answers.
 
-            Returns the seconds from the first request to the last answer and how many were still unanswered
-            (cancelled, so that a server far behind still gives a result rather than none).
-            """
-            tasks = []
-            began = time.perf_counter()
-            for n in range(count):
-                delay = began + n / args.rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(create(n)))
-            _done, pending = await asyncio.wait(tasks, timeout=args.drain)
-            for task in pending:
-                task.cancel()
-            if pending:  # a cancelled request is not waited for long: the result matters more than its cleanup
-                await asyncio.wait(pending, timeout=5)
-            return time.perf_counter() - began, len(pending)
+        Returns the seconds from the first request to the last answer and how many were still unanswered
+        (cancelled, so that a server far behind still gives a result rather than none).
+        """
+        tasks = []
+        began = time.perf_counter()
+        for n in range(count):
+            delay = began + n / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(create(n)))
+        _done, pending = await asyncio.wait(tasks, timeout=args.drain)
+        for task in pending:
+            task.cancel()
+        if pending:  # a cancelled request is not waited for long: the result matters more than its cleanup
+            await asyncio.wait(pending, timeout=5)
+        return time.perf_counter() - began, len(pending)
 
-        progress("warming up")
-        await offer(int(args.rate * args.warmup))  # both workers import, validate and connect once
-        await asyncio.sleep(1)
-        sent.clear(), post_latency.clear(), errors.clear()
-        total = int(args.rate * args.seconds)
-        progress(f"measuring: {total} requests at {args.rate:g}/s")
-        cpu_before, wall_before, db_before = cpu_seconds(server_pid), time.perf_counter(), database_cpu(database)
-        sending, unanswered = await offer(total)
-        server_cpu = cpu_seconds(server_pid) - cpu_before
-        db_after = database_cpu(database)
-        database_seconds = sum(used - db_before.get(pid, 0.0) for pid, used in db_after.items())
-        server_wall = time.perf_counter() - wall_before
-        deadline = time.perf_counter() + args.drain  # notifications still on their way to the sockets
-        while time.perf_counter() < deadline and any(i not in arrivals for i in sent):
-            await asyncio.sleep(0.2)
+    progress("warming up")
+    await offer(int(args.rate * args.warmup))  # both workers import, validate and connect once
+    await asyncio.sleep(1)
+    sent.clear(), post_latency.clear(), errors.clear()
+    total = int(args.rate * args.seconds)
+    progress(f"measuring: {total} requests at {args.rate:g}/s")
+    cpu_before, wall_before, db_before = cpu_seconds(server_pid), time.perf_counter(), database_cpu(database)
+    client_before = time.process_time()
+    sending, unanswered = await offer(total)
+    client_cpu = time.process_time() - client_before
+    server_cpu = cpu_seconds(server_pid) - cpu_before
+    db_after = database_cpu(database)
+    database_seconds = sum(used - db_before.get(pid, 0.0) for pid, used in db_after.items())
+    server_wall = time.perf_counter() - wall_before
+    deadline = time.perf_counter() + args.drain  # notifications still on their way to the sockets
+    while time.perf_counter() < deadline and any(i not in arrivals for i in sent):
+        await asyncio.sleep(0.2)
     for listener in listeners:
         listener.cancel()
     await asyncio.wait(listeners, timeout=5)
+    pool.close()
     latencies = [(arrivals[i] - sent[i]) * 1000 for i in sent if i in arrivals]
     return {
         "total": total,
@@ -255,6 +323,7 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
         "unanswered": unanswered,
         "sending_seconds": sending,
         "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
         "database_cpu": database_seconds,
         "server_wall": server_wall,
         "latencies": latencies,
@@ -306,7 +375,9 @@ def main() -> None:
         print(
             f"server CPU (uvicorn workers): {1000 * result['server_cpu'] / result['created']:.1f} ms per request, "
             f"{100 * result['server_cpu'] / result['server_wall']:.0f} % of one core; "
-            f"PostgreSQL: {1000 * result['database_cpu'] / result['created']:.1f} ms per request"
+            f"PostgreSQL: {1000 * result['database_cpu'] / result['created']:.1f} ms per request; "
+            f"this client: {1000 * result['client_cpu'] / result['created']:.1f} ms per request, "
+            f"{100 * result['client_cpu'] / result['server_wall']:.0f} % of one core"
         )
     if result["errors"]:
         print("first errors:", result["errors"][:3])
