@@ -19,6 +19,7 @@ from hub.referrals.api.serializers import (
     ReferralCreatedSerializer,
     ReferralDetailSerializer,
     ReferralSummarySerializer,
+    referral_created_data,
 )
 from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, TimeNode, Urgency
 
@@ -124,7 +125,7 @@ class ReferralListCreateApi(APIView):
             time_nodes=data["time_nodes"],
             submit=data["submit"],
         )
-        return Response(ReferralCreatedSerializer(referral).data, status=201)
+        return Response(referral_created_data(referral), status=201)
 
 
 class ReferralDetailApi(APIView):
