@@ -146,21 +146,25 @@ def participant_add(*, referral: Referral, user, role: str, added_by, now: datet
     return participant
 
 
-def routing_apply(
-    *, referral: Referral, decision: RouteDecision, now: datetime, actor=None, fresh: bool = False
-) -> RoutingDecision:
-    """Point the request at the decision's team and person, record why, and tell them (``fresh``: a new request)."""
-    previous_owner = referral.owner
+def routing_point(*, referral: Referral, decision: RouteDecision) -> None:
+    """Point the request at the decision's team and person (not saved)."""
     referral.target_department = decision.department
     referral.owner = decision.assignee
+
+
+def routing_apply(*, referral: Referral, decision: RouteDecision, now: datetime, actor=None) -> RoutingDecision:
+    """Point the request at the decision's team and person, record why, and tell them."""
+    previous_owner = referral.owner
+    routing_point(referral=referral, decision=decision)
     if previous_owner is not None and previous_owner != decision.assignee:
         referral.participants.filter(user=previous_owner, role=ParticipantRole.OWNER).update(active=False)
-    if decision.assignee is not None and fresh:
-        Participant.objects.create(
-            referral=referral, user=decision.assignee, role=ParticipantRole.OWNER, added_by=actor, added_at=now
-        )
-    elif decision.assignee is not None:
+    if decision.assignee is not None:
         participant_add(referral=referral, user=decision.assignee, role=ParticipantRole.OWNER, added_by=actor, now=now)
+    return routing_record(referral=referral, decision=decision, now=now)
+
+
+def routing_record(*, referral: Referral, decision: RouteDecision, now: datetime) -> RoutingDecision:
+    """Record why the request went where it went and tell the people it went to (participants added by the caller)."""
     row = RoutingDecision.objects.create(
         referral=referral,
         rule=decision.rule,

@@ -20,23 +20,26 @@ from hub.referrals.constants import (
     ParticipantRole,
     Pathway,
     ReferralKind,
+    TaskStatus,
     TimeNode,
     Urgency,
 )
 from hub.referrals.fhir.resources import consent_build, discharge_summary_build, service_request_build, task_build
 from hub.referrals.fhir.store import fhir_create_together
-from hub.referrals.models import Participant, Referral, RoutingDecision
+from hub.referrals.models import Participant, Referral, RoutingDecision, Transition
 from hub.referrals.patients import attachments_check, patient_resolve
 from hub.referrals.permissions import check_requester
-from hub.referrals.routing import route_decide
+from hub.referrals.routing import RouteDecision, route_decide
 from hub.referrals.selectors import resource_refs_shared_with
 from hub.referrals.services.common import (
     referral_lock,
     routing_apply,
+    routing_point,
+    routing_record,
     transition_check,
     transition_record,
 )
-from hub.referrals.services.time_nodes import time_node_put, time_nodes_add
+from hub.referrals.services.time_nodes import time_node_check, time_node_put, time_nodes_add
 from hub.referrals.sla import sla_target
 
 
@@ -142,7 +145,9 @@ def referral_create(
             _("The patient's consent is required (only emergencies may defer it)."), code="consent_required"
         )
 
-    referral = Referral.objects.create(
+    # A new request is written once: routed and its FHIR records written first, then its row inserted with all
+    # of it, then its first rows (no earlier ones to look for).
+    referral = Referral(
         kind=kind,
         urgency=urgency,
         pathway=pathway,
@@ -161,17 +166,12 @@ def referral_create(
         consent_state=ConsentState.GIVEN if consent else ConsentState.DEFERRED,
         created_at=now,
     )
-    # A new request: its first rows are inserted without looking for earlier ones.
-    Participant.objects.create(
-        referral=referral, user=requester, role=ParticipantRole.REQUESTER, added_by=requester, added_at=now
-    )
     nodes = dict(time_nodes or {})
     if submit and pathway in TIME_CRITICAL_PATHWAYS:
         nodes.setdefault(TimeNode.CONSULT_REQUESTED, now)
-    referral.time_node_rows = time_nodes_add(referral=referral, nodes=nodes, actor=requester, now=now)
-    referral.routing_trail = []
-    if submit:  # routed before the FHIR records are written, so that they are written once, as they are
-        referral.routing_trail = [_submit(referral=referral, actor=requester, now=now, fresh=True)]
+    for node, at in nodes.items():
+        time_node_check(node=node, at=at, now=now)
+    decision = _submit_new(referral=referral, now=now) if submit else None
     owner = requester.site.code
     given = consent or ConsentGiven()
     urn = {name: f"urn:uuid:{uuid.uuid4()}" for name in ("consent", "summary", "request", "task")}
@@ -194,14 +194,37 @@ def referral_create(
     referral.service_request_id = placed[urn["request"]].split("/")[1]
     referral.task_id = placed[urn["task"]].split("/")[1]
     referral.attachments = [placed.get(reference, reference) for reference in referral.attachments]
-    referral.save(update_fields=["consent_id", "attachments", "service_request_id", "task_id"])
+    referral.save(force_insert=True)
+
+    people = [(requester, ParticipantRole.REQUESTER)]
+    if decision is not None and decision.assignee is not None:
+        people.append((decision.assignee, ParticipantRole.OWNER))
+    Participant.objects.bulk_create(
+        [
+            Participant(referral=referral, user=user, role=role, added_by=requester, added_at=now)
+            for user, role in people
+        ]
+    )
+    referral.time_node_rows = time_nodes_add(referral=referral, nodes=nodes, actor=requester, now=now)
+    referral.routing_trail = []
+    if decision is not None:
+        referral.routing_trail = [routing_record(referral=referral, decision=decision, now=now)]
+        Transition.objects.create(
+            referral=referral,
+            action="submit",
+            from_status=TaskStatus.DRAFT,
+            to_status=referral.status,
+            business_status=referral.business_status,
+            actor=requester,
+            at=now,
+            detail={"rule": decision.rule},
+        )
     return referral
 
 
-def _submit(*, referral: Referral, actor, now: datetime, fresh: bool = False) -> RoutingDecision:
-    """Route and start the response clock; ``fresh``: a request being created (FHIR written by the caller)."""
+def _route_and_start_clock(*, referral: Referral, now: datetime) -> RouteDecision:
+    """Route (not yet recorded) and start the response clock."""
     transition_check(referral=referral, action="submit")
-    before = referral.status
     decision = route_decide(referral=referral, now=now)
     if decision is None:
         raise DomainError(
@@ -213,8 +236,22 @@ def _submit(*, referral: Referral, actor, now: datetime, fresh: bool = False) ->
     referral.status = "requested"
     referral.submitted_at = now
     referral.sla_due_at = now + within
-    routed = routing_apply(referral=referral, decision=decision, now=now, actor=actor, fresh=fresh)
-    if referral.pathway in TIME_CRITICAL_PATHWAYS and not fresh:
+    return decision
+
+
+def _submit_new(*, referral: Referral, now: datetime) -> RouteDecision:
+    """A request being created: routed and its clock started before anything is written (the caller records)."""
+    decision = _route_and_start_clock(referral=referral, now=now)
+    routing_point(referral=referral, decision=decision)
+    return decision
+
+
+def _submit(*, referral: Referral, actor, now: datetime) -> RoutingDecision:
+    """Route a draft and start its response clock."""
+    before = referral.status
+    decision = _route_and_start_clock(referral=referral, now=now)
+    routed = routing_apply(referral=referral, decision=decision, now=now, actor=actor)
+    if referral.pathway in TIME_CRITICAL_PATHWAYS:
         time_node_put(referral=referral, node=TimeNode.CONSULT_REQUESTED, at=now, actor=actor, now=now, keep=True)
     transition_record(
         referral=referral,
@@ -223,7 +260,6 @@ def _submit(*, referral: Referral, actor, now: datetime, fresh: bool = False) ->
         now=now,
         from_status=before,
         detail={"rule": decision.rule},
-        mirror=not fresh,
     )
     return routed
 
