@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from federation.sites.constants import Specialty
 from hub.referrals.constants import (
+    OPEN_STATUSES,
     BusinessStatus,
     ConsentState,
     ParticipantRole,
@@ -90,6 +91,12 @@ class Referral(models.Model):
             models.Index(fields=["requesting_site", "-created_at"], name="referral_site_created"),
             models.Index(fields=["target_department", "status"], name="referral_department_status"),
             models.Index(fields=["owner", "status"], name="referral_owner_status"),
+            # Least-loaded routing counts each team member's open cases: one short index range per person.
+            models.Index(
+                fields=["owner"],
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+                name="referral_owner_open",
+            ),
         ]
 
     def __str__(self) -> str:
