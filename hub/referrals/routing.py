@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from federation.sites.models import Department
 from hub.accounts.constants import Role
 from hub.accounts.models import User
+from hub.referrals.caches import departments
 from hub.referrals.constants import OPEN_STATUSES, PATHWAY_SPECIALTY, ReferralKind, RoutingRule, Urgency
 from hub.referrals.models import OnCallShift, Referral
 
@@ -31,7 +32,11 @@ def department_for(*, referral: Referral) -> Department | None:
     specialty = referral.target_specialty or PATHWAY_SPECIALTY.get(referral.pathway, "")
     if not specialty:
         return None
-    return Department.objects.filter(site=referral.target_site_id, specialty=specialty).order_by("pk").first()
+    site = referral.target_site_id
+    return departments.get(
+        (site, specialty),
+        lambda: Department.objects.filter(site=site, specialty=specialty).order_by("pk").first(),
+    )
 
 
 def team_members(*, referral: Referral, department: Department | None):

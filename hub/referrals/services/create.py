@@ -14,6 +14,7 @@ from federation.sites.constants import SiteKind
 from federation.sites.models import Site
 from hub.accounts.constants import Role
 from hub.api_errors import DomainError, ForbiddenError
+from hub.referrals.caches import general_sites
 from hub.referrals.constants import (
     TIME_CRITICAL_PATHWAYS,
     ConsentState,
@@ -61,7 +62,10 @@ def _target_site(*, requester, kind: str, target_site: Site | None) -> Site:
         if target_site.kind != SiteKind.GENERAL:
             raise DomainError(_("Requests go up to a general hospital."), code="invalid_target")
         return target_site
-    general = Site.objects.filter(kind=SiteKind.GENERAL, active=True, parent=requester.site.parent_id).first()
+    parent = requester.site.parent_id
+    general = general_sites.get(
+        parent, lambda: Site.objects.filter(kind=SiteKind.GENERAL, active=True, parent=parent).first()
+    )
     if general is None:
         raise DomainError(_("The alliance has no general hospital to send the request to."), code="invalid_target")
     return general
