@@ -18,14 +18,14 @@ class Person:
 
 def person_of(*, patient_id: str) -> Person | None:
     """The person a site's ``Patient/<patient_id>`` belongs to, or None when the index does not know it."""
-    record = MpiRecord.objects.select_related("golden").filter(patient_id=patient_id).first()
-    if record is None:
-        return None
-    siblings = MpiRecord.objects.filter(golden_id=record.golden_id).order_by("site_code", "patient_id")
-    return Person(
-        golden_id=record.golden.fhir_id,
-        patients=tuple((r.site_code, f"Patient/{r.patient_id}") for r in siblings),
+    rows = list(  # one query: every record of the golden record this Patient's record is linked to
+        MpiRecord.objects.filter(golden__records__patient_id=patient_id)
+        .order_by("site_code", "patient_id")
+        .values_list("site_code", "patient_id", "golden__uid")
     )
+    if not rows:
+        return None
+    return Person(golden_id=str(rows[0][2]), patients=tuple((site, f"Patient/{pid}") for site, pid, _uid in rows))
 
 
 def patient_at_site(*, patient_id: str, site_code: str) -> str | None:
