@@ -43,8 +43,9 @@ class Server:
     ``DATABASE_POOL_MAX`` each request opens a connection (a PostgreSQL backend fork), with it they are pooled.
     """
 
-    def __init__(self, database_url: str, *, workers: int, port: int, pool: int):
+    def __init__(self, database_url: str, *, workers: int, port: int, pool: int, log_level: str = "WARNING"):
         self.database_url, self.workers, self.port, self.pool = database_url, workers, port, pool
+        self.log_level = log_level
 
     def __enter__(self) -> Server:
         env = {
@@ -52,7 +53,7 @@ class Server:
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "hub.settings.base",
             "DATABASE_POOL_MAX": str(self.pool),
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": self.log_level,
         }
         command = [
             PYTHON,
@@ -214,7 +215,20 @@ class Connections:
         self.idle.clear()
 
 
-async def listen(uri: str, token: str, arrivals: dict[int, float], ready: asyncio.Event, counter: list[int]):
+async def listen(
+    uri: str, token: str, arrivals: dict[int, float], ready: asyncio.Event, counter: list[int], closed: list[str]
+):
+    try:
+        await _listen(uri, token, arrivals, ready, counter)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a socket lost during the run: its specialist's notifications cannot arrive
+        closed.append(f"{type(exc).__name__}: {exc}"[:200])
+    else:
+        closed.append("closed by the server")
+
+
+async def _listen(uri: str, token: str, arrivals: dict[int, float], ready: asyncio.Event, counter: list[int]):
     async with connect(
         uri,
         additional_headers={"Authorization": f"Bearer {token}"},
@@ -238,13 +252,17 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
     errors: list[str] = []
     ready = asyncio.Event()
     counter = [0, len(data["specialists"])]
+    closed: list[str] = []
     uri = f"ws://127.0.0.1:{port}/ws/notifications/"
     listeners = []
     for n, token in enumerate(data["specialists"]):
-        listeners.append(asyncio.create_task(listen(uri, token, arrivals, ready, counter)))
+        listeners.append(asyncio.create_task(listen(uri, token, arrivals, ready, counter, closed)))
         if n % 10 == 9:
             await asyncio.sleep(0.05)  # connect in small groups, as people sign in over time
-    await asyncio.wait_for(ready.wait(), timeout=60)
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=60)
+    except TimeoutError:
+        sys.exit(f"{counter[0]} of {counter[1]} sockets connected in 60 s; lost: {closed[:3]}")
     progress(f"{counter[1]} sockets connected")
     rng = random.Random(7)
     pool = Connections("127.0.0.1", port)
@@ -310,6 +328,7 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
     deadline = time.perf_counter() + args.drain  # notifications still on their way to the sockets
     while time.perf_counter() < deadline and any(i not in arrivals for i in sent):
         await asyncio.sleep(0.2)
+    lost_sockets = list(closed)
     for listener in listeners:
         listener.cancel()
     await asyncio.wait(listeners, timeout=5)
@@ -324,6 +343,7 @@ async def run(args, data: dict, port: int, server_pid: int, database: str) -> di
         "sending_seconds": sending,
         "server_cpu": server_cpu,
         "client_cpu": client_cpu,
+        "lost_sockets": lost_sockets,
         "database_cpu": database_seconds,
         "server_wall": server_wall,
         "latencies": latencies,
@@ -343,6 +363,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX per worker (0: no pool)")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument(
+        "--server-log-level", default="WARNING", help="LOG_LEVEL of the server (INFO shows channel-layer drops)"
+    )
+    parser.add_argument(
         "--drain",
         type=float,
         default=30,
@@ -356,7 +379,9 @@ def main() -> None:
     database_url = scratch_database()
     data = prepare(database_url, specialists=args.specialists, doctors=args.doctors, patients=args.patients)
     progress("starting the server")
-    with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server:
+    with Server(
+        database_url, workers=args.workers, port=args.port, pool=args.pool, log_level=args.server_log_level
+    ) as server:
         result = run_to_end(run(args, data, args.port, server.process.pid, urlsplit(database_url).path.lstrip("/")))
     latencies, post = result["latencies"], result["post"]
     layer = "Redis" if os.environ.get("REDIS_URL") else "in-memory"
@@ -379,6 +404,8 @@ def main() -> None:
             f"this client: {1000 * result['client_cpu'] / result['created']:.1f} ms per request, "
             f"{100 * result['client_cpu'] / result['server_wall']:.0f} % of one core"
         )
+    if result["lost_sockets"]:
+        print(f"{len(result['lost_sockets'])} sockets lost during the run, first:", result["lost_sockets"][:3])
     if result["errors"]:
         print("first errors:", result["errors"][:3])
     if latencies:
