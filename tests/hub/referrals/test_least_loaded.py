@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from django.db.models import Count
 
 from hub.accounts.constants import Role
 from hub.referrals import services
+from hub.referrals.constants import OPEN_STATUSES
+from hub.referrals.models import OpenCaseCount, Referral
 from hub.referrals.routing import least_loaded
 from tests.factories import UserFactory
 
@@ -67,3 +70,32 @@ def test_open_cases_of_active_team_members_decide_and_ties_go_to_the_oldest_acco
     assert (person, load) == (cardiologist_zhang, 2)
     excluded = {cardiologist_liu.pk, cardiologist_zhang.pk}
     assert least_loaded(referral=third, department=third.target_department, exclude=excluded) is None
+
+
+def counted() -> dict[int, int]:
+    return {row.user_id: row.open_cases for row in OpenCaseCount.objects.filter(open_cases__gt=0)}
+
+
+def open_cases() -> dict[int, int]:
+    rows = Referral.objects.filter(status__in=OPEN_STATUSES, owner__isnull=False).values("owner")
+    return {row["owner"]: row["n"] for row in rows.annotate(n=Count("pk"))}
+
+
+def test_the_open_case_counts_follow_every_write_of_a_request(
+    cardiologist_zhang, cardiologist_liu, dr_li_at_county_a, patient_at_county_a
+):
+    first = refer(dr_li_at_county_a, patient_at_county_a)
+    second = refer(dr_li_at_county_a, patient_at_county_a)
+    third = refer(dr_li_at_county_a, patient_at_county_a)
+    assert counted() == open_cases() == {cardiologist_zhang.pk: 2, cardiologist_liu.pk: 1}
+
+    services.task_accept(referral_id=first.pk, actor=cardiologist_zhang, now=NOW)  # open -> open: no change
+    services.task_forward(referral_id=third.pk, actor=cardiologist_zhang, to_user=cardiologist_liu, now=NOW)
+    assert counted() == open_cases() == {cardiologist_zhang.pk: 1, cardiologist_liu.pk: 2}
+
+    services.referral_cancel(referral_id=second.pk, actor=dr_li_at_county_a, reason="患者转院", now=NOW)
+    Referral.objects.filter(pk=third.pk).update(owner=cardiologist_zhang)  # any write, not only the services'
+    assert counted() == open_cases() == {cardiologist_zhang.pk: 2}
+
+    Referral.objects.filter(pk=first.pk).delete()
+    assert counted() == open_cases() == {cardiologist_zhang.pk: 1}
