@@ -48,3 +48,16 @@ def test_an_sla_policy_saved_or_deleted_is_seen_at_once(django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         policy.delete()
     assert sla_target(urgency="urgent", pathway="stroke") == (timedelta(hours=2), timedelta(hours=2))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_rolled_back_transaction_the_cache_serves_again():
+    cache = caches.ProcessCache("test")
+    values = iter(range(100))
+    assert cache.get("k", lambda: next(values)) == 0
+    with transaction.atomic():
+        cache.written()
+        assert cache.get("k", lambda: next(values)) == 1  # the writing transaction reads through
+        transaction.set_rollback(True)
+    # The transaction is over: the cache was cleared (nothing of the rolled-back write is kept) and serves again.
+    assert (cache.get("k", lambda: next(values)), cache.get("k", lambda: next(values))) == (2, 2)
