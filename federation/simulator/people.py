@@ -1,7 +1,7 @@
 """Synthetic residents with Chinese names, phones, addresses and valid resident IDs.
 
-Deterministic for a seed. The federation cannot import the hub, so its
-simulator and benchmarks generate people here.
+Deterministic for a seed. The federation cannot import the hub, so its simulator and benchmarks
+generate people here; the hub's demo and tests use the same generator (``hub.demo.people``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ class Person:
         )
 
 
-def person_generate(rng: random.Random, *, region: str, district: str, today: date = date(2026, 1, 1)) -> Person:
+def person_generate(
+    rng: random.Random, *, region: str, district: str, city: str = "示范市", today: date = date(2026, 1, 1)
+) -> Person:
     gender = rng.choice(("male", "female"))
     pool = GIVEN_MALE if gender == "male" else GIVEN_FEMALE
     born = today - timedelta(days=rng.randint(365, 365 * 92))
@@ -63,6 +65,7 @@ def person_generate(rng: random.Random, *, region: str, district: str, today: da
         phone=rng.choice(PHONE_PREFIXES) + f"{rng.randrange(0, 10**8):08d}",
         district=district,
         line=f"{rng.choice('东西南北中')}街{rng.randint(1, 300)}号",
+        city=city,
     )
 
 
