@@ -17,6 +17,7 @@ from fhir_gateway import hooks, validation
 from fhir_gateway.api.negotiation import render, response_type
 from fhir_gateway.context import ANONYMOUS_ACTOR, Actor
 from fhir_gateway.errors import FhirError, Unauthorized
+from fhir_gateway.validation.models import ID_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,23 @@ def actor_resolve(request) -> Actor:
 
 def base_url(request) -> str:
     return request.build_absolute_uri(reverse("fhir:base")).rstrip("/")
+
+
+def type_known_check(resource_type: str) -> None:
+    """404 for a type the models do not know: refused before any interaction starts, so nothing is audited."""
+    if not validation.is_resource_type(resource_type):
+        raise FhirError(404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported")
+
+
+def id_check(fhir_id: str) -> None:
+    """A malformed id in the URL is a 400 (http://hl7.org/fhir/R4/datatypes.html#id), not a lookup."""
+    if not ID_PATTERN.match(fhir_id):
+        raise FhirError(400, _("%(id)r is not a valid FHIR id") % {"id": fhir_id[:80]}, code="value")
+
+
+def internal_error_outcome() -> dict:
+    issue = {"severity": "fatal", "code": "exception", "diagnostics": _("Internal error")}
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
 def fhir_view(methods: tuple[str, ...], *, public: bool = False):
@@ -49,12 +67,8 @@ def fhir_view(methods: tuple[str, ...], *, public: bool = False):
                         headers={"Allow": ", ".join(methods)},
                     )
                 request.fhir_response_type = response_type(request)
-                resource_type = kwargs.get("resource_type")
-                if resource_type is not None and not validation.is_resource_type(resource_type):
-                    # Refused before any interaction starts: nothing to audit about a type that does not exist.
-                    raise FhirError(
-                        404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported"
-                    )
+                if kwargs.get("resource_type") is not None:
+                    type_known_check(kwargs["resource_type"])
                 request.fhir_actor = actor_resolve(request)
                 if not public and not request.fhir_actor.is_authenticated:
                     raise Unauthorized(_("Authentication is required"))
@@ -63,11 +77,7 @@ def fhir_view(methods: tuple[str, ...], *, public: bool = False):
                 response = render(request, error.outcome(), status=error.status, headers=error.headers)
             except Exception:
                 logger.exception("FHIR request %s %s failed", request.method, request.path)
-                outcome = {
-                    "resourceType": "OperationOutcome",
-                    "issue": [{"severity": "fatal", "code": "exception", "diagnostics": _("Internal error")}],
-                }
-                response = render(request, outcome, status=500)
+                response = render(request, internal_error_outcome(), status=500)
             if request.method == "HEAD":
                 response.content = b""
             return response

@@ -23,13 +23,11 @@ from django.conf import settings
 from django.db import connection
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
-from django.utils.http import parse_http_date_safe
-from django.utils.translation import gettext as _
 
-from fhir_gateway import hooks, services, validation
-from fhir_gateway.api.negotiation import ANY_TYPES, FHIR_JSON, JSON_TYPES, version_headers
+from fhir_gateway import hooks, services
+from fhir_gateway.api.handler import id_check, internal_error_outcome, type_known_check
+from fhir_gateway.api.negotiation import accepted_type, not_modified, version_headers
 from fhir_gateway.errors import FhirError
-from fhir_gateway.validation.models import ID_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +115,6 @@ def _host_check(host: str, allowed: tuple[str, ...], debug: bool) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
-def _response_type(accept: str) -> str | None:
-    """As ``negotiation.response_type`` for a request without ``_format``; ``None``: let the full path refuse."""
-    accepted = [part.split(";", 1)[0].strip().lower() for part in accept.split(",") if part.strip()]
-    if not accepted or any(t in JSON_TYPES or t in ANY_TYPES or t == "text/html" for t in accepted):
-        return "application/json" if accepted and accepted[0] == "application/json" else FHIR_JSON
-    return None
-
-
 def _actor(raw: str):
     for resolver in hooks.token_resolvers:
         actor = resolver(raw)
@@ -133,29 +123,14 @@ def _actor(raw: str):
     return None
 
 
-def not_modified(stored, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """Conditional read (http://hl7.org/fhir/R4/http.html#cread): If-None-Match, If-Modified-Since."""
-    if if_none_match is not None:
-        tags = (f'W/"{stored.version_id}"', f'"{stored.version_id}"', "*")
-        return any(tag.strip() in tags for tag in if_none_match.split(","))
-    if not if_modified_since:
-        return False
-    since = parse_http_date_safe(if_modified_since)
-    return since is not None and int(stored.last_updated.timestamp()) <= since
-
-
 def _outcome(error: FhirError) -> tuple[int, dict, bytes]:
     return error.status, dict(error.headers or {}), orjson.dumps(error.outcome())
 
 
 def _read(resource_type: str, fhir_id: str, actor, headers: dict[bytes, str]) -> tuple[int, dict, bytes]:
     try:
-        if not validation.is_resource_type(resource_type):
-            raise FhirError(
-                404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported"
-            )
-        if not ID_PATTERN.match(fhir_id):
-            raise FhirError(400, _("%(id)r is not a valid FHIR id") % {"id": fhir_id[:80]}, code="value")
+        type_known_check(resource_type)
+        id_check(fhir_id)
         stored, _content = services.resource_read_stored(resource_type=resource_type, fhir_id=fhir_id, actor=actor)
         version = version_headers(stored.version_id, stored.last_updated)
         if not_modified(stored, headers.get(b"if-none-match"), headers.get(b"if-modified-since")):
@@ -165,14 +140,13 @@ def _read(resource_type: str, fhir_id: str, actor, headers: dict[bytes, str]) ->
         return _outcome(error)
     except Exception:
         logger.exception("FHIR request GET /fhir/%s/%s failed", resource_type, fhir_id)
-        issue = {"severity": "fatal", "code": "exception", "diagnostics": _("Internal error")}
-        return 500, {}, orjson.dumps({"resourceType": "OperationOutcome", "issue": [issue]})
+        return 500, {}, orjson.dumps(internal_error_outcome())
 
 
 def serve(scope: dict) -> tuple[int, list, bytes] | None:
     """Answer an ``eligible`` request, or ``None`` when it must take the full path. Runs in a worker thread."""
     headers = {name: value.decode("latin1") for name, value in scope["headers"]}
-    content_type = _response_type(headers.get(b"accept", ""))
+    content_type = accepted_type(headers.get(b"accept", ""))  # None: the full path answers 406
     if content_type is None or _secure_redirects() or not _allowed_host(headers.get(b"host", "")):
         return None
     raw = headers[b"authorization"][7:].strip()
@@ -180,7 +154,11 @@ def serve(scope: dict) -> tuple[int, list, bytes] | None:
     # What Django's request_started/request_finished receivers do for the one connection used here.
     connection.close_if_unusable_or_obsolete()
     try:
-        actor = _actor(raw)
+        try:
+            actor = _actor(raw)
+        except Exception:  # e.g. the database unreachable: the full path answers it as it answers any request
+            logger.exception("token resolution on the lean read path failed")
+            return None
         if actor is None:
             return None
         language = _language(headers.get(b"accept-language", ""))

@@ -10,7 +10,7 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
 
 from fhir_gateway.errors import FhirError
@@ -37,12 +37,18 @@ def response_type(request) -> str:
                 code="not-supported",
             )
         return FHIR_JSON
-    accepted = _media_types(request.headers.get("Accept", ""))
+    accepted = accepted_type(request.headers.get("Accept", ""))
+    if accepted is None:
+        raise FhirError(406, _("Only application/fhir+json is served"), code="not-supported")
+    return accepted
+
+
+def accepted_type(accept: str) -> str | None:
+    """The JSON type to answer an ``Accept`` header with, or ``None`` when it accepts no JSON."""
+    accepted = _media_types(accept)
     if not accepted or any(t in JSON_TYPES or t in ANY_TYPES or t == "text/html" for t in accepted):
-        if accepted and accepted[0] == "application/json":
-            return "application/json"
-        return FHIR_JSON
-    raise FhirError(406, _("Only application/fhir+json is served"), code="not-supported")
+        return "application/json" if accepted and accepted[0] == "application/json" else FHIR_JSON
+    return None
 
 
 def body_bytes(request) -> bytes:
@@ -113,6 +119,17 @@ def version_headers(version_id: str | int, last_updated) -> dict[str, str]:
     if last_updated is not None:
         headers["Last-Modified"] = http_date(last_updated.timestamp())
     return headers
+
+
+def not_modified(stored, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    """Conditional read (http://hl7.org/fhir/R4/http.html#cread): If-None-Match, If-Modified-Since."""
+    if if_none_match is not None:
+        tags = (f'W/"{stored.version_id}"', f'"{stored.version_id}"', "*")
+        return any(tag.strip() in tags for tag in if_none_match.split(","))
+    if not if_modified_since:
+        return False
+    since = parse_http_date_safe(if_modified_since)
+    return since is not None and int(stored.last_updated.timestamp()) <= since
 
 
 def prefer(request, name: str) -> str | None:

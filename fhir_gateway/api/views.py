@@ -8,12 +8,18 @@ from urllib.parse import urlencode
 from django.utils.translation import gettext as _
 
 from fhir_gateway import capability, services
-from fhir_gateway.api.handler import base_url, fhir_view
-from fhir_gateway.api.lean import not_modified
-from fhir_gateway.api.negotiation import FORM, body_bytes, body_json, prefer, render, version_headers
+from fhir_gateway.api.handler import base_url, fhir_view, id_check
+from fhir_gateway.api.negotiation import (
+    FORM,
+    body_bytes,
+    body_json,
+    not_modified,
+    prefer,
+    render,
+    version_headers,
+)
 from fhir_gateway.errors import FhirError
 from fhir_gateway.search.bundle import shape
-from fhir_gateway.validation.models import ID_PATTERN
 
 READ_PARAMS = frozenset({"_format", "_pretty", "_summary", "_elements"})
 OK_OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]}
@@ -96,7 +102,7 @@ def type_history(request, resource_type):
 
 @fhir_view(("GET",))
 def instance_history(request, resource_type, fhir_id):
-    _id_check(fhir_id)
+    id_check(fhir_id)
     return _history(request, resource_type, fhir_id)
 
 
@@ -154,12 +160,6 @@ def type_search(request, resource_type):
     return _search(request, resource_type, params)
 
 
-def _id_check(fhir_id: str) -> None:
-    """A malformed id in the URL is a 400 (http://hl7.org/fhir/R4/datatypes.html#id), not a lookup."""
-    if not ID_PATTERN.match(fhir_id):
-        raise FhirError(400, _("%(id)r is not a valid FHIR id") % {"id": fhir_id[:80]}, code="value")
-
-
 def _not_modified(request, stored) -> bool:
     return not_modified(stored, request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"))
 
@@ -185,7 +185,7 @@ def _read(request, resource_type, fhir_id):
 def instance(request, resource_type, fhir_id):
     if fhir_id.startswith("$"):
         return _operation(request, resource_type, None, fhir_id)
-    _id_check(fhir_id)
+    id_check(fhir_id)
     if request.method == "POST":
         raise FhirError(
             405,
@@ -216,7 +216,7 @@ def instance(request, resource_type, fhir_id):
 
 @fhir_view(("GET",))
 def vread(request, resource_type, fhir_id, version_id):
-    _id_check(fhir_id)
+    id_check(fhir_id)
     stored, _content = services.resource_vread_stored(
         resource_type=resource_type, fhir_id=fhir_id, version_id=version_id, actor=request.fhir_actor
     )
@@ -225,7 +225,7 @@ def vread(request, resource_type, fhir_id, version_id):
 
 @fhir_view(("GET", "POST"))
 def instance_operation(request, resource_type, fhir_id, operation):
-    _id_check(fhir_id)
+    id_check(fhir_id)
     return _operation(request, resource_type, fhir_id, operation)
 
 
