@@ -1,9 +1,10 @@
 """Records every interaction with the FHIR gateway (reads included) as an ``AuditEvent``.
 
-Rows are buffered per thread and written in one INSERT when the request (or the
-Celery task, or the outermost service call) ends, so a Bundle of a hundred
-entries costs one round trip, and a refused or rolled-back interaction is still
-recorded: the flush happens outside the interaction's own transaction. The rows
+Rows are buffered per thread and written in one COPY (one INSERT for a single row)
+when the request (or the Celery task, or the outermost service call) ends, so a
+Bundle of a hundred entries costs one round trip, and a refused or rolled-back
+interaction is still recorded: the flush happens outside the interaction's own
+transaction. The rows
 of successful reads go to a background writer (``hub.audit.writer``) unless
 ``AUDIT_DEFER_READS`` is off.
 """
@@ -18,12 +19,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fhir_gateway.context import Interaction
-from hub.audit.writer import ACTION, SUCCESS, row_insert, rows_copy, writer
+from hub.audit.writer import AuditRow, row_insert, rows_copy, writer
 
 _local = threading.local()
 
 
-def _buffer() -> list[tuple]:
+def _buffer() -> list[AuditRow]:
     if not hasattr(_local, "rows"):
         _local.rows = []
         _local.depth = 0
@@ -51,20 +52,20 @@ def record_interaction(interaction: Interaction, status: int, resource: dict | N
     detail = {key: value for key, value in interaction.detail.items() if isinstance(value, str | int | float | bool)}
     if interaction.operation:
         detail["operation"] = interaction.operation
-    row = (
-        timezone.now(),
-        actor.kind,
-        actor.id,
-        actor.display[:255],
-        actor.site,
-        interaction.action,
-        interaction.resource_type or (resource or {}).get("resourceType", "") or "",
-        str(fhir_id)[:64],
-        patient_of(interaction.resource_type, str(fhir_id), resource),
-        str(interaction.detail.get("owner", ""))[:64],
-        status,
-        status < 400,
-        orjson.dumps(detail).decode(),
+    row = AuditRow(
+        recorded_at=timezone.now(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_display=actor.display[:255],
+        actor_site=actor.site,
+        action=interaction.action,
+        resource_type=interaction.resource_type or (resource or {}).get("resourceType", "") or "",
+        fhir_id=str(fhir_id)[:64],
+        patient=patient_of(interaction.resource_type, str(fhir_id), resource),
+        owner=str(interaction.detail.get("owner", ""))[:64],
+        status=status,
+        success=status < 400,
+        detail=orjson.dumps(detail).decode(),
     )
     rows = _buffer()
     rows.append(row)
@@ -79,8 +80,8 @@ def record_interaction(interaction: Interaction, status: int, resource: dict | N
 READ_ACTIONS = frozenset({"read", "vread", "search", "history", "capabilities"})
 
 
-def _deferrable(row: tuple) -> bool:
-    return row[SUCCESS] and row[ACTION] in READ_ACTIONS
+def _deferrable(row: AuditRow) -> bool:
+    return row.success and row.action in READ_ACTIONS
 
 
 def flush() -> None:
