@@ -8,6 +8,7 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, 
 
 from federation.identity.selectors import Person, patients_of_same_people, person_of
 from hub.accounts.constants import Role
+from hub.accounts.fhir import actor_of
 from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, ReferralKind, TaskStatus, Urgency
 from hub.referrals.models import Opinion, Participant, Referral, SlaBreach, TimeNodeRecord
 
@@ -214,12 +215,6 @@ def pathway_performance(*, pathway: str, since=None, site_code: str | None = Non
     return report
 
 
-def _fhir_actor(user):
-    from fhir_gateway.context import USER, Actor
-
-    return Actor(kind=USER, id=str(user.pk), display=user.display_name or user.username, site=user.site.code)
-
-
 def patient_read_as(*, user, patient_ref: str) -> dict | None:
     """The Patient resource as ``user`` may read it through the gateway (an audited read); None when refused."""
     from fhir_gateway import services as fhir
@@ -229,7 +224,7 @@ def patient_read_as(*, user, patient_ref: str) -> dict | None:
     if resource_type != "Patient" or not fhir_id or not getattr(user, "site_id", None):
         return None
     try:
-        return fhir.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=_fhir_actor(user))
+        return fhir.resource_read(resource_type="Patient", fhir_id=fhir_id, actor=actor_of(user))
     except FhirError:
         return None
 
@@ -247,7 +242,7 @@ def patient_records_as(*, user, patient_ref: str, types: frozenset[str] | set[st
     params = [("_type", ",".join(sorted(types))), ("_count", str(limit))]
     try:
         bundle = fhir.patient_everything(
-            fhir_id=fhir_id, params=params, actor=_fhir_actor(user), base_url=settings.FEDERATION_HUB_BASE_URL
+            fhir_id=fhir_id, params=params, actor=actor_of(user), base_url=settings.FEDERATION_HUB_BASE_URL
         )
     except FhirError:
         return []
