@@ -30,6 +30,16 @@ class Context:
         self.scope = scope or Scope(None)
         self.strict = strict
         self._counter = 0
+        # ``(alias, ">" or "<", resource_id)``: the keyset bound of a page ordered by primary key alone.
+        # Each index lookup correlated with that alias repeats it, so that its scan starts at the page
+        # instead of at the first row (the lookups of chained or ``_has`` targets are not bounded).
+        self.id_bound: tuple[str, str, int] | None = None
+
+    def bound(self, i: str, alias: str) -> tuple[str, list]:
+        """SQL (`` AND i.resource_id > %s``) and args repeating the page bound on index alias ``i``."""
+        if self.id_bound is None or self.id_bound[0] != alias:
+            return "", []
+        return f" AND {i}.resource_id {self.id_bound[1]} %s", [self.id_bound[2]]
 
     def alias(self, prefix: str) -> str:
         self._counter += 1
@@ -139,12 +149,13 @@ def date_group(ctx: Context, resource_type: str | None, name: str, raws: list[st
         window_sql, bounded = " AND FALSE", False  # ``ge2025&lt2020``: no date is in both
     if bounded and (low or high):
         window_sql = f" AND tstzrange({i}.lo, {i}.hi, '[)') && tstzrange(%s, %s, '[)')"
+    bound_sql, bound_args = ctx.bound(i, alias)
     sql = (
         f"EXISTS (SELECT 1 FROM {date.TABLE} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s"
-        f"{type_sql}{window_sql} AND {' AND '.join(sqls)})"
+        f"{bound_sql}{type_sql}{window_sql} AND {' AND '.join(sqls)})"
     )
     window_args = [low, high] if bounded and window_sql else []
-    return sql, [name, *([resource_type] if type_sql else []), *window_args, *args]
+    return sql, [name, *bound_args, *([resource_type] if type_sql else []), *window_args, *args]
 
 
 def _any(name: str, values: list[str], build) -> tuple[str, list]:
@@ -162,8 +173,12 @@ def _any(name: str, values: list[str], build) -> tuple[str, list]:
 def _exists(table: str, alias: str, ctx: Context, param_code: str, name: str, values: list[str], build):
     i = ctx.alias("i")
     ors, args = _any(name, values, lambda value: build(value, lambda column: f"{i}.{column}"))
-    sql = f"EXISTS (SELECT 1 FROM {table} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s AND {ors})"
-    return sql, [param_code, *args]
+    bound_sql, bound_args = ctx.bound(i, alias)
+    sql = (
+        f"EXISTS (SELECT 1 FROM {table} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s"
+        f"{bound_sql} AND {ors})"
+    )
+    return sql, [param_code, *bound_args, *args]
 
 
 def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: list[str], alias: str):

@@ -203,3 +203,25 @@ class ReindexState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.last_pk}"
+
+
+class SearchCount(models.Model):
+    """Signed changes to the number of searchable resources per type and owner; their sum is the count.
+
+    Statement triggers on ``fhir_search_res`` (migration 0006) append one row per (type, owner) a write
+    statement changes, in the writer's transaction, so a count read from here is exact under the same
+    snapshot as the index. Appending instead of updating one counter row keeps concurrent writers from
+    waiting on each other; ``counts.total`` folds the rows of a type when they pile up.
+    """
+
+    rtype = models.TextField()
+    owner = models.TextField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        db_table = "fhir_search_count"
+        verbose_name = _("searchable resource count")
+        indexes = [models.Index(fields=["rtype", "owner"], name="fhir_search_count_type")]
+
+    def __str__(self) -> str:
+        return f"{self.rtype} {self.owner}: {self.n:+d}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from fhir_gateway.search import paging
+from fhir_gateway.search import counts, paging
 from fhir_gateway.search.criteria import Context, condition, date_group, lookup
 from fhir_gateway.search.request import SearchRequest
 
@@ -46,6 +46,7 @@ def where(ctx: Context, request: SearchRequest, alias: str = "s") -> tuple[str, 
     for name, raws in dates.items():
         built = date_group(ctx, request.resource_type, name, raws, alias)
         if built is not None:
+            request.filtered = True
             sqls.append(built[0])
             args += built[1]
             request.used += [(name, raw) for raw in raws if (name, raw) not in request.used]
@@ -55,6 +56,7 @@ def where(ctx: Context, request: SearchRequest, alias: str = "s") -> tuple[str, 
         built = condition(ctx, request.resource_type, name, value, alias)
         if built is None:
             continue
+        request.filtered = True
         sqls.append(built[0])
         args += built[1]
         if (name, value) not in request.used:
@@ -69,7 +71,13 @@ def match_ids(ctx: Context, request: SearchRequest) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def count(sql: str, args: list, *, estimate: bool = False) -> int:
+def count(ctx: Context, request: SearchRequest, sql: str, args: list) -> int:
+    """The number of matches: estimated by the planner for ``_total=estimate``; exact otherwise, from the
+    per-type counts when no criterion narrows the search (``counts``), else by counting the index rows."""
+    estimate = request.total == "estimate"
+    if not estimate and not request.filtered:
+        types = [request.resource_type] if request.resource_type else request.types
+        return counts.total(types, ctx.scope.owners(request.resource_type))
     with connection.cursor() as cursor:
         if estimate:
             cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM fhir_search_res s WHERE {sql}", args)
@@ -81,12 +89,12 @@ def count(sql: str, args: list, *, estimate: bool = False) -> int:
 
 
 def run(ctx: Context, request: SearchRequest) -> Page:
-    sql, args = where(ctx, request)
     total = None
     # Without ``_total`` a total is given only when it costs nothing (the whole result is on the page).
     wants_total = request.total in ("accurate", "estimate")
     if request.summary == "count" or request.count == 0:
-        return Page([], None, None, count(sql, args, estimate=request.total == "estimate"))
+        sql, args = where(ctx, request)
+        return Page([], None, None, count(ctx, request, sql, args))
     keys = paging.sort_keys(request.resource_type, request.sort, ctx.strict)
     selected = ", ".join(f"{key.expression} AS k{index}" for index, key in enumerate(keys))
     key_args = [arg for key in keys for arg in key.args]
@@ -94,6 +102,12 @@ def run(ctx: Context, request: SearchRequest) -> Page:
     if request.cursor:
         values, backwards = paging.decode_cursor(request.cursor, keys)
         outer, outer_args = paging.beyond(keys, values, backwards)
+        if len(keys) == 1:  # ordered by primary key alone: the index lookups can start at the page
+            ctx.id_bound = ("s", "<" if backwards else ">", values[0])
+    sql, args = where(ctx, request)
+    if ctx.id_bound is not None:
+        sql += f" AND s.resource_id {ctx.id_bound[1]} %s"
+        args.append(ctx.id_bound[2])
     # One round trip: the page of keys, then (materialized, so the plan of the page stays its own) the
     # content of those rows from the resource table.
     primary_key = f"k{len(keys) - 1}"  # the resource's primary key always ends the ordering
@@ -124,5 +138,6 @@ def run(ctx: Context, request: SearchRequest) -> Page:
     if not more and not request.cursor and request.total != "none":
         total = len(rows)
     elif wants_total:
-        total = count(sql, args, estimate=request.total == "estimate")
+        ctx.id_bound = None  # the total counts every match, not those beyond the page
+        total = count(ctx, request, *where(ctx, request))
     return Page(rows, next_cursor, previous_cursor, total, contents)

@@ -40,6 +40,7 @@ class SearchRequest:
     types: list[str] | None = None  # _type at system level
     # The parameters the search used, in order, for the ``self`` link (ignored ones left out).
     used: list[tuple[str, str]] = field(default_factory=list)
+    filtered: bool = False  # whether a criterion narrows the search beyond type and access scope
 
 
 def _bad(name: str, message: str, code: str = "invalid") -> FhirError:

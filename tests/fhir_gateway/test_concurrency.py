@@ -167,3 +167,24 @@ def test_transactions_touching_the_same_resources_in_opposite_orders_do_not_dead
     results = _race(transaction)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert {Resource.objects.get(fhir_id=f).version_id for f in ("p-x", "p-y")} == {WRITERS + 1}
+
+
+def test_concurrent_creates_deletes_and_counts_agree(workflow_at_county_a):
+    """Writers racing on one type append their own count deltas; the unfiltered count equals the rows."""
+    from fhir_gateway.search import engine
+
+    def count() -> int:
+        return engine.search(resource_type="Patient", params=[("_summary", "count")], actor=None, base_url="x")["total"]
+
+    def write(n):
+        made = [
+            services.resource_create(resource=patient(given=f"{n}-{k}"), actor=workflow_at_county_a).resource["id"]
+            for k in range(5)
+        ]
+        services.resource_delete(resource_type="Patient", fhir_id=made[0], actor=workflow_at_county_a)
+        return count()
+
+    results = _race(write)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert all(4 <= total <= WRITERS * 5 for total in results)  # at least its own four
+    assert count() == WRITERS * 4 == Resource.objects.filter(resource_type="Patient", deleted=False).count()

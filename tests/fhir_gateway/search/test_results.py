@@ -89,6 +89,38 @@ class TestSortAndPaging:
         # Going back shows the page as it is now: p0 gone, the new one in its place.
         assert [e["resource"]["id"] for e in _follow(back, "previous")["entry"]] == ["early", "p1", "p2"]
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "code=15074-8",  # token
+            "date=ge2024-01-01&date=lt2025-01-01",  # the date range lookup
+            "subject:Patient.family=王",  # a chain: the target's lookups are not bounded by the page
+            "subject=Patient/p1,Patient/p2&value-quantity=gt5",  # reference OR, quantity
+            "code:not=718-7",  # NOT EXISTS
+        ],
+    )
+    def test_pages_in_primary_key_order_walk_every_match_once_both_ways(self, store, query):
+        store.put(patient("p1", "王", "芳"))
+        store.put(patient("p2", "王", "伟"))
+        store.put(patient("p3", "李", "娜"))
+        for number in range(13):
+            subject = f"Patient/p{number % 3 + 1}"
+            code = "718-7" if number % 4 == 0 else "15074-8"
+            store.put(observation(f"o{number:02d}", subject, code, 4.0 + number % 4, "mmol/L", when="2024-03-01"))
+        everything = ids("Observation", f"{query}&_count=100")
+        assert everything
+        pages = [search("Observation", f"{query}&_count=2")]
+        while "next" in {link["relation"] for link in pages[-1]["link"]}:
+            pages.append(_follow(pages[-1], "next"))
+        walked = [e["resource"]["id"] for page in pages for e in page.get("entry", [])]
+        assert walked == everything
+        back = [pages[-1]]
+        while "previous" in {link["relation"] for link in back[-1]["link"]}:
+            back.append(_follow(back[-1], "previous"))
+        assert [e["resource"]["id"] for page in reversed(back) for e in page.get("entry", [])] == everything
+        counted = search("Observation", f"{query}&_count=2&_total=accurate")
+        assert _follow(counted, "next")["total"] == len(everything)  # a later page still counts every match
+
     def test_the_self_link_keeps_the_parameters_used(self, records):
         bundle = search("Patient", "family=王&_sort=birthdate&_count=1&bogus=1")
         self_link = next(link["url"] for link in bundle["link"] if link["relation"] == "self")
