@@ -1,15 +1,17 @@
-"""The lean read path: ``GET /fhir/<type>/<id>`` without Django's request machinery.
+"""The lean path: ``GET /fhir/<type>/<id>`` and ``GET /fhir/<type>?...`` without Django's request machinery.
 
 A single-resource read is the gateway's most frequent request and its cheapest work (one primary-key
-lookup, the stored JSON text served as is); Django's request object, middleware stack and URL resolver
-cost several times more CPU than the read itself. This path serves such reads with the same service
-(``services.resource_read_stored``: the same access policies and interaction observers, so the same
-audit row), the same status, body and headers, and skips only the machinery.
+lookup, the stored JSON text served as is), and an indexed search costs little more; Django's request
+object, middleware stack and URL resolver cost about as much CPU as the work itself. This path serves
+plain reads and type-level searches with the same services (``services.resource_read_stored`` and
+``services.resource_search``: the same access policies and interaction observers, so the same audit
+rows), the same status, body and headers, and skips only the machinery.
 
-A request takes it only when the answer is certainly the same as the full path's: GET, no query
-string, no cookie, a bearer token that a ``hooks.token_resolvers`` entry knows, an allowed Host, an
-acceptable ``Accept``. Anything else, and any token no resolver knows (the full path then answers 401),
-goes the full way. ``tests/fhir_gateway/test_lean_read.py`` compares both paths header by header.
+A request takes it only when the answer is certainly the same as the full path's: GET, no cookie, a
+bearer token that a ``hooks.token_resolvers`` entry knows, an allowed Host, an acceptable ``Accept``;
+for a read no query string, for a search none of ``_format`` and ``_pretty`` and no ``Prefer`` header.
+Anything else, and any token no resolver knows (the full path then answers 401), goes the full way.
+``tests/fhir_gateway/test_lean_read.py`` compares both paths header by header.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from functools import lru_cache
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.http.request import split_domain_port, validate_host
+from django.http.request import QueryDict, split_domain_port, validate_host
 from django.utils import translation
 
 from fhir_gateway import hooks, services
@@ -32,16 +34,21 @@ from fhir_gateway.errors import FhirError
 logger = logging.getLogger(__name__)
 
 _PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})$")
+_TYPE_PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]{1,63})$")
+# Query parameters that change how the full path renders its answer.
+_NEGOTIATING = ("_format", "_pretty")
 # Headers whose presence means the full path may answer differently (sessions, CSRF, conditional writes).
 _FULL_PATH_HEADERS = frozenset({b"cookie", b"if-match", b"prefer", b"x-forwarded-proto", b"x-forwarded-host"})
 
 
 def eligible(scope: dict) -> bool:
     """Cheap checks on the ASGI scope, before any work: could the lean path serve this request?"""
-    if scope["method"] != "GET" or scope["query_string"] or scope.get("root_path"):
+    if scope["method"] != "GET" or scope.get("root_path"):
         return False
-    match = _PATH.match(scope["path"])
-    if match is None or match.group(2).startswith("$"):
+    if _PATH.match(scope["path"]) is None:
+        if _TYPE_PATH.match(scope["path"]) is None:
+            return False
+    elif scope["query_string"]:
         return False
     bearer = False
     for name, value in scope["headers"]:
@@ -143,14 +150,46 @@ def _read(resource_type: str, fhir_id: str, actor, headers: dict[bytes, str]) ->
         return 500, {}, orjson.dumps(internal_error_outcome())
 
 
+def _search(resource_type: str, params: list, actor, base_url: str) -> tuple[int, dict, bytes]:
+    try:
+        type_known_check(resource_type)
+        bundle = services.resource_search(resource_type=resource_type, params=params, actor=actor, base_url=base_url)
+        return 200, {}, orjson.dumps(bundle)
+    except FhirError as error:
+        return _outcome(error)
+    except Exception:
+        logger.exception("FHIR request GET /fhir/%s?... failed", resource_type)
+        return 500, {}, orjson.dumps(internal_error_outcome())
+
+
+def _search_params(query_string: bytes) -> list[tuple[str, str]] | None:
+    """The parameters as the full path's ``request.GET`` has them, or None when the full path must answer."""
+    try:
+        query = QueryDict(query_string)
+    except ValueError:  # too many fields: the full path's 400
+        return None
+    if any(name in query for name in _NEGOTIATING):
+        return None
+    return [(name, value) for name, values in query.lists() for value in values]
+
+
 def serve(scope: dict) -> tuple[int, list, bytes] | None:
     """Answer an ``eligible`` request, or ``None`` when it must take the full path. Runs in a worker thread."""
     headers = {name: value.decode("latin1") for name, value in scope["headers"]}
     content_type = accepted_type(headers.get(b"accept", ""))  # None: the full path answers 406
-    if content_type is None or _secure_redirects() or not _allowed_host(headers.get(b"host", "")):
+    host = headers.get(b"host", "")
+    if content_type is None or _secure_redirects() or not _allowed_host(host):
         return None
+    read = _PATH.match(scope["path"])
+    if read is not None:
+        resource_type, fhir_id = read.groups()
+        params = None
+    else:
+        resource_type, fhir_id = _TYPE_PATH.match(scope["path"]).group(1), None
+        params = _search_params(scope["query_string"])
+        if params is None:
+            return None
     raw = headers[b"authorization"][7:].strip()
-    resource_type, fhir_id = _PATH.match(scope["path"]).groups()
     # What Django's request_started/request_finished receivers do for the one connection used here.
     connection.close_if_unusable_or_obsolete()
     try:
@@ -164,7 +203,11 @@ def serve(scope: dict) -> tuple[int, list, bytes] | None:
         language = _language(headers.get(b"accept-language", ""))
         if translation.get_language() != language:
             translation.activate(language)  # as LocaleMiddleware does for each request in this thread
-        status, extra, body = _read(resource_type, fhir_id, actor, headers)
+        if fhir_id is not None:
+            status, extra, body = _read(resource_type, fhir_id, actor, headers)
+        else:  # what ``request.build_absolute_uri(reverse("fhir:base"))`` gives the full path
+            base_url = f"{scope.get('scheme') or 'http'}://{host}/fhir"
+            status, extra, body = _search(resource_type, params, actor, base_url)
     finally:
         connection.close_if_unusable_or_obsolete()
     out = [(b"content-type", f"{content_type}; charset=utf-8".encode())]

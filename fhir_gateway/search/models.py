@@ -131,7 +131,13 @@ class ReferenceIndex(IndexRowBase):
     class Meta:
         db_table = "fhir_search_reference"
         indexes = [
-            models.Index(fields=["param", "target_id"], name="fhir_search_ref_target"),
+            # Covering: a reverse chain (``_has``) or an include finds the referring rows of one type
+            # without visiting the table.
+            models.Index(
+                fields=["param", "target_id", "target_type", "rtype"],
+                include=["resource_id"],
+                name="fhir_search_ref_target",
+            ),
             models.Index(fields=["target_id", "target_type"], name="fhir_search_ref_any"),
             models.Index(fields=["param", "url"], name="fhir_search_ref_url", condition=models.Q(url__isnull=False)),
         ]

@@ -91,6 +91,39 @@ def test_a_plain_read_is_answered_and_audited_as_the_full_path_does(
     assert lean_rows == full_rows and len(lean_rows) == (0 if "Patiens" in path else 1)
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "headers"),
+    [
+        ("/fhir/Patient", b"", ()),
+        ("/fhir/Patient", b"_id=lean-a", ((b"accept", b"application/json"),)),
+        ("/fhir/Patient", "name=王&_count=1".encode(), ((b"accept-language", b"en"),)),
+        ("/fhir/Patient", b"name=%E7%8E%8B&_total=accurate&gender=male&name=wang", ()),  # repeated: grouped
+        ("/fhir/Patient", b"_summary=count", ()),
+        ("/fhir/Patient", b"colour=blue&_sort=-_lastUpdated", ()),  # unknown: ignored, left out of self
+        ("/fhir/Patient", b"birthdate=2020-13", ((b"accept-language", b"zh-CN"),)),  # 400
+        ("/fhir/Patient", b"_count=-1", ((b"accept-language", b"en"),)),
+        ("/fhir/Patiens", b"name=x", ()),  # 404
+        ("/fhir/Observation", b"subject=Patient/lean-a&_include=Observation:subject", ()),
+    ],
+)
+def test_a_type_level_search_is_answered_and_audited_as_the_full_path_does(
+    stored, dr_li_at_county_a, token_for, path, query, headers
+):
+    authorization = token_for(dr_li_at_county_a)["HTTP_AUTHORIZATION"]
+    (lean_answer, lean_rows), (full_answer, full_rows) = _both(_scope(path, authorization, *headers, query=query))
+    assert lean_answer is not None, "an eligible search took the full path"
+    _same(lean_answer, full_answer)
+    assert lean_rows == full_rows and len(lean_rows) == (0 if "Patiens" in path else 1)
+
+
+def test_a_search_by_another_site_finds_only_its_own_records_alike(stored, dr_zhao_at_county_b, token_for):
+    authorization = token_for(dr_zhao_at_county_b)["HTTP_AUTHORIZATION"]
+    (lean_answer, lean_rows), (full_answer, full_rows) = _both(_scope("/fhir/Patient", authorization))
+    assert lean_answer[0] == 200 and "entry" not in orjson.loads(lean_answer[2])
+    _same(lean_answer, full_answer)
+    assert lean_rows == full_rows
+
+
 def test_another_sites_patient_is_refused_alike(stored, dr_zhao_at_county_b, token_for):
     authorization = token_for(dr_zhao_at_county_b)["HTTP_AUTHORIZATION"]
     (lean_answer, lean_rows), (full_answer, full_rows) = _both(_scope("/fhir/Patient/lean-a", authorization))
@@ -127,9 +160,29 @@ def test_a_site_systems_oauth_token_reads_through_the_lean_path(stored, client, 
     ],
 )
 def test_anything_else_takes_the_full_path(stored, dr_li_at_county_a, token_for, authorization, headers, query):
+    _declined("/fhir/Patient/lean-a", stored, dr_li_at_county_a, token_for, authorization, headers, query)
+
+
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [
+        ((), b"name=x&_format=json"),
+        ((), b"_pretty=true"),
+        (((b"prefer", b"handling=strict"),), b"colour=blue"),
+        (((b"cookie", b"sessionid=x"),), b"name=x"),
+        (((b"accept", b"application/xml"),), b""),
+    ],
+)
+def test_a_search_that_renders_or_negotiates_differently_takes_the_full_path(
+    stored, dr_li_at_county_a, token_for, headers, query
+):
+    _declined("/fhir/Patient", stored, dr_li_at_county_a, token_for, "Bearer {token}", headers, query)
+
+
+def _declined(path, stored, dr_li_at_county_a, token_for, authorization, headers, query):
     token = token_for(dr_li_at_county_a)["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
     authorization = authorization.format(token=token) if authorization else None
-    scope = _scope("/fhir/Patient/lean-a", authorization, *headers, query=query)
+    scope = _scope(path, authorization, *headers, query=query)
     if any(name == b"host" for name, _value in headers):
         scope["headers"] = [(n, v) for n, v in scope["headers"] if (n, v) != (b"host", b"testserver")]
     mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
