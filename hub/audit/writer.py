@@ -67,6 +67,8 @@ class BackgroundWriter:
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
+            # One batch per wake-up, more only while full batches wait: rows that arrive while a batch is
+            # being stored wait for the next interval and go together, rather than one COPY per few rows.
             while self._rows:
                 batch = [self._rows.popleft() for _ in range(min(len(self._rows), self.max_batch))]
                 try:
@@ -78,7 +80,9 @@ class BackgroundWriter:
                     connection.close()
                     self._wake.wait(1.0)
                     break
-            if not self._idle.is_set():
+                if len(self._rows) < self.max_batch:
+                    break
+            if not self._rows and not self._idle.is_set():
                 # Give the connection back between bursts (to the pool, when there is one).
                 connection.close()
                 with self._lock:

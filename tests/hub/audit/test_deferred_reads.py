@@ -1,11 +1,13 @@
 """Reads are audited by the background writer; writes are audited before the response leaves."""
 
 import json
+import time
 
 import pytest
+from django.utils import timezone
 
 from hub.audit.models import AuditEvent
-from hub.audit.writer import writer
+from hub.audit.writer import AuditRow, BackgroundWriter, writer
 from tests.factories import patient_resource
 
 FHIR = "application/fhir+json"
@@ -32,3 +34,28 @@ def test_a_refused_read_is_never_deferred(client, dr_zhao_at_county_b, dr_li_at_
     ).json()
     assert client.get(f"/fhir/Patient/{created['id']}", **token_for(dr_zhao_at_county_b)).status_code == 403
     assert AuditEvent.objects.filter(action="read", fhir_id=created["id"], status=403).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_arriving_while_a_batch_is_stored_wait_and_go_together():
+    """A steady trickle of reads becomes one COPY per interval, not one per few rows."""
+
+    class Counting(BackgroundWriter):
+        batches: list[int] = []
+
+        def _store(self, rows):
+            self.batches.append(len(rows))
+            super()._store(rows)
+
+    writer = Counting(interval=0.2)
+    row = AuditRow(
+        timezone.now(), "user", "1", "Dr", "county-a", "read", "Patient", "p", "Patient/p", "", 200, True, "{}"
+    )
+    started = time.monotonic()
+    for _ in range(150):
+        writer.submit([row])
+        time.sleep(0.005)
+    elapsed = time.monotonic() - started
+    assert writer.drain(timeout=5)
+    assert AuditEvent.objects.count() == 150 == sum(writer.batches)
+    assert len(writer.batches) <= elapsed / 0.2 + 2, writer.batches
