@@ -360,9 +360,16 @@ def bundle_process(*, bundle: dict, actor: Actor, base_url: str, prefer: str = "
 
 
 def resource_search(
-    *, resource_type: str | None, params: list[tuple[str, str]], actor: Actor, base_url: str, strict: bool = False
+    *,
+    resource_type: str | None,
+    params: list[tuple[str, str]],
+    actor: Actor,
+    base_url: str,
+    strict: bool = False,
+    raw: bool = False,
 ) -> dict:
-    """A searchset Bundle (type level, or system level when ``resource_type`` is None)."""
+    """A searchset Bundle (type level, or system level when ``resource_type`` is None); ``raw`` as in
+    ``search.engine.search`` (resources as stored JSON fragments, for orjson to write)."""
     interaction = Interaction(actor=actor, action="search", resource_type=resource_type)
     interaction.detail["params"] = params
     with interaction_scope(interaction) as scope:
@@ -370,7 +377,7 @@ def resource_search(
             type_check(resource_type)
         scope.authorize(None)
         bundle = engine.search(
-            resource_type=resource_type, params=params, actor=actor, base_url=base_url, strict=strict
+            resource_type=resource_type, params=params, actor=actor, base_url=base_url, strict=strict, raw=raw
         )
         scope.done(200)
         return bundle

@@ -153,7 +153,9 @@ def _read(resource_type: str, fhir_id: str, actor, headers: dict[bytes, str]) ->
 def _search(resource_type: str, params: list, actor, base_url: str) -> tuple[int, dict, bytes]:
     try:
         type_known_check(resource_type)
-        bundle = services.resource_search(resource_type=resource_type, params=params, actor=actor, base_url=base_url)
+        bundle = services.resource_search(
+            resource_type=resource_type, params=params, actor=actor, base_url=base_url, raw=True
+        )
         return 200, {}, orjson.dumps(bundle)
     except FhirError as error:
         return _outcome(error)

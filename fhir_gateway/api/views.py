@@ -15,6 +15,7 @@ from fhir_gateway.api.negotiation import (
     body_json,
     not_modified,
     prefer,
+    pretty,
     render,
     version_headers,
 )
@@ -69,7 +70,12 @@ def base(request):
         )
         return render(request, response)
     bundle = services.resource_search(
-        resource_type=None, params=_params(request), actor=actor, base_url=base_url(request), strict=_strict(request)
+        resource_type=None,
+        params=_params(request),
+        actor=actor,
+        base_url=base_url(request),
+        strict=_strict(request),
+        raw=not pretty(request),
     )
     return render(request, bundle)
 
@@ -145,6 +151,7 @@ def _search(request, resource_type, params):
         actor=request.fhir_actor,
         base_url=base_url(request),
         strict=_strict(request),
+        raw=not pretty(request),  # indented output needs the resources parsed
     )
     return render(request, bundle)
 

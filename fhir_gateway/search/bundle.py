@@ -14,13 +14,19 @@ from fhir_gateway.validation import required_elements
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 
 
-def fetch(pks: list[int]) -> dict[int, dict]:
-    """The current content of the resources ``pks`` (deleted ones left out)."""
+def fetch(pks: list[int], *, raw: bool = False) -> dict[int, dict]:
+    """The current content of the resources ``pks`` (deleted ones left out), as ``stored`` when ``raw``."""
     if not pks:
         return {}
+    load = stored if raw else parse
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, content FROM fhir_gateway_resource WHERE id = ANY(%s) AND NOT deleted", [pks])
-        return {pk: parse(content) for pk, content in cursor}
+        return {pk: load(content) for pk, content in cursor}
+
+
+def stored(content):
+    """The stored JSON text as a fragment orjson writes as is (a parsed value stays as it is)."""
+    return orjson.Fragment(content) if isinstance(content, str | bytes) else content
 
 
 def parse(content) -> dict:
@@ -88,9 +94,8 @@ def searchset(*, base_url: str, path: str, used: list[tuple[str, str]], page, en
     return bundle
 
 
-def entry(base_url: str, resource: dict, mode: str) -> dict:
-    return {
-        "fullUrl": f"{base_url}/{resource['resourceType']}/{resource['id']}",
-        "resource": resource,
-        "search": {"mode": mode},
-    }
+def entry(base_url: str, resource, mode: str, resource_type: str | None = None, fhir_id: str | None = None) -> dict:
+    """A Bundle entry; ``resource_type`` and ``fhir_id`` are required when ``resource`` is a stored fragment."""
+    resource_type = resource_type or resource["resourceType"]
+    fhir_id = fhir_id or resource["id"]
+    return {"fullUrl": f"{base_url}/{resource_type}/{fhir_id}", "resource": resource, "search": {"mode": mode}}

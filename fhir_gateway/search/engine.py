@@ -28,9 +28,19 @@ def match_pks(*, resource_type: str, params: list[tuple[str, str]]) -> list[int]
 
 
 def search(
-    *, resource_type: str | None, params: list[tuple[str, str]], actor: Actor, base_url: str, strict: bool = False
+    *,
+    resource_type: str | None,
+    params: list[tuple[str, str]],
+    actor: Actor,
+    base_url: str,
+    strict: bool = False,
+    raw: bool = False,
 ) -> dict:
-    """A searchset Bundle for ``params`` at type level (or system level when ``resource_type`` is None)."""
+    """A searchset Bundle for ``params`` at type level (or system level when ``resource_type`` is None).
+
+    ``raw``: the entries' resources may be ``orjson.Fragment``s of the stored JSON text, for a caller that
+    only serializes the Bundle with orjson (the REST API): they are not parsed and written again.
+    """
     base_url = base_url.rstrip("/")
     parsed = request.parse(resource_type, params)
     scope = Scope(actor)
@@ -39,13 +49,20 @@ def search(
     entries: list[dict] = []
     if page.rows:
         extra = includes.included(page.rows, parsed.includes, scope) if parsed.includes else []
-        contents = {pk: bundle.parse(text) for pk, text in page.contents.items()}
-        contents.update(bundle.fetch([pk for pk, _, _ in extra]))
-        for pk, _type, _id in page.rows:
+        as_stored = raw and parsed.summary in (None, "false") and not parsed.elements
+        if as_stored:
+            contents = {pk: bundle.stored(text) for pk, text in page.contents.items()}
+            contents.update(bundle.fetch([pk for pk, _, _ in extra], raw=True))
+        else:
+            contents = {pk: bundle.parse(text) for pk, text in page.contents.items()}
+            contents.update(bundle.fetch([pk for pk, _, _ in extra]))
+        for pk, rtype, fhir_id in page.rows:
             if pk in contents:
-                shaped = bundle.shape(contents[pk], parsed.summary, parsed.elements)
-                entries.append(bundle.entry(base_url, shaped, "match"))
-        entries += [bundle.entry(base_url, contents[pk], "include") for pk, _, _ in extra if pk in contents]
+                shaped = contents[pk] if as_stored else bundle.shape(contents[pk], parsed.summary, parsed.elements)
+                entries.append(bundle.entry(base_url, shaped, "match", rtype, fhir_id))
+        for pk, rtype, fhir_id in extra:
+            if pk in contents:
+                entries.append(bundle.entry(base_url, contents[pk], "include", rtype, fhir_id))
     path = f"{base_url}/{resource_type}" if resource_type else base_url
     return bundle.searchset(
         base_url=base_url, path=path, used=parsed.used, page=page, entries=entries, cursor=parsed.cursor

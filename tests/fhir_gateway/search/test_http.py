@@ -94,3 +94,19 @@ def test_patient_everything_with_type_since_and_count(fhir, wang):
 def test_a_conditional_create_accepts_any_search(fhir, wang):
     response = fhir.post("/fhir/Patient", patient("x", "王", "小明"), **{"If-None-Exist": "name=" + quote("王小明")})
     assert response.status_code == 200 and response.json()["id"] == wang
+
+
+def test_the_stored_json_is_served_as_stored_and_pretty_output_is_indented_throughout(fhir, wang):
+    _post(fhir, observation("x", f"Patient/{wang}", "15074-8", 7.2, "mmol/L", when="2024-05-01"))
+    query = f"/fhir/Observation?subject=Patient/{wang}&_include=Observation:subject"
+    compact = fhir.get(query)
+    assert compact.status_code == 200
+    bundle = compact.json()
+    assert [e["search"]["mode"] for e in bundle["entry"]] == ["match", "include"]
+    assert bundle["entry"][1]["resource"]["name"][0]["family"] == "王"
+    assert bundle["entry"][1]["fullUrl"] == f"http://testserver/fhir/Patient/{wang}"
+    pretty = fhir.get(query + "&_pretty=true")
+    assert pretty.json() == bundle
+    lines = pretty.content.decode().splitlines()
+    family = [line for line in lines if '"family"' in line]
+    assert len(family) == 1 and family[0].startswith(" " * 10), family  # the included resource is indented too
