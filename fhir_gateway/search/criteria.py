@@ -335,6 +335,15 @@ def _has(ctx: Context, resource_type: str | None, name: str, raw: str, alias: st
     target_sql, target_args = (
         (f"{h}.target_type = %s", [resource_type]) if resource_type else (f"{h}.target_type = {alias}.rtype", [])
     )
+    if not scope_sql and not re.search(rf"\b{hs}\.(?!resource_id\b)", sub[0]):
+        # Nothing to check on the referring resource's own row (no access scope, the criterion reads only
+        # its index rows): the reference row names it, and the index rows only exist while it does.
+        criterion = re.sub(rf"\b{hs}\.resource_id\b", f"{h}.resource_id", sub[0])
+        sql = (
+            f"{alias}.fhir_id IN (SELECT {h}.target_id FROM fhir_search_reference {h} "
+            f"WHERE {h}.param = %s AND {h}.rtype = %s AND {target_sql} AND {criterion})"
+        )
+        return sql, [ref_code, source, *target_args, *sub[1]]
     sql = (
         f"{alias}.fhir_id IN (SELECT {h}.target_id FROM fhir_search_reference {h} "
         f"JOIN fhir_search_res {hs} ON {hs}.resource_id = {h}.resource_id "

@@ -50,6 +50,16 @@ def test_reverse_chaining_and_nested_has(records):
     ]
 
 
+def test_has_criteria_on_the_referring_resources_own_row_or_its_index_rows_alone(records):
+    """``_id`` and ``_lastUpdated`` read the referring resource's own row; ``code`` only its index rows."""
+    assert ids("Patient", "_has:Observation:patient:_id=o2") == ["zhao"]
+    assert ids("Patient", "_has:Observation:patient:_lastUpdated=gt2000-01-01") == ["wang", "zhao"]
+    assert ids("Patient", "_has:Observation:patient:code:missing=true") == []
+    assert ids("Patient", "_has:Observation:patient:code:not=15074-8") == []
+    records.delete("Observation", "o2")
+    assert ids("Patient", "_has:Observation:patient:code=15074-8") == ["wang"]
+
+
 def test_a_chain_and_has_combine_with_other_criteria(records):
     assert ids("Observation", "subject.name=王&value-quantity=lt6") == []
     assert ids("Patient", "_has:Observation:patient:code=15074-8&name=赵") == ["zhao"]

@@ -110,3 +110,16 @@ def test_the_stored_json_is_served_as_stored_and_pretty_output_is_indented_throu
     lines = pretty.content.decode().splitlines()
     family = [line for line in lines if '"family"' in line]
     assert len(family) == 1 and family[0].startswith(" " * 10), family  # the included resource is indented too
+
+
+def test_has_counts_only_the_referring_records_the_caller_may_see(fhir, fhir_county_b):
+    from fhir_gateway.context import INTERNAL_ACTOR
+    from fhir_gateway.search import engine
+
+    zhao = _post(fhir_county_b, patient("x", "赵", "敏"))
+    _post(fhir, observation("x", f"Patient/{zhao}", "15074-8", 7.2, "mmol/L", when="2024-05-01"))  # county A's
+    query = "/fhir/Patient?_has:Observation:patient:code=15074-8"
+    assert _ids(fhir_county_b.get(query)) == []  # county B may not see county A's observation
+    params = [("_has:Observation:patient:code", "15074-8")]
+    everyone = engine.search(resource_type="Patient", params=params, actor=INTERNAL_ACTOR, base_url="")
+    assert [e["resource"]["id"] for e in everyone["entry"]] == [zhao]
