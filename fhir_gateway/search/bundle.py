@@ -14,14 +14,13 @@ from fhir_gateway.validation import required_elements
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 
 
-def fetch(pks: list[int], *, raw: bool = False) -> dict[int, dict]:
-    """The current content of the resources ``pks`` (deleted ones left out), as ``stored`` when ``raw``."""
+def fetch(pks: list[int]) -> dict[int, dict]:
+    """The current content of the resources ``pks`` (deleted ones left out)."""
     if not pks:
         return {}
-    load = stored if raw else parse
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, content FROM fhir_gateway_resource WHERE id = ANY(%s) AND NOT deleted", [pks])
-        return {pk: load(content) for pk, content in cursor}
+        return {pk: parse(content) for pk, content in cursor}
 
 
 def stored(content):

@@ -48,14 +48,11 @@ def search(
     page = query.run(ctx, parsed)
     entries: list[dict] = []
     if page.rows:
-        extra = includes.included(page.rows, parsed.includes, scope) if parsed.includes else []
+        extra, extra_contents = includes.included(page.rows, parsed.includes, scope) if parsed.includes else ([], {})
         as_stored = raw and parsed.summary in (None, "false") and not parsed.elements
-        if as_stored:
-            contents = {pk: bundle.stored(text) for pk, text in page.contents.items()}
-            contents.update(bundle.fetch([pk for pk, _, _ in extra], raw=True))
-        else:
-            contents = {pk: bundle.parse(text) for pk, text in page.contents.items()}
-            contents.update(bundle.fetch([pk for pk, _, _ in extra]))
+        load = bundle.stored if as_stored else bundle.parse
+        contents = {pk: load(text) for pk, text in page.contents.items()}
+        contents.update((pk, load(text)) for pk, text in extra_contents.items())
         for pk, rtype, fhir_id in page.rows:
             if pk in contents:
                 shaped = contents[pk] if as_stored else bundle.shape(contents[pk], parsed.summary, parsed.elements)

@@ -14,7 +14,8 @@ MAX_INCLUDED = 1000
 def _forward(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
     pks = [pk for pk, rtype, _ in frontier if include.source in ("*", rtype)]
     sql = (
-        "SELECT t.resource_id, t.rtype, t.fhir_id, t.owner FROM fhir_search_reference i "
+        "SELECT t.resource_id, t.rtype, t.fhir_id, t.owner, NULL::text AS target_type, NULL::text AS target_id "
+        "FROM fhir_search_reference i "
         "JOIN fhir_search_res t ON t.rtype = i.target_type AND t.fhir_id = i.target_id "
         "WHERE i.resource_id = ANY(%s)"
     )
@@ -43,29 +44,47 @@ def _reverse(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[st
     return sql + f" LIMIT {MAX_INCLUDED + 1}", args
 
 
-def included(matches: list[tuple[int, str, str]], includes: list[Include], scope: Scope) -> list[tuple[int, str, str]]:
-    """The resources ``includes`` add to ``matches``, in order found, each once, never a match."""
+def _round(active: list[Include], frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
+    """One statement for every include of a round, each found row with its content (one round trip)."""
+    parts, args = [], []
+    for number, include in enumerate(active):
+        sql, more = (_reverse if include.reverse else _forward)(include, frontier)
+        parts.append(f"SELECT {number} AS n, x.* FROM ({sql}) x")
+        args += more
+    sql = (
+        f"WITH found AS MATERIALIZED ({' UNION ALL '.join(parts)}) "
+        "SELECT found.*, r.content FROM found LEFT JOIN fhir_gateway_resource r "
+        "ON r.id = found.resource_id AND NOT r.deleted ORDER BY found.n, found.resource_id"
+    )
+    return sql, args
+
+
+def included(
+    matches: list[tuple[int, str, str]], includes: list[Include], scope: Scope
+) -> tuple[list[tuple[int, str, str]], dict[int, object]]:
+    """The resources ``includes`` add to ``matches`` (in order found, each once, never a match) and their
+    stored contents (deleted ones left out)."""
     seen = {pk for pk, _, _ in matches}
     out: list[tuple[int, str, str]] = []
+    contents: dict[int, object] = {}
     frontier = matches
     for round_number in range(MAX_ROUNDS):
         active = [item for item in includes if round_number == 0 or item.iterate]
         if not active or not frontier:
             break
         found: list[tuple[int, str, str]] = []
+        wanted = {(rtype, fhir_id) for _, rtype, fhir_id in frontier}
         with connection.cursor() as cursor:
-            for include in active:
-                if include.reverse:
-                    cursor.execute(*_reverse(include, frontier))
-                    wanted = {(rtype, fhir_id) for _, rtype, fhir_id in frontier}
-                    rows = [row[:4] for row in cursor.fetchall() if (row[4], row[5]) in wanted]
-                else:
-                    cursor.execute(*_forward(include, frontier))
-                    rows = cursor.fetchall()
-                for pk, rtype, fhir_id, owner in rows:
-                    if pk not in seen and scope.allows(rtype, owner) and len(out) + len(found) < MAX_INCLUDED:
-                        seen.add(pk)
-                        found.append((pk, rtype, fhir_id))
+            cursor.execute(*_round(active, frontier))
+            rows = cursor.fetchall()
+        for number, pk, rtype, fhir_id, owner, target_type, target_id, content in rows:
+            if active[number].reverse and (target_type, target_id) not in wanted:
+                continue
+            if pk not in seen and scope.allows(rtype, owner) and len(out) + len(found) < MAX_INCLUDED:
+                seen.add(pk)
+                found.append((pk, rtype, fhir_id))
+                if content is not None:
+                    contents[pk] = content
         out += found
         frontier = found
-    return out
+    return out, contents
