@@ -11,6 +11,9 @@ every HTTP request to the thread pool too (for a project whose views are all syn
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -79,8 +82,6 @@ class WsgiThreadApp:
         headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in started["headers"]]
         return started["status"], headers, content
 
-    def _run_lean(self, scope: dict, body: bytes) -> tuple[int, list, bytes]:
-        return lean.serve(scope) or self._run(scope, body)
 
     async def __call__(self, scope, receive, send) -> None:
         chunks, size, limit = [], 0, settings.FHIR_MAX_BODY_BYTES
@@ -96,10 +97,18 @@ class WsgiThreadApp:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        run = self._run_lean if not body and lean.eligible(scope) else self._run
-        # As Django's ASGI handler does: the view's context variables are copied, and its ``async_to_sync``
-        # calls (a channel layer's sends) run on this event loop, not on a new one made for each call.
-        status, headers, content = await sync_to_async(run, thread_sensitive=False, executor=self.executor)(scope, body)
+        answer = None
+        if not body and lean.eligible(scope):
+            # The lean path runs no view and sends nothing to a channel layer: a plain hop to the pool, with
+            # the context variables copied, costs a fraction of ``sync_to_async``'s.
+            call = functools.partial(contextvars.copy_context().run, lean.serve, scope)
+            answer = await asyncio.get_running_loop().run_in_executor(self.executor, call)
+        if answer is None:
+            # As Django's ASGI handler does: the view's context variables are copied, and its ``async_to_sync``
+            # calls (a channel layer's sends) run on this event loop, not on a new one made for each call.
+            run = sync_to_async(self._run, thread_sensitive=False, executor=self.executor)
+            answer = await run(scope, body)
+        status, headers, content = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 

@@ -22,7 +22,9 @@ from tests.hub.referrals.conftest import store
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes, list]:
+async def call(
+    method: str, path: str, body: bytes = b"", headers=(), query: bytes = b""
+) -> tuple[int, dict, bytes, list]:
     """One HTTP request to ``hub.asgi.application``: status, headers (last of each), body, all Set-Cookie values."""
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent = []
@@ -39,7 +41,7 @@ async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[i
         "method": method,
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query,
         "root_path": "",
         "scheme": "http",
         "http_version": "1.1",
@@ -75,6 +77,36 @@ async def test_an_api_request_is_authenticated_by_its_bearer_token(token_for, dr
     )
     assert status == 401 and orjson.loads(body)["error"] == "unauthorized"
     assert response_headers[b"www-authenticate"].startswith(b"Bearer")
+
+
+async def test_fhir_reads_and_searches_the_lean_path_declines_are_answered_by_the_full_path(
+    token_for, dr_li_at_county_a
+):
+    headers = await database_sync_to_async(token_for)(dr_li_at_county_a)
+    bearer = [(b"authorization", headers["HTTP_AUTHORIZATION"].encode())]
+    status, _headers, body, _cookies = await call(
+        "POST",
+        "/fhir/Patient",
+        orjson.dumps(patient_resource(1)),
+        [*bearer, (b"content-type", b"application/fhir+json")],
+    )
+    assert status == 201
+    fhir_id = orjson.loads(body)["id"]
+
+    status, _headers, body, _cookies = await call("GET", f"/fhir/Patient/{fhir_id}", headers=bearer)  # lean
+    assert status == 200 and orjson.loads(body)["id"] == fhir_id
+    status, _headers, body, _cookies = await call(
+        "GET", "/fhir/Patient", headers=bearer, query=f"_id={fhir_id}".encode()
+    )
+    assert status == 200 and [e["resource"]["id"] for e in orjson.loads(body)["entry"]] == [fhir_id]
+    # Declined by the lean path, answered by the full one: the format parameter, an unknown token.
+    status, response_headers, body, _cookies = await call(
+        "GET", "/fhir/Patient", headers=bearer, query=f"_id={fhir_id}&_format=json".encode()
+    )
+    assert status == 200 and orjson.loads(body)["total"] == 1
+    unknown = [(b"authorization", b"Bearer ahub_not-a-token")]
+    status, _headers, body, _cookies = await call("GET", f"/fhir/Patient/{fhir_id}", headers=unknown)
+    assert status == 401 and orjson.loads(body)["resourceType"] == "OperationOutcome"
 
 
 async def test_a_browser_signs_in_with_csrf_and_keeps_its_session(dr_li_at_county_a):
