@@ -82,7 +82,6 @@ class WsgiThreadApp:
         headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in started["headers"]]
         return started["status"], headers, content
 
-
     async def __call__(self, scope, receive, send) -> None:
         chunks, size, limit = [], 0, settings.FHIR_MAX_BODY_BYTES
         while True:
