@@ -46,17 +46,39 @@ def _subsetted(resource: dict, keep) -> dict:
     return out
 
 
+def _summarized(value, path: str, flags: dict[str, list[str]]):
+    """A backbone element (or a list of them) with only its summary elements, recursively."""
+    if isinstance(value, list):
+        return [_summarized(item, path, flags) for item in value]
+    if not isinstance(value, dict):
+        return value
+    wanted = flags[path]
+    out = {}
+    for key, item in value.items():
+        name = key[1:] if key.startswith("_") else key  # a primitive's extensions go with it
+        if name in wanted:
+            inner = f"{path}.{name}"
+            out[key] = _summarized(item, inner, flags) if inner in flags else item
+    return out
+
+
 def shape(resource: dict, summary: str | None, elements: list[str] | None) -> dict:
     """Apply ``_summary`` or ``_elements`` to one matched resource (http://hl7.org/fhir/R4/search.html#summary).
 
-    ``true``: the elements the definition marks as summary, and the mandatory ones; ``text``: only
+    ``true``: the elements the definition marks as summary, and the mandatory ones, and inside backbone
+    elements (``Observation.component``) their summary elements; ``text``: only
     ``text``, ``id``, ``meta`` and the top-level mandatory elements; ``data``: all but ``text``.
     """
     resource_type = resource.get("resourceType")
     if summary == "true":
-        wanted = set(summary_elements().get(resource_type, ())) | required_elements(resource_type)
+        flags = summary_elements()
+        wanted = set(flags.get(resource_type, ())) | required_elements(resource_type)
         wanted |= {"resourceType", "id", "meta"}
-        return _subsetted(resource, lambda key: key in wanted)
+        out = _subsetted(resource, lambda key: key in wanted)
+        for key, value in out.items():
+            if f"{resource_type}.{key}" in flags:
+                out[key] = _summarized(value, f"{resource_type}.{key}", flags)
+        return out
     if summary == "text":
         wanted = {"resourceType", "id", "meta", "text", *required_elements(resource_type)}
         return _subsetted(resource, lambda key: key in wanted)

@@ -104,6 +104,37 @@ def test_summary_true_follows_the_summary_flags(fhir, glucose, how):
     }
 
 
+@pytest.mark.parametrize("how", ["read", "search"])
+def test_summary_true_filters_inside_backbone_elements_and_keeps_data_types_whole(fhir, store, how):
+    component = {
+        "code": {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic"}], "text": "收缩压"},
+        "valueQuantity": {"value": 150, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"},
+        "interpretation": [{"coding": [{"code": "H"}]}],  # not summary inside a component
+        "referenceRange": [{"low": {"value": 90}}],  # nor this
+    }
+    store.put(
+        {
+            "resourceType": "Observation",
+            "id": "bp",
+            "status": "final",
+            "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+            "subject": {"reference": "Patient/wang"},
+            "component": [component, {**component, "valueQuantity": {"value": 95}}],
+            "referenceRange": [{"text": "normal"}],  # not summary at the top either
+        }
+    )
+    if how == "read":
+        observation = fhir.get("/fhir/Observation/bp?_summary=true").json()
+    else:
+        observation = _entry(fhir, "/fhir/Observation?_id=bp&_summary=true")
+    assert "referenceRange" not in observation
+    assert [set(item) for item in observation["component"]] == [{"code", "valueQuantity"}] * 2
+    assert observation["component"][0]["code"] == component["code"]  # a CodeableConcept stays whole
+    assert observation["component"][1]["valueQuantity"] == {"value": 95}
+    full = fhir.get("/fhir/Observation/bp").json()
+    assert full["component"][0]["referenceRange"] == [{"low": {"value": 90}}]  # only the answer is subsetted
+
+
 def test_summary_true_keeps_mandatory_elements_the_flags_leave_out(fhir, store):
     store.put(
         {
