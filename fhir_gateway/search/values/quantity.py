@@ -62,4 +62,6 @@ def condition(value: str, modifier: str, col) -> tuple[str, list]:
 
 
 def sort_key(col) -> tuple[str, str]:
-    return f"min({col('value')})", f"max({col('value')})"
+    # UCUM quantities by their canonical value (500 mg before 1 g), others by the value as written.
+    value = f"coalesce({col('canon_value')}, {col('value')})"
+    return f"min({value})", f"max({value})"

@@ -187,3 +187,12 @@ def test_sorting_by_an_open_period_and_paging_through_it(store):
     assert ids("Encounter", "_sort=date") == ["no-start", "closed", "open"]
     first = search("Encounter", "_sort=-date&_count=1")
     assert [e["resource"]["id"] for e in _follow(first, "next")["entry"]] == ["closed"]
+
+
+def test_sorting_by_a_quantity_compares_ucum_values_in_canonical_units(store):
+    for fhir_id, value, unit in [("one-g", 1, "g"), ("half-g", 500, "mg"), ("two-g", 2, "g"), ("tiny", 0.2, "g")]:
+        store.put(observation(fhir_id, "Patient/p1", "2345-7", value, unit, when="2024-01-01"))
+    assert ids("Observation", "_sort=value-quantity") == ["tiny", "half-g", "one-g", "two-g"]
+    assert ids("Observation", "_sort=-value-quantity") == ["two-g", "one-g", "half-g", "tiny"]
+    first = search("Observation", "_sort=value-quantity&_count=2")
+    assert [e["resource"]["id"] for e in _follow(first, "next")["entry"]] == ["one-g", "two-g"]
