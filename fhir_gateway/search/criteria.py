@@ -14,6 +14,7 @@ import re
 from django.utils.translation import gettext as _
 
 from fhir_gateway.errors import FhirError
+from fhir_gateway.search import valuesets
 from fhir_gateway.search.definitions import SearchParam, common_params, defined_types, params_for
 from fhir_gateway.search.scope import Scope
 from fhir_gateway.search.values import KINDS, composite, content, date, number, reference, token
@@ -193,7 +194,9 @@ def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: l
     if kind == "reference" and modifier not in ("", "identifier"):
         if not _TYPE_NAME.match(modifier) or (param.targets and modifier not in param.targets):
             raise bad(name, _("unknown modifier :%(modifier)s") % {"modifier": modifier}, "not-supported")
-    elif kind == "token" and modifier in ("in", "not-in", "above", "below"):
+    elif kind == "token" and modifier in ("in", "not-in"):
+        return _in_value_set(ctx, param, name, modifier, values, alias)
+    elif kind == "token" and modifier in ("above", "below"):
         raise bad(
             name,
             _("the :%(modifier)s modifier needs terminology services, not supported") % {"modifier": modifier},
@@ -251,6 +254,28 @@ def _match(ctx: Context, param: SearchParam, name: str, modifier: str, values: l
         lambda value, col: module.condition(value, "" if modifier == "not" else modifier, col),
     )
     return (f"NOT {sql}" if modifier == "not" else sql), args
+
+
+def _in_value_set(ctx: Context, param: SearchParam, name: str, modifier: str, values: list[str], alias: str):
+    """``code:in=<value set>`` (any of the value sets, for several values) and ``code:not-in``."""
+    found = valuesets.Codes()
+    for value in values:
+        try:
+            more = valuesets.codes(value)
+        except valuesets.ValueSetError as error:
+            raise bad(name, str(error), error.code) from None
+        found.pairs |= more.pairs
+        found.systems |= more.systems
+    pairs = sorted(found.pairs)
+    i = ctx.alias("i")
+    bound_sql, bound_args = ctx.bound(i, alias)
+    sql = (
+        f"EXISTS (SELECT 1 FROM {token.TABLE} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s"
+        f"{bound_sql} AND (({i}.system, {i}.code) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+        f"OR {i}.system = ANY(%s::text[])))"
+    )
+    args = [param.code, *bound_args, [p[0] for p in pairs], [p[1] for p in pairs], sorted(found.systems)]
+    return (f"NOT {sql}" if modifier == "not-in" else sql), args
 
 
 def _near(ctx: Context, param: SearchParam, name: str, values: list[str], alias: str):

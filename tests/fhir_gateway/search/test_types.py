@@ -39,9 +39,9 @@ class TestToken:
         assert ids("Observation", "code:text=lab 150") == ["glucose", "glucose-low"]
         assert ids("Patient", "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|MRN-li") == ["li"]
 
-    def test_in_needs_terminology_and_is_refused(self, records):
+    def test_subsumption_needs_terminology_and_is_refused(self, records):
         with pytest.raises(Exception, match="not supported"):
-            ids("Observation", "code:in=http://example.org/vs")
+            ids("Observation", "code:below=http://loinc.org|15074-8")
 
 
 class TestString:
