@@ -5,12 +5,23 @@ from __future__ import annotations
 import statistics
 
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from federation.identity.selectors import Person, patients_of_same_people, person_of
 from hub.accounts.constants import Role
 from hub.accounts.fhir import actor_of
+from hub.accounts.models import User
+from hub.api_errors import DomainError
 from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, ReferralKind, TaskStatus, Urgency
 from hub.referrals.models import Opinion, Participant, Referral, SlaBreach, TimeNodeRecord
+
+
+def user_by_username(username: str) -> User:
+    """An active user named in a request (an expert, a colleague, an invitee); ``DomainError`` if none."""
+    user = User.objects.filter(username=username, is_active=True).select_related("site", "department").first()
+    if user is None:
+        raise DomainError(_("Unknown user: %(username)s") % {"username": username}, code="unknown_user")
+    return user
 
 
 def referrals_visible_to(user) -> QuerySet[Referral]:

@@ -9,10 +9,10 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from hub.referrals import services
-from hub.referrals.api.lookups import user_by_username
 from hub.referrals.api.serializers import ReferralDetailSerializer
 from hub.referrals.api.views import _clinicians_only, detail_response, referral_for
 from hub.referrals.constants import TimeNode
+from hub.referrals.selectors import user_by_username
 
 
 class NoInput(serializers.Serializer):

@@ -10,18 +10,16 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from federation.sites.constants import Specialty
-from federation.sites.models import Site
 from hub.accounts.constants import Role
-from hub.api_errors import DomainError, ForbiddenError, NotFoundError
+from hub.api_errors import ForbiddenError, NotFoundError
 from hub.referrals import selectors, services
-from hub.referrals.api.lookups import user_by_username
 from hub.referrals.api.serializers import (
     ReferralCreatedSerializer,
     ReferralDetailSerializer,
     ReferralSummarySerializer,
     referral_created_data,
 )
-from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, TimeNode, Urgency
+from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, Urgency
 
 
 def referral_for(request, referral_id: int):
@@ -98,17 +96,11 @@ class ReferralListCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         data = data.validated_data
-        target_site = None
-        if data.get("target_site"):
-            target_site = Site.objects.filter(code=data["target_site"], active=True).first()
-            if target_site is None:
-                raise DomainError(_("Unknown site: %(code)s") % {"code": data["target_site"]}, code="invalid_target")
-        for node in data["time_nodes"]:
-            if node not in TimeNode.values:
-                raise DomainError(_("Unknown time node: %(node)s") % {"node": node}, code="invalid_time_node")
         consent = services.ConsentGiven(**data["consent"]) if data["consent"] is not None else None
-        referral = services.referral_create(
+        referral = services.referral_request(
             requester=request.user,
+            target_site_code=data.get("target_site") or "",
+            named_expert_username=data.get("named_expert") or "",
             kind=data["kind"],
             urgency=data["urgency"],
             pathway=data["pathway"],
@@ -117,8 +109,6 @@ class ReferralListCreateApi(APIView):
             clinical_question=data["clinical_question"],
             reason=data["reason"],
             target_specialty=data["target_specialty"],
-            target_site=target_site,
-            named_expert=user_by_username(data["named_expert"]) if data.get("named_expert") else None,
             attachments=data["attachments"],
             consent=consent,
             discharge_summary=data["discharge_summary"],

@@ -1,6 +1,6 @@
 """Every write of the referral workflow (import from here)."""
 
-from hub.referrals.services.create import ConsentGiven, referral_create, referral_submit
+from hub.referrals.services.create import ConsentGiven, referral_create, referral_request, referral_submit
 from hub.referrals.services.delivery import opinion_deliver
 from hub.referrals.services.escalation import sla_escalate, sla_escalate_due
 from hub.referrals.services.lifecycle import referral_cancel, task_fail, task_hold, task_resume, task_start
@@ -24,6 +24,7 @@ __all__ = [
     "opinion_sign",
     "referral_cancel",
     "referral_create",
+    "referral_request",
     "referral_info_provide",
     "referral_submit",
     "sla_escalate",

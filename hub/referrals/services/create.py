@@ -31,7 +31,7 @@ from hub.referrals.models import Participant, Referral, RoutingDecision, Transit
 from hub.referrals.patients import attachments_check, patient_resolve
 from hub.referrals.permissions import check_requester
 from hub.referrals.routing import RouteDecision, route_decide
-from hub.referrals.selectors import resource_refs_shared_with
+from hub.referrals.selectors import resource_refs_shared_with, user_by_username
 from hub.referrals.services.common import (
     referral_lock,
     routing_apply,
@@ -93,6 +93,18 @@ def referral_create_check(
         raise DomainError(_("The named expert does not work at the target hospital."), code="invalid_expert")
     if pathway != Pathway.OTHER and urgency == Urgency.ROUTINE and pathway in TIME_CRITICAL_PATHWAYS:
         raise DomainError(_("Chest-pain and stroke requests are urgent or emergencies."), code="invalid")
+
+
+def referral_request(*, requester, target_site_code: str = "", named_expert_username: str = "", **fields) -> Referral:
+    """``referral_create`` for what the web form and the API name by code: the target hospital by its site
+    code and the named expert by username (``DomainError`` for one that is unknown or inactive)."""
+    target_site = None
+    if target_site_code:
+        target_site = Site.objects.filter(code=target_site_code, active=True).first()
+        if target_site is None:
+            raise DomainError(_("Unknown site: %(code)s") % {"code": target_site_code}, code="invalid_target")
+    named_expert = user_by_username(named_expert_username) if named_expert_username else None
+    return referral_create(requester=requester, target_site=target_site, named_expert=named_expert, **fields)
 
 
 @transaction.atomic

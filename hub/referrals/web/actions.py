@@ -12,12 +12,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hub.referrals import services
-from hub.referrals.api.lookups import user_by_username
 from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TaskStatus
 from hub.referrals.models import Referral
 from hub.referrals.patients import ATTACHABLE
 from hub.referrals.permissions import is_fulfiller_candidate
-from hub.referrals.selectors import patient_records_as
+from hub.referrals.selectors import patient_records_as, user_by_username
 from hub.referrals.services.common import TRANSITIONS
 from hub.referrals.web import forms as web_forms
 

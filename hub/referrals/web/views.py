@@ -20,7 +20,6 @@ from federation.sites.models import Site
 from hub.accounts.constants import Role
 from hub.api_errors import DomainError
 from hub.referrals import selectors, services
-from hub.referrals.api.lookups import user_by_username
 from hub.referrals.constants import (
     OPEN_STATUSES,
     UNACCEPTED_STATUSES,
@@ -83,14 +82,15 @@ def worklist(request):
 
 def _create(request, form):
     data = form.cleaned_data
-    target_site = Site.objects.filter(code=data["target_site"], active=True).first() if data["target_site"] else None
     consent = (
         services.ConsentGiven(method=data["consent_method"], given_by=data["consent_given_by"])
         if data["consent_given"]
         else None
     )
-    return services.referral_create(
+    return services.referral_request(
         requester=request.user,
+        target_site_code=data["target_site"],
+        named_expert_username=data["named_expert"],
         kind=data["kind"],
         urgency=data["urgency"],
         pathway=data["pathway"],
@@ -99,8 +99,6 @@ def _create(request, form):
         clinical_question=data["clinical_question"],
         reason=data["reason"],
         target_specialty=data["target_specialty"],
-        target_site=target_site,
-        named_expert=user_by_username(data["named_expert"]) if data["named_expert"] else None,
         attachments=form.attachments(),
         consent=consent,
         discharge_summary=data["discharge_summary"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fhir_gateway import services as fhir
 from fhir_gateway.context import INTERNAL_ACTOR
 
@@ -22,6 +24,29 @@ def test_a_request_without_consent_is_refused_and_nothing_is_stored(
 
     assert response.status_code == 400
     assert response.json()["error"] == "consent_required"
+    assert Referral.objects.count() == 0
+    assert Resource.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"target_site": "nowhere"}, "invalid_target"),
+        ({"named_expert": "nobody"}, "unknown_user"),
+        ({"time_nodes": {"lunch": "2026-11-26T08:00:00+08:00"}}, "invalid_time_node"),
+    ],
+)
+def test_an_unknown_site_expert_or_time_node_is_refused_and_nothing_is_stored(
+    api_for, dr_li_at_county_a, cardiologist_zhang, chest_pain_request, change, error
+):
+    from fhir_gateway.models import Resource
+    from hub.referrals.models import Referral
+
+    before = Resource.objects.count()
+    response = api_for(dr_li_at_county_a).post("", {**chest_pain_request, **change})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == error
     assert Referral.objects.count() == 0
     assert Resource.objects.count() == before
 
