@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
 
 from fhir_gateway import services
 from fhir_gateway.context import INTERNAL_ACTOR, Actor
+from fhir_gateway.models import Resource
 from fhir_gateway.search import engine
+from fhir_gateway.search.indexer import IndexRow, index_write
 
 BASE = "http://testserver/fhir"
 
@@ -28,6 +31,24 @@ class Store:
 
     def delete(self, resource_type: str, fhir_id: str) -> None:
         services.resource_delete(resource_type=resource_type, fhir_id=fhir_id, actor=INTERNAL_ACTOR)
+
+
+def index_documents(documents: list[dict]) -> None:
+    """Store and index documents through the indexer's contract, without validation (generated values are
+    not always valid R4)."""
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for document in documents:
+        row = Resource.objects.create(
+            resource_type=document["resourceType"],
+            fhir_id=document["id"],
+            version_id=1,
+            last_updated=now,
+            content=document,
+            owner="county-a",
+        )
+        rows.append(IndexRow(row.pk, row.resource_type, document))
+    index_write(rows)
 
 
 def search(resource_type: str | None, query: str, *, actor: Actor = INTERNAL_ACTOR, strict: bool = False) -> dict:

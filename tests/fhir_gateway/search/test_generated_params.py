@@ -9,15 +9,12 @@ the same JSON and plain Python decides the match. ``:missing`` is checked the sa
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
-from fhir_gateway.models import Resource
 from fhir_gateway.search.definitions import params_for
-from fhir_gateway.search.indexer import IndexRow, index_write
-from tests.fhir_gateway.search.conftest import ids
+from tests.fhir_gateway.search.conftest import ids, index_documents
 from tests.fhir_gateway.search.generated import (
     LISTED,
     composite_pairs,
@@ -36,22 +33,6 @@ CASES = [
 ]
 
 
-def _index(documents: list[dict]) -> None:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    rows = []
-    for document in documents:
-        row = Resource.objects.create(
-            resource_type=document["resourceType"],
-            fhir_id=document["id"],
-            version_id=1,
-            last_updated=now,
-            content=document,
-            owner="county-a",
-        )
-        rows.append(IndexRow(row.pk, row.resource_type, document))
-    index_write(rows)
-
-
 def _found(resource_type: str, params: list[tuple[str, str]]) -> set[str]:
     return set(ids(resource_type, urlencode([*params, ("_count", "100")]), strict=True))
 
@@ -65,7 +46,7 @@ def test_every_listed_type_has_its_parameters_from_the_definitions():
 def test_a_parameter_finds_what_an_independent_evaluation_finds(resource_type, code):
     param = params_for(resource_type)[code]
     documents = resources(resource_type, param)
-    _index(documents)
+    index_documents(documents)
 
     if param.type == "composite":
         pairs = {doc["id"]: composite_pairs(param, doc) for doc in documents}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from django.test import Client
 
 from fhir_gateway import services as fhir
 from fhir_gateway.context import INTERNAL_ACTOR
+from hub.referrals import services
 from tests.factories import patient_resource
+
+NOW = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
 
 
 def store(resource: dict, *, owner: str) -> dict:
@@ -74,3 +78,18 @@ def chest_pain_request(patient_at_county_a, ecg_at_county_a) -> dict:
         "attachments": [f"DiagnosticReport/{ecg_at_county_a['id']}"],
         "consent": {"method": "written", "given_by": "patient"},
     }
+
+
+def refer(doctor, patient, **overrides):
+    """An urgent chest-pain consultation for ``patient`` with consent, created at ``NOW`` unless overridden."""
+    fields = {
+        "requester": doctor,
+        "kind": "consultation",
+        "urgency": "urgent",
+        "pathway": "chest_pain",
+        "patient_ref": f"Patient/{patient['id']}",
+        "clinical_question": "胸痛待查",
+        "consent": services.ConsentGiven(),
+        "now": NOW,
+    }
+    return services.referral_create(**{**fields, **overrides})

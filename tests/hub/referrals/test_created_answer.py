@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from rest_framework.renderers import JSONRenderer
 
-from hub.referrals import services
 from hub.referrals.api.serializers import ReferralCreatedSerializer, referral_created_data
-
-NOW = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
+from tests.hub.referrals.conftest import NOW, refer
 
 pytestmark = pytest.mark.django_db
 
@@ -20,20 +16,6 @@ def same_answer(referral) -> None:
     declared = ReferralCreatedSerializer(referral).data
     assert list(by_hand) == list(declared)
     assert JSONRenderer().render(by_hand) == JSONRenderer().render(declared)
-
-
-def refer(doctor, patient, **overrides):
-    fields = {
-        "requester": doctor,
-        "kind": "consultation",
-        "urgency": "urgent",
-        "pathway": "chest_pain",
-        "patient_ref": f"Patient/{patient['id']}",
-        "clinical_question": "胸痛待查",
-        "consent": services.ConsentGiven(),
-        "now": NOW,
-    }
-    return services.referral_create(**{**fields, **overrides})
 
 
 def test_a_routed_request_with_records_and_time_nodes(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,8 +11,7 @@ from hub.api_errors import ConflictError
 from hub.referrals import services
 from hub.referrals.models import OnCallShift
 from tests.factories import UserFactory
-
-NOW = datetime.fromisoformat("2026-11-26T10:00:00+08:00")
+from tests.hub.referrals.conftest import NOW, refer
 
 
 @pytest.fixture
@@ -35,20 +34,6 @@ def night_shift(cardiology, cardiologist_zhang, cardiologist_liu):
         primary=cardiologist_liu,
         backup=cardiologist_zhang,
     )
-
-
-def refer(doctor, patient, **overrides):
-    fields = {
-        "requester": doctor,
-        "kind": "consultation",
-        "urgency": "urgent",
-        "pathway": "chest_pain",
-        "patient_ref": f"Patient/{patient['id']}",
-        "clinical_question": "胸痛待查",
-        "consent": services.ConsentGiven(),
-        "now": NOW,
-    }
-    return services.referral_create(**{**fields, **overrides})
 
 
 def test_an_emergency_chest_pain_goes_to_cardiology_on_call(dr_li_at_county_a, patient_at_county_a, night_shift):
