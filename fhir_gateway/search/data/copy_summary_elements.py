@@ -42,13 +42,13 @@ def _backbone(module, field):
 
 def _walk(module, cls, path: str, out: dict[str, list[str]], depth: int = 0) -> None:
     out[path] = _summary(cls.model_fields)
-    if depth > 6:  # Questionnaire.item.item...: recursive backbone elements
+    if depth >= 6:  # Questionnaire.item.item...: recursive backbone elements
         return
     for key, field in cls.model_fields.items():
         if key == "modifierExtension" or key.endswith("__ext"):
             continue
         backbone = _backbone(module, field)
-        if backbone is not None and f"{path}.{field.alias or key}".count(".") <= 6:
+        if backbone is not None:
             _walk(module, backbone, f"{path}.{field.alias or key}", out, depth + 1)
 
 
