@@ -68,7 +68,7 @@ class Server:
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
-            "DATABASE_POOL_MAX": "8",
+            "DATABASE_POOL_MAX": "14",
             "DJANGO_SETTINGS_MODULE": "hub.settings.base",
             "LOG_LEVEL": "WARNING",
         }
@@ -107,7 +107,19 @@ def machine() -> str:
         pass
     with psycopg.connect(os.environ["DATABASE_URL"]) as connection:
         version = connection.execute("SHOW server_version").fetchone()[0]
-    return f"{cpus} cores ({model}), PostgreSQL {version}, Python {sys.version.split()[0]}"
+    return f"{cpus} cores ({model}), PostgreSQL {version}, Python {sys.version.split()[0]}, {autogroup()}"
+
+
+def autogroup() -> str:
+    """The kernel's session autogroups, on or off: with them on, PostgreSQL's backends can wait for CPU behind
+    the server's processes (deploy/sysctl.d/90-alliance-hub.conf), which shows in every tail latency."""
+    try:
+        enabled = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return "autogroups n/a"
+    if enabled:
+        print("note: kernel.sched_autogroup_enabled = 1 (see deploy/sysctl.d/90-alliance-hub.conf)", file=sys.stderr)
+    return "autogroups on" if enabled else "autogroups off"
 
 
 def _cpu(pid: int) -> float:
