@@ -60,12 +60,36 @@ def _environ(scope: dict, body: bytes) -> dict:
 
 
 class WsgiThreadApp:
-    """An ASGI HTTP app running Django's WSGI handler in a thread pool (request bodies are buffered)."""
+    """An ASGI HTTP app running Django's WSGI handler in a thread pool (request bodies are buffered).
 
-    def __init__(self, *, threads: int = 8, fhir_prefix: str = "/fhir"):
+    Requests for the lean path run in lanes of their own, a few threads each: plain reads in one, type-level
+    searches in another. A lane keeps its requests moving while slow ones (a large transaction, a page of
+    the web UI) occupy the main pool, and a few threads serve them better than many: they contend less for
+    the interpreter, and searches queue for a thread instead of all sharing the CPU at once, which kept
+    the heavier searches' p99 at half of what the main pool of 8 gave (docs/benchmarks.md).
+    """
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        read_threads: int | None = None,
+        search_threads: int | None = None,
+        fhir_prefix: str = "/fhir",
+    ):
         self.fhir_prefix = fhir_prefix  # a body too large is refused as an OperationOutcome under it, else as JSON
         self.handler = WSGIHandler()
-        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="wsgi-http")
+        self.executor = ThreadPoolExecutor(
+            threads or getattr(settings, "HTTP_THREADS", 8), thread_name_prefix="wsgi-http"
+        )
+        self.lanes = {
+            lean.READ: ThreadPoolExecutor(
+                read_threads or getattr(settings, "FHIR_READ_THREADS", 2), thread_name_prefix="fhir-read"
+            ),
+            lean.SEARCH: ThreadPoolExecutor(
+                search_threads or getattr(settings, "FHIR_SEARCH_THREADS", 2), thread_name_prefix="fhir-search"
+            ),
+        }
 
     def _run(self, scope: dict, body: bytes) -> tuple[int, list, bytes]:
         started: dict = {}
@@ -97,11 +121,12 @@ class WsgiThreadApp:
                 break
         body = b"".join(chunks)
         answer = None
-        if not body and lean.eligible(scope):
+        kind = None if body else lean.kind(scope)
+        if kind is not None:
             # The lean path runs no view and sends nothing to a channel layer: a plain hop to the pool, with
             # the context variables copied, costs a fraction of ``sync_to_async``'s.
             call = functools.partial(contextvars.copy_context().run, lean.serve, scope)
-            answer = await asyncio.get_running_loop().run_in_executor(self.executor, call)
+            answer = await asyncio.get_running_loop().run_in_executor(self.lanes[kind], call)
         if answer is None:
             # As Django's ASGI handler does: the view's context variables are copied, and its ``async_to_sync``
             # calls (a channel layer's sends) run on this event loop, not on a new one made for each call.

@@ -41,22 +41,34 @@ _NEGOTIATING = ("_format", "_pretty")
 _FULL_PATH_HEADERS = frozenset({b"cookie", b"if-match", b"prefer", b"x-forwarded-proto", b"x-forwarded-host"})
 
 
-def eligible(scope: dict) -> bool:
-    """Cheap checks on the ASGI scope, before any work: could the lean path serve this request?"""
+READ, SEARCH = "read", "search"
+
+
+def kind(scope: dict) -> str | None:
+    """Cheap checks on the ASGI scope, before any work: ``READ`` or ``SEARCH`` when the lean path could serve
+    this request, else ``None``."""
     if scope["method"] != "GET" or scope.get("root_path"):
-        return False
-    if _PATH.match(scope["path"]) is None:
-        if _TYPE_PATH.match(scope["path"]) is None:
-            return False
-    elif scope["query_string"]:
-        return False
+        return None
+    if _PATH.match(scope["path"]) is not None:
+        if scope["query_string"]:
+            return None
+        found = READ
+    elif _TYPE_PATH.match(scope["path"]) is not None:
+        found = SEARCH
+    else:
+        return None
     bearer = False
     for name, value in scope["headers"]:
         if name in _FULL_PATH_HEADERS:
-            return False
+            return None
         if name == b"authorization":
             bearer = value[:7].lower() == b"bearer "
-    return bearer
+    return found if bearer else None
+
+
+def eligible(scope: dict) -> bool:
+    """Could the lean path serve this request?"""
+    return kind(scope) is not None
 
 
 class _LanguageProbe:

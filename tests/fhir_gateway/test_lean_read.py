@@ -188,3 +188,52 @@ def _declined(path, stored, dr_li_at_county_a, token_for, authorization, headers
     mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     assert not (lean.eligible(scope) and lean.serve(scope) is not None)
     assert _audit_rows(mark) == []  # declining leaves no trace: the full path audits the request once
+
+
+async def test_reads_and_searches_have_lanes_of_their_own(stored, dr_li_at_county_a, token_for):
+    """With the main pool's thread held by a slow request, reads and searches are still answered, and a read
+    still is while the search lane is held too; a request of the full path waits for the main pool."""
+    import asyncio
+    import threading
+
+    from channels.db import database_sync_to_async
+    from django.db import connection
+
+    authorization = (await database_sync_to_async(token_for)(dr_li_at_county_a))["HTTP_AUTHORIZATION"]
+    app = WsgiThreadApp(threads=1, read_threads=1, search_threads=1)
+    release = threading.Event()
+
+    async def get(scope: dict) -> int:
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent[0]["status"]
+
+    read = _scope("/fhir/Patient/lean-a", authorization)
+    search = _scope("/fhir/Patient", authorization, query=b"_id=lean-a")
+    full = _scope("/fhir/Patient", authorization, query=b"_id=lean-a&_pretty=true")
+    try:
+        app.executor.submit(release.wait, 30)  # a slow request holding the main pool's one thread
+        assert await asyncio.wait_for(get(read), 10) == 200
+        assert await asyncio.wait_for(get(search), 10) == 200
+        app.lanes[lean.SEARCH].submit(release.wait, 30)  # and a slow search holding the search lane
+        assert await asyncio.wait_for(get(read), 10) == 200
+        waiting = [asyncio.ensure_future(get(full)), asyncio.ensure_future(get(search))]
+        await asyncio.sleep(0.3)
+        assert not any(task.done() for task in waiting)
+    finally:
+        release.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiting), 10) == [200, 200]
+
+    def close() -> None:  # each pool thread's own connection
+        connection.close()
+
+    for executor in (app.executor, *app.lanes.values()):
+        executor.submit(close).result()
+        executor.shutdown()
