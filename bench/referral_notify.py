@@ -360,7 +360,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--warmup", type=float, default=5, help="seconds of load before measuring")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pool", type=int, default=8, help="DATABASE_POOL_MAX per worker (0: no pool)")
+    parser.add_argument("--pool", type=int, default=14, help="DATABASE_POOL_MAX per worker (0: no pool)")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument(
         "--server-log-level", default="WARNING", help="LOG_LEVEL of the server (INFO shows channel-layer drops)"
