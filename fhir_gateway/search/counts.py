@@ -32,9 +32,22 @@ def total(types: list[str] | None, owners: frozenset[str] | None) -> int:
         cursor.execute(sql, args)
         count, deltas = cursor.fetchone()
         if deltas > FOLD_AFTER * max(1, len(types or [])) and not connection.in_atomic_block:
-            # Concurrent writers only append, and a second fold skips the rows the first one deleted.
-            cursor.execute(_FOLD, [types] if types is not None else [_all_types(cursor)])
+            _fold(cursor, types)
     return int(count)
+
+
+def fold() -> int:
+    """Fold every type's deltas into one row per (type, owner); the number of rows left. A read folds the
+    types it counts; this bounds the deltas of types nobody counts (a periodic task, ``fhir_gateway.tasks``)."""
+    with connection.cursor() as cursor:
+        _fold(cursor, None)
+        cursor.execute("SELECT count(*) FROM fhir_search_count")
+        return cursor.fetchone()[0]
+
+
+def _fold(cursor, types: list[str] | None) -> None:
+    # Concurrent writers only append, and a second fold skips the rows the first one deleted.
+    cursor.execute(_FOLD, [types] if types is not None else [_all_types(cursor)])
 
 
 def _all_types(cursor) -> list[str]:

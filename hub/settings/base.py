@@ -134,6 +134,7 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     "referrals-sla-escalation": {"task": "referrals.sla_escalate_due", "schedule": 60.0},
     "federation-sync-due-sites": {"task": "federation.sync_due_sites", "schedule": 30.0},
+    "fhir-search-counts-fold": {"task": "fhir.search_counts_fold", "schedule": 300.0},
 }
 
 # --- Device data --------------------------------------------------------------

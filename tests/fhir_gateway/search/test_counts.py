@@ -94,3 +94,19 @@ def test_an_actor_counts_only_the_owners_it_may_see(fhir, fhir_county_b):
     assert fhir.get("/fhir/Patient?_summary=count").json()["total"] == 2
     assert fhir_county_b.get("/fhir/Patient?_summary=count").json()["total"] == 1
     assert fhir_county_b.get("/fhir/Patient?_count=0").json()["total"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_task_folds_the_deltas_of_types_nobody_counts(store, settings):
+    from hub.celery import app
+
+    for number in range(3):
+        store.put(patient(f"p{number}", "王", "芳"), owner="county-a")
+        store.put(observation(f"o{number}", f"Patient/p{number}", "15074-8", 7.2, "mmol/L", when="2024-01-01"))
+    store.delete("Patient", "p0")
+    assert _delta_rows() == 7
+    entry = settings.CELERY_BEAT_SCHEDULE["fhir-search-counts-fold"]
+    app.loader.import_default_modules()
+    assert app.tasks[entry["task"]].delay().get() == 2  # one row per (type, owner): Patient and Observation
+    assert _counted() == _rows()
+    assert search(None, "_summary=count")["total"] == 5
