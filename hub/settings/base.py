@@ -194,12 +194,12 @@ AUDIT_DEFER_READS = env_bool("AUDIT_DEFER_READS", True)
 
 # --- FHIR gateway ------------------------------------------------------------
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES + 1
 # Threads per server process (fhir_gateway.api.asgi): HTTP requests, and lanes of their own for plain FHIR
 # reads and type-level FHIR searches.
 HTTP_THREADS = env_int("HTTP_THREADS", 8, minimum=1)
 FHIR_READ_THREADS = env_int("FHIR_READ_THREADS", 2, minimum=1)
 FHIR_SEARCH_THREADS = env_int("FHIR_SEARCH_THREADS", 2, minimum=1)
-DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES + 1
 
 # --- i18n ----------------------------------------------------------------------
 LANGUAGE_CODE = env_str("HUB_LANGUAGE", "zh-hans")

@@ -75,3 +75,13 @@ def test_a_chunked_body_without_content_length_reaches_django_whole():
         "headers": [(b"content-type", b"application/fhir+json"), (b"transfer-encoding", b"chunked")],
     }
     assert WSGIRequest(_environ(scope, body)).body == body
+
+
+def test_the_pools_take_their_sizes_from_the_settings(settings):
+    from fhir_gateway.api import lean
+    from fhir_gateway.api.asgi import WsgiThreadApp
+
+    settings.HTTP_THREADS, settings.FHIR_READ_THREADS, settings.FHIR_SEARCH_THREADS = 5, 3, 4
+    app = WsgiThreadApp()
+    sizes = [pool._max_workers for pool in (app.executor, app.lanes[lean.READ], app.lanes[lean.SEARCH])]
+    assert sizes == [5, 3, 4]
