@@ -129,11 +129,7 @@ def test_a_resource_with_huge_values_is_stored_and_found(store):
 
 
 def test_values_at_the_edges_never_fail_a_write(db):
-    from datetime import UTC, datetime
-
-    from fhir_gateway.models import Resource
-    from fhir_gateway.search.indexer import IndexRow, index_write
-    from tests.fhir_gateway.search.conftest import ids
+    from tests.fhir_gateway.search.conftest import ids, index_documents
 
     odd = [
         {
@@ -152,17 +148,7 @@ def test_values_at_the_edges_never_fail_a_write(db):
         },
         {"resourceType": "Location", "id": "nowhere", "position": {"latitude": "north", "longitude": 10**400}},
     ]
-    rows = []
-    for content in odd:
-        row = Resource.objects.create(
-            resource_type=content["resourceType"],
-            fhir_id=content["id"],
-            version_id=1,
-            last_updated=datetime(2025, 1, 1, tzinfo=UTC),
-            content=content,
-        )
-        rows.append(IndexRow(row.pk, row.resource_type, content))
-    index_write(rows)
+    index_documents(odd)
 
     assert ids("Patient", "birthdate=9999") == ["late"]
     assert ids("Patient", "birthdate:missing=true") == ["nonsense"]
