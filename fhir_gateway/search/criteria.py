@@ -261,20 +261,22 @@ def _in_value_set(ctx: Context, param: SearchParam, name: str, modifier: str, va
     found = valuesets.Codes()
     for value in values:
         try:
-            more = valuesets.codes(value)
+            found.update(valuesets.codes(value))
         except valuesets.ValueSetError as error:
             raise bad(name, str(error), error.code) from None
-        found.pairs |= more.pairs
-        found.systems |= more.systems
     pairs = sorted(found.pairs)
+    # Codes left out of a whole system, as (system, code) pairs: each names its own system.
+    excluded = sorted((system, code) for system, codes in found.systems.items() for code in codes)
     i = ctx.alias("i")
     bound_sql, bound_args = ctx.bound(i, alias)
     sql = (
         f"EXISTS (SELECT 1 FROM {token.TABLE} {i} WHERE {i}.resource_id = {alias}.resource_id AND {i}.param = %s"
         f"{bound_sql} AND (({i}.system, {i}.code) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
-        f"OR {i}.system = ANY(%s::text[])))"
+        f"OR ({i}.system = ANY(%s::text[]) AND ({i}.system, coalesce({i}.code, '')) NOT IN "
+        f"(SELECT * FROM unnest(%s::text[], %s::text[])))))"
     )
     args = [param.code, *bound_args, [p[0] for p in pairs], [p[1] for p in pairs], sorted(found.systems)]
+    args += [[p[0] for p in excluded], [p[1] for p in excluded]]
     return (f"NOT {sql}" if modifier == "not-in" else sql), args
 
 

@@ -34,7 +34,18 @@ def _named(message: str, reference: str) -> str:
 @dataclass
 class Codes:
     pairs: set[tuple[str, str]] = field(default_factory=set)  # (system, code)
-    systems: set[str] = field(default_factory=set)  # every code of these systems
+    systems: dict[str, set[str]] = field(default_factory=dict)  # every code of these systems but the ones named
+
+    def update(self, other: Codes) -> None:
+        """Make this the union of both."""
+        self.pairs |= other.pairs
+        for system, excluded in other.systems.items():
+            self.systems[system] = self.systems[system] & excluded if system in self.systems else set(excluded)
+
+    def exclude(self, system: str, code: str) -> None:
+        self.pairs.discard((system, code))
+        if system in self.systems:
+            self.systems[system].add(code)
 
 
 def _stored(reference: str) -> dict | None:
@@ -94,16 +105,16 @@ def codes(reference: str, depth: int = 0) -> Codes:
             if system and concept.get("code"):
                 out.pairs.add((system, concept["code"]))
         if system and not concepts:
-            out.systems.add(system)
+            out.update(Codes(systems={system: set()}))
         for imported in include.get("valueSet") or []:
             if depth >= MAX_DEPTH:
                 raise ValueSetError(_named(_("value set %(reference)r includes value sets too deeply"), reference))
-            other = codes(imported, depth + 1)
-            out.pairs |= other.pairs
-            out.systems |= other.systems
+            out.update(codes(imported, depth + 1))
     for exclude in compose.get("exclude") or []:
         system = exclude.get("system")
         if exclude.get("filter") or exclude.get("valueSet") or (system and not exclude.get("concept")):
             raise ValueSetError(_named(_("value set %(reference)r excludes more than listed concepts"), reference))
-        out.pairs -= {(system, concept.get("code")) for concept in exclude.get("concept") or []}
+        for concept in exclude.get("concept") or []:
+            if concept.get("code"):
+                out.exclude(system, concept["code"])
     return out

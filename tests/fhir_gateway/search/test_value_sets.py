@@ -59,6 +59,29 @@ def records(store):
             },
         }
     )
+    store.put(
+        {
+            "resourceType": "ValueSet",
+            "id": "loinc-but-2345",
+            "url": "http://alliance.example/fhir/ValueSet/loinc-but-2345",
+            "status": "active",
+            "compose": {
+                "include": [{"system": LOINC}],
+                "exclude": [{"system": LOINC, "concept": [{"code": "2345-7"}]}],
+            },
+        }
+    )
+    store.put(
+        {
+            "resourceType": "ValueSet",
+            "id": "all-loinc-again",
+            "url": "http://alliance.example/fhir/ValueSet/all-loinc-again",
+            "status": "active",
+            "compose": {
+                "include": [{"valueSet": ["http://alliance.example/fhir/ValueSet/loinc-but-2345"]}, {"system": LOINC}]
+            },
+        }
+    )
     store.put(observation("glucose", "Patient/p1", "15074-8", 7.2, "mmol/L", when="2024-01-01"))
     store.put(observation("hba1c", "Patient/p1", "4548-4", 6.1, "%", when="2024-01-01"))
     store.put(observation("sugar-2345", "Patient/p1", "2345-7", 5.5, "mmol/L", when="2024-01-01"))
@@ -78,6 +101,18 @@ def test_in_reads_an_expansion_whole_systems_and_included_value_sets(records):
     assert ids("Observation", "code:in=ValueSet/expanded") == ["hemoglobin"]
     assert ids("Observation", "code:in=ValueSet/all-snomed") == ["glucose", "hba1c", "snomed"]
     assert ids("Observation", "code:in=ValueSet/expanded,ValueSet/diabetes-labs") == ["glucose", "hba1c", "hemoglobin"]
+
+
+def test_a_concept_excluded_from_a_whole_system_is_not_in_it(records):
+    assert ids("Observation", "code:in=ValueSet/loinc-but-2345") == ["glucose", "hba1c", "hemoglobin"]
+    assert ids("Observation", "code:not-in=ValueSet/loinc-but-2345") == ["sugar-2345", "snomed"]
+    # the same system included whole by another part of the union: nothing is left out
+    assert ids("Observation", "code:in=ValueSet/all-loinc-again") == ["glucose", "hba1c", "sugar-2345", "hemoglobin"]
+    assert ids("Observation", "code:in=ValueSet/loinc-but-2345,ValueSet/diabetes-labs") == [
+        "glucose",
+        "hba1c",
+        "hemoglobin",
+    ]
 
 
 def test_not_in_is_the_rest(records):
