@@ -104,10 +104,10 @@ def run(ctx: Context, request: SearchRequest) -> Page:
         outer, outer_args = paging.beyond(keys, values, backwards)
         if len(keys) == 1:  # ordered by primary key alone: the index lookups can start at the page
             ctx.id_bound = ("s", "<" if backwards else ">", values[0])
-    sql, args = where(ctx, request)
+    criteria = where(ctx, request)
+    sql, args = criteria
     if ctx.id_bound is not None:
-        sql += f" AND s.resource_id {ctx.id_bound[1]} %s"
-        args.append(ctx.id_bound[2])
+        sql, args = sql + f" AND s.resource_id {ctx.id_bound[1]} %s", [*args, ctx.id_bound[2]]
     # One round trip: the page of keys, then (materialized, so the plan of the page stays its own) the
     # content of those rows from the resource table.
     primary_key = f"k{len(keys) - 1}"  # the resource's primary key always ends the ordering
@@ -138,6 +138,8 @@ def run(ctx: Context, request: SearchRequest) -> Page:
     if not more and not request.cursor and request.total != "none":
         total = len(rows)
     elif wants_total:
-        ctx.id_bound = None  # the total counts every match, not those beyond the page
-        total = count(ctx, request, *where(ctx, request))
+        if ctx.id_bound is not None:  # the total counts every match, not those beyond the page
+            ctx.id_bound = None
+            criteria = where(ctx, request)
+        total = count(ctx, request, *criteria)
     return Page(rows, next_cursor, previous_cursor, total, contents)
