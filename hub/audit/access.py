@@ -118,8 +118,14 @@ def user_access_policy(interaction: Interaction, resource: dict | None) -> None:
     owner = _owner(interaction, resource_type)
     if owner in (None, "", user.site.code):
         return
-    if user.role == Role.SPECIALIST and reading and _patient_ref(resource) in shared_patient_refs(user):
-        return
+    if reading and user.role in (Role.SPECIALIST, Role.COUNTY_DOCTOR):
+        patient = _patient_ref(resource)
+        if user.role == Role.SPECIALIST and patient in shared_patient_refs(user):
+            return
+        from hub.access.grants import patient_refs_granted
+
+        if patient and patient in patient_refs_granted(user):
+            return
     raise Forbidden("This record belongs to another site")
 
 

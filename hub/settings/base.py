@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "federation",
     "hub.accounts",
+    "hub.access",
     "hub.web",
     "hub.demo",
     "hub.notifications",

@@ -1,0 +1,160 @@
+"""Real-browser tests: Debian's Chromium driven by Playwright against the hub served by uvicorn.
+
+The hub runs in this process (HTTP and websockets, ``hub.asgi.application``) on a free port of
+127.0.0.1, over the test database; tests that use it take ``transactional_db`` so that the
+server's threads see what the test wrote. Chromium is the system package (``/usr/bin/chromium``,
+or ``HUB_TEST_CHROMIUM``): there is no browser download. Every request a page makes to anything but
+127.0.0.1 is refused and reported as a failure (hospital intranets are offline).
+
+Fixtures: ``hub_server`` (base URL), ``browser``, ``phone`` and ``pc`` (viewport sizes), ``page_for``
+(a signed-in page for a user, at a viewport, in a language).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # WebRTC with a synthetic camera and microphone, and no permission prompt.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+PHONE = {"width": 360, "height": 780}
+PC = {"width": 1366, "height": 900}
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        pytest.skip("playwright is not installed")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls stay synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    browser = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def hub_server(django_db_setup, django_db_blocker):
+    """The hub (HTTP and websockets) on a free port of 127.0.0.1, for the whole session; its base URL."""
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(
+        "hub.asgi:application", host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="auto"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="hub-test-server", daemon=True)
+    with django_db_blocker.unblock():
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the hub's test server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def phone():
+    return PHONE
+
+
+@pytest.fixture
+def pc():
+    return PC
+
+
+@pytest.fixture
+def offsite_requests():
+    """URLs pages tried to fetch from anywhere but 127.0.0.1 (refused); asserted empty after each test."""
+    tried: list[str] = []
+    yield tried
+    assert not tried, f"pages tried to reach outside 127.0.0.1: {tried}"
+
+
+def _guard(context, tried: list[str]) -> None:
+    def route(route):
+        url = route.request.url
+        host = urlsplit(url).hostname or ""
+        if url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            tried.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+
+
+@pytest.fixture
+def page_for(browser, hub_server, offsite_requests, transactional_db):
+    """``page_for(user, viewport=PHONE, language="zh-hans")``: a new signed-in page (its own browser context)."""
+    from django.conf import settings
+    from django.test import Client
+
+    contexts = []
+
+    def make(user=None, *, viewport=None, language: str = "zh-hans"):
+        context = browser.new_context(
+            viewport=viewport or PHONE, locale="zh-CN" if language.startswith("zh") else "en-US", base_url=hub_server
+        )
+        contexts.append(context)
+        _guard(context, offsite_requests)
+        cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": hub_server}]
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            session = client.cookies[settings.SESSION_COOKIE_NAME].value
+            cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session, "url": hub_server})
+        context.add_cookies(cookies)
+        context.set_default_timeout(10_000)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def horizontal_overflow(page) -> int:
+    """How many CSS pixels the page is wider than its viewport (0: no horizontal scrolling)."""
+    return page.evaluate("() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
