@@ -160,7 +160,8 @@ def cluster_celery(hub_cluster):
     """A Celery client of the cluster's broker (tasks are sent by name to the cluster's workers)."""
     from celery import Celery
 
-    client = Celery("hub-cluster-client", broker=hub_cluster.redis_url)
+    # Not the current app: the hub's shared tasks must keep resolving to the hub's own (inline) app.
+    client = Celery("hub-cluster-client", broker=hub_cluster.redis_url, set_as_current=False)
     client.conf.task_default_queue = "celery"
     hub_cluster.workers_ready(client)
     yield client
