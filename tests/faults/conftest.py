@@ -95,7 +95,10 @@ def private_postgres(tmp_path_factory):
     subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=environ, check=True)
     yield pg
     if (pg.data / "postmaster.pid").exists():
-        pg.stop("immediate")
+        try:
+            pg.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # a test left it down
 
 
 @dataclass
