@@ -53,10 +53,10 @@ class Context:
     def error(self, issue_type: str, path: str | None, message_id: str, **params) -> None:
         self.add("error", issue_type, path, message_id, message(message_id, **params))
 
-    def note(self, key: object, path: str | None, message_id: str, **params) -> None:
-        """Information (``$validate`` only), once per ``key``."""
-        if self.full and key not in self.told:
-            self.told.add(key)
+    def note(self, once: object, path: str | None, message_id: str, **params) -> None:
+        """Information (``$validate`` only), given once per ``once``."""
+        if self.full and once not in self.told:
+            self.told.add(once)
             self.add("information", "informational", path, message_id, message(message_id, **params))
 
 
