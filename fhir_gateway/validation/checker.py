@@ -16,6 +16,7 @@ import orjson
 
 from fhir_gateway.validation import definitions as d
 from fhir_gateway.validation.fhirpath import EvaluationError
+from fhir_gateway.validation.invariants import ref_1_holds
 from fhir_gateway.validation.messages import human, issue, message
 from fhir_gateway.validation.narrative import narrative_problems
 from fhir_gateway.validation.primitives import build_checks
@@ -70,6 +71,9 @@ class Checker:
         self.checks = build_checks(definitions.primitives)
         self.extension = self.types["Extension"]
         self.element = self.types["Element"]
+        # ref-1 is checked in the Reference step itself (``reference``), where the reference is read anyway.
+        reference = self.types["Reference"]
+        reference.invariants = [i for i in reference.invariants if i.key != "ref-1"]
         for tdef in self.types.values():
             for element in tdef.elements.values():
                 if element.kind == d.PRIMITIVE:
@@ -304,6 +308,8 @@ class Checker:
             return
         if reference[0] == "#":
             ctx.local_refs.add(reference)
+            if not ref_1_holds(reference, ctx.env["rootResource"] or {}):
+                _fail(ctx, "ref-1", where)
             return
         if ctx.document_refs is not None:
             ctx.document_refs.append((reference, where, ctx.entry_base))
@@ -421,5 +427,7 @@ def _reference_type(reference: str) -> str | None:
     if reference.startswith(("http:", "https:")):
         found = _ABSOLUTE.search(reference.split("?", 1)[0])
         return found.group(1) if found else None
-    head = reference.split("?", 1)[0].split("/", 1)[0]
+    head = reference.partition("/")[0]
+    if "?" in head:
+        head = head.partition("?")[0]
     return head or None

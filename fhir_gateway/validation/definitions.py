@@ -142,7 +142,9 @@ def _invariant(row: list, context: str, choice_bases: frozenset[str], keys: dict
         invariant.reason = str(error)
         return invariant
     invariant.fn = _holds(compiled)
-    names = fhirpath.reads(tree)
+    names = fhirpath.triggers(tree)
+    if names is None:
+        names = fhirpath.reads(tree)
     if names is not None and _holds_on_empty(invariant.fn):
         invariant.gate = _gate(names, keys)
     return invariant

@@ -823,6 +823,74 @@ def reads(ast: list) -> frozenset[str] | None:
     return frozenset(names) if visit(ast, True) else None
 
 
+_KEEPS_EMPTY = frozenset({"where", "select", "first", "last", "tail", "skip", "take", "distinct", "trace", "single"})
+_COMPARISONS = frozenset({"=", "!=", "~", "!~", "<", "<=", ">", ">=", "in", "contains", "&", "+", "-"})
+
+
+def _root(node: list) -> str | None:
+    """The element a path starts from (``clinicalStatus`` in ``clinicalStatus.coding.where(...)``): when it is
+    absent the whole path is empty."""
+    kind = node[0]
+    if kind == "member":
+        return node[2] if _is_this(node[1]) else _root(node[1])
+    if kind == "call" and node[1] in _KEEPS_EMPTY:
+        return _root(node[2])
+    if kind in ("index", "as"):
+        return _root(node[1])
+    return None
+
+
+def _smallest(*options: frozenset[str] | None) -> frozenset[str] | None:
+    found = [o for o in options if o is not None]
+    return min(found, key=len) if found else None
+
+
+def _both(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    return None if a is None or b is None else a | b
+
+
+def _passes(node: list) -> frozenset[str] | None:  # noqa: C901
+    """Names whose absence makes ``node`` true or empty (an invariant then holds), or None."""
+    kind = node[0]
+    if kind == "op" and node[1] == "or":
+        return _smallest(_passes(node[2]), _passes(node[3]))
+    if kind == "op" and node[1] == "and":
+        return _both(_passes(node[2]), _passes(node[3]))
+    if kind == "op" and node[1] == "implies":
+        return _smallest(_fails(node[2]), _passes(node[3]))
+    if kind == "op" and node[1] in _COMPARISONS:
+        return _smallest(*(frozenset({r}) if (r := _root(side)) else None for side in node[2:4]))
+    if kind == "call" and node[1] in ("empty", "all") and (root := _root(node[2])):
+        return frozenset({root})
+    if kind == "call" and node[1] == "not":
+        return _fails(node[2])
+    return None
+
+
+def _fails(node: list) -> frozenset[str] | None:
+    """Names whose absence makes ``node`` false or empty, or None."""
+    kind = node[0]
+    if kind == "op" and node[1] == "and":
+        return _smallest(_fails(node[2]), _fails(node[3]))
+    if kind == "op" and node[1] == "or":
+        return _both(_fails(node[2]), _fails(node[3]))
+    if kind == "op" and node[1] in _COMPARISONS:
+        return _smallest(*(frozenset({r}) if (r := _root(side)) else None for side in node[2:4]))
+    if kind == "call" and node[1] in ("exists", "hasValue") and (root := _root(node[2])):
+        return frozenset({root})
+    if kind == "call" and node[1] == "not":
+        return _passes(node[2])
+    if (root := _root(node)) is not None:
+        return frozenset({root})  # a path as a boolean: empty when its start is absent
+    return None
+
+
+def triggers(ast: list) -> frozenset[str] | None:
+    """A few element names without which ``ast`` is sure to hold: it need only run where one is present
+    (``obs-6``: ``dataAbsentReason.empty() or value.empty()`` runs only where there is a dataAbsentReason)."""
+    return _passes(ast)
+
+
 def holds(fn: Fn, node, env: dict) -> bool:
     """Whether an invariant holds on ``node``: anything but a definite ``false``."""
     return _boolean(fn([node], env)) is not False

@@ -16,6 +16,8 @@ def _per_1(node: dict, env: dict) -> bool:
     start, end = node.get("start"), node.get("end")
     if type(start) is not str or type(end) is not str:
         return True
+    if len(start) == len(end) and start[-6:] == end[-6:] and ("T" in start) == ("T" in end):
+        return start <= end  # the same precision and zone: the text orders as the time does
     order = _compare_dates(start, end)
     return order is None or order <= 0
 
@@ -23,9 +25,15 @@ def _per_1(node: dict, env: dict) -> bool:
 def _ref_1(node: dict, env: dict) -> bool:
     # reference.startsWith('#').not() or (reference.substring(1) in %rootResource.contained.id)
     reference = node.get("reference")
-    if type(reference) is not str or not reference.startswith("#") or reference == "#":
+    if type(reference) is not str or not reference.startswith("#"):
+        return True
+    return ref_1_holds(reference, env.get("rootResource") or {})
+
+
+def ref_1_holds(reference: str, root: dict) -> bool:
+    """ref-1 for a local reference (``#id``); the checker calls it from its Reference step."""
+    if reference == "#":
         return True  # '#' alone: substring(1) is empty, so the membership is empty too
-    root = env.get("rootResource") or {}
     contained = root.get("contained")
     target = reference[1:]
     return isinstance(contained, list) and any(isinstance(c, dict) and c.get("id") == target for c in contained)

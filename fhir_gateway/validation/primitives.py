@@ -52,7 +52,7 @@ def build_checks(regexes: dict[str, str | None]) -> dict[str, Callable[[object],
     def text_check(type_name: str, *, calendar: bool = False, extra: Callable[[str], Problem] | None = None):
         pattern = compiled[type_name].fullmatch
 
-        def check(value: object) -> Problem:
+        def slow(value: object) -> Problem:
             if not isinstance(value, str) or not value:  # str subclasses too (the hub's enums)
                 return _bad(type_name, value)
             if len(value) > MAX_STRING:
@@ -60,6 +60,15 @@ def build_checks(regexes: dict[str, str | None]) -> dict[str, Callable[[object],
             if pattern(value) is None or (calendar and not _calendar(value)):
                 return _bad(type_name, value)
             return extra(value) if extra else None
+
+        if calendar or extra:
+            return slow
+
+        def check(value: object) -> Problem:
+            # The usual case in one expression; anything else takes the slow path to say why.
+            if type(value) is str and value and len(value) <= MAX_STRING and pattern(value) is not None:
+                return None
+            return slow(value)
 
         return check
 
