@@ -119,3 +119,29 @@ def _tree_of(key: str) -> list:
 def test_an_expression_with_an_unsupported_function_is_refused_at_compile_time():
     with pytest.raises(fhirpath.Unsupported):
         fhirpath.compile_ast(fhirpath.to_ast("member.resolve().exists()"))
+
+
+def test_skipping_invariants_whose_elements_are_absent_changes_no_answer(monkeypatch):
+    import json
+    from pathlib import Path
+
+    from fhir_gateway import validation
+
+    corpus = Path(__file__).resolve().parents[2] / "fixtures" / "validation"
+    resources = [
+        c["resource"] for f in sorted(corpus.glob("*.json")) for c in json.loads(f.read_text(encoding="utf-8"))
+    ]
+    from tests.fhir_gateway.synthea import SYNTHEA, synthea_resources
+
+    if SYNTHEA.is_dir():
+        resources += synthea_resources()[::20]
+    gated = [validation.resource_issues(r) for r in resources]
+    invariants = [
+        invariant
+        for tdef in definitions.definitions().types.values()
+        for invariant in tdef.invariants + [i for e in tdef.elements.values() for i in e.invariants]
+    ]
+    assert sum(1 for i in invariants if i.gate is not None) > 150
+    for invariant in invariants:
+        monkeypatch.setattr(invariant, "gate", None)
+    assert [validation.resource_issues(r) for r in resources] == gated
