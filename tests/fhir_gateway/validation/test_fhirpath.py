@@ -93,6 +93,34 @@ HAND_CASES = {
     ],
     "cpt-2": [{"value": "1"}, {"value": "1", "system": "phone"}, {"system": "email"}],
     "att-1": [{"data": "aGk="}, {"data": "aGk=", "contentType": "text/plain"}, {"url": "http://x"}],
+    "bdl-3": [
+        {"type": "batch", "entry": [{"request": {"method": "GET"}}, {"resource": {}}]},
+        {"type": "batch", "entry": [{"request": {"method": "GET"}}]},
+        {"type": "collection", "entry": [{"request": {"method": "GET"}}]},
+        {"type": "collection", "entry": [{"resource": {"resourceType": "Patient"}}]},
+        {"entry": [{"resource": {}}]},
+        {"entry": []},
+    ],
+    "bdl-4": [
+        {"type": "batch-response", "entry": [{"response": {"status": "200"}}, {"resource": {}}]},
+        {"type": "transaction-response", "entry": [{"response": {"status": "200"}}]},
+        {"type": "searchset", "entry": [{"response": {"status": "200"}}]},
+    ],
+    "bdl-5": [{"fullUrl": "urn:x"}, {"request": {"method": "GET"}}, {"resource": {"resourceType": "Patient"}}],
+    "bdl-7": [
+        {"type": "collection", "entry": [{"fullUrl": "a"}, {"fullUrl": "a"}]},
+        {"type": "collection", "entry": [{"fullUrl": "a"}, {"fullUrl": "b"}, {"resource": {}}]},
+        {"type": "history", "entry": [{"fullUrl": "a"}, {"fullUrl": "a"}]},
+        {"entry": [{"fullUrl": "a"}, {"fullUrl": "a"}]},
+        {
+            "type": "collection",
+            "entry": [
+                {"fullUrl": "a", "resource": {"meta": {"versionId": "1"}}},
+                {"fullUrl": "a", "resource": {"meta": {"versionId": "2"}}},
+            ],
+        },
+    ],
+    "bdl-8": [{"fullUrl": "http://x/Patient/1/_history/2"}, {"fullUrl": "http://x/Patient/1"}, {"resource": {}}],
 }
 
 
@@ -102,8 +130,9 @@ def test_a_hand_compiled_invariant_agrees_with_its_fhirpath(key):
     compiled = fhirpath.compile_ast(tree, definitions.definitions().choice_bases)
     hand, _names = HAND_COMPILED[key]
     root = {"resourceType": "Observation", "contained": [{"resourceType": "Patient", "id": "a"}]}
-    env = {**ENV, "resource": root, "rootResource": root}
     for node in HAND_CASES[key]:
+        resource = node if key.startswith("bdl") else root  # %resource of the Bundle rules: the Bundle
+        env = {**ENV, "resource": resource, "rootResource": resource}
         assert hand(node, env) == fhirpath.holds(compiled, node, env), (key, node)
 
 
