@@ -16,6 +16,7 @@ from fhir_gateway.validation.resources import (
     resource_check,
     resource_issues,
     resource_types,
+    warm_up,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "resource_check",
     "resource_issues",
     "resource_types",
+    "warm_up",
 ]

@@ -27,6 +27,11 @@ def checker() -> Checker:
     return Checker(definitions.definitions())
 
 
+def warm_up() -> None:
+    """Build the validator now (the server's start-up), not on the first write."""
+    checker()
+
+
 def resource_types() -> tuple[str, ...]:
     """Every R4 resource type, sorted (the storable types)."""
     return definitions.definitions().resources
