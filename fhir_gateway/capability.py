@@ -37,7 +37,11 @@ OPERATIONS = {
     # name: (definition, service, types or None for every type)
     "validate": ("http://hl7.org/fhir/OperationDefinition/Resource-validate", "resource_validate", None),
     "everything": ("http://hl7.org/fhir/OperationDefinition/Patient-everything", "patient_everything", {"Patient"}),
+    "export": ("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export", None, {"Patient"}),
 }
+# Bulk Data Access (fhir_gateway.bulk): system-level and Group-level $export.
+SYSTEM_OPERATIONS = [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]
+GROUP_EXPORT = {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}
 STARTED = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -67,8 +71,11 @@ def _resource(resource_type: str) -> dict:
     operations = [
         {"name": name, "definition": definition}
         for name, (definition, function, types) in OPERATIONS.items()
-        if callable(getattr(services, function, None)) and (types is None or resource_type in types)
+        if (function is None or callable(getattr(services, function, None)))
+        and (types is None or resource_type in types)
     ]
+    if resource_type == "Group":
+        operations.append(dict(GROUP_EXPORT))
     if operations:
         entry["operation"] = operations
     return entry
@@ -80,6 +87,7 @@ def _rest() -> dict:
         "mode": "server",
         "resource": [_resource(name) for name in validation.resource_types()],
         "interaction": _implemented(SYSTEM_INTERACTIONS),
+        "operation": [dict(operation) for operation in SYSTEM_OPERATIONS],
     }
 
 

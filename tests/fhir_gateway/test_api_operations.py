@@ -20,8 +20,10 @@ def test_the_capability_statement_lists_what_is_implemented(client):
     assert codes == {
         "read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"
     }  # fmt: skip
-    assert {op["name"] for op in resources["Patient"]["operation"]} == {"validate", "everything", "match"}
+    assert {op["name"] for op in resources["Patient"]["operation"]} == {"validate", "everything", "match", "export"}
+    assert {op["name"] for op in resources["Group"]["operation"]} == {"validate", "export"}
     assert {op["name"] for op in resources["Observation"]["operation"]} == {"validate"}
+    assert [op["name"] for op in rest["operation"]] == ["export"]
     assert resources["Patient"]["conditionalDelete"] == "single"
 
 
