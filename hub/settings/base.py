@@ -212,6 +212,9 @@ FHIR_SEARCH_THREADS = env_int("FHIR_SEARCH_THREADS", 2, minimum=1)
 FHIR_EXPORT_DIR = Path(env_str("FHIR_EXPORT_DIR", str(VAR_DIR / "exports")))
 FHIR_EXPORT_TTL_SECONDS = env_int("FHIR_EXPORT_TTL_SECONDS", 24 * 3600, minimum=60)
 FHIR_EXPORT_FILE_RESOURCES = env_int("FHIR_EXPORT_FILE_RESOURCES", 100_000, minimum=1)
+FHIR_EXPORT_BATCH = env_int("FHIR_EXPORT_BATCH", 2000, minimum=1)  # resources read per query
+# A running export whose worker has not reported for this long is started again by another worker.
+FHIR_EXPORT_STALE_SECONDS = env_int("FHIR_EXPORT_STALE_SECONDS", 120, minimum=1)
 
 # --- i18n ----------------------------------------------------------------------
 LANGUAGE_CODE = env_str("HUB_LANGUAGE", "zh-hans")
