@@ -20,7 +20,7 @@ from federation.sites.sync_config import SiteSync
 from federation.sync.client import RetryPolicy, SiteUnavailable, json_fetch, site_client
 from federation.sync.intake import records_store
 from federation.sync.models import DeadLetter, SyncCursor, SyncRun
-from fhir_gateway.storage.writes import instant
+from fhir_gateway.public import instant
 
 
 def _first_url(sync: SiteSync, resource_type: str, since: str) -> str:
