@@ -29,7 +29,10 @@ def test_a_transaction_stores_everything_and_rewrites_urn_uuids(fhir):
             "transaction",
             {"fullUrl": PATIENT_URN, "resource": patient(), "request": {"method": "POST", "url": "Patient"}},
             {"resource": observation(PATIENT_URN), "request": {"method": "POST", "url": "Observation"}},
-            {"resource": {**patient(mrn="B9"), "id": "county-a-b9"}, "request": {"method": "PUT", "url": "Patient/county-a-b9"}},
+            {
+                "resource": {**patient(mrn="B9"), "id": "county-a-b9"},
+                "request": {"method": "PUT", "url": "Patient/county-a-b9"},
+            },
         ),
     )
     assert response.status_code == 200, response.content
@@ -80,7 +83,10 @@ def test_a_transaction_runs_delete_post_put_get_in_that_order(fhir):
         bundle(
             "transaction",
             {"request": {"method": "GET", "url": "Patient/county-a-upd"}},
-            {"resource": {**patient(mrn="U2"), "id": "county-a-upd"}, "request": {"method": "PUT", "url": "Patient/county-a-upd"}},
+            {
+                "resource": {**patient(mrn="U2"), "id": "county-a-upd"},
+                "request": {"method": "PUT", "url": "Patient/county-a-upd"},
+            },
             {"request": {"method": "DELETE", "url": f"Patient/{old}"}},
             {"resource": patient(mrn="NEW"), "request": {"method": "POST", "url": "Patient"}},
         ),
@@ -312,7 +318,10 @@ def test_a_stale_if_match_in_a_batch_fails_only_its_entry(fhir):
                 "resource": {**patient(given="新"), "id": "county-a-p1"},
                 "request": {"method": "PUT", "url": "Patient/county-a-p1", "ifMatch": "nonsense"},
             },
-            {"resource": {**patient(mrn="B2"), "id": "county-a-p2"}, "request": {"method": "PUT", "url": "Patient/county-a-p2"}},
+            {
+                "resource": {**patient(mrn="B2"), "id": "county-a-p2"},
+                "request": {"method": "PUT", "url": "Patient/county-a-p2"},
+            },
         ),
     )
     assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["412", "412", "201"]
