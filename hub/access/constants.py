@@ -70,12 +70,5 @@ AUDITOR_PERMISSION = "access.audit_all"
 BREAK_GLASS_PERMISSION = "access.break_glass"
 
 
-class Action(models.TextChoices):
-    """What the hub's own (non-FHIR) entry points ask about; FHIR interactions use ``fhir_gateway.context``."""
-
-    REFERRAL_VIEW = "referral_view", _("See a request")
-    REFERRAL_STATISTICS = "referral_statistics", _("See referral aggregates")
-    RECORD_VIEW = "record_view", _("Open a patient's live record")
-    SITE_HEALTH = "site_health", _("See the sites' sync health")
-    BREAK_GLASS = "break_glass", _("Open a record in an emergency")
-    BREAK_GLASS_REVIEW = "break_glass_review", _("Review emergency accesses")
+# Action names: FHIR interactions are ``fhir_gateway.context`` (READ, SEARCH, CREATE, ...); the federation's own
+# endpoints are ``federation.hooks`` (SITE_HEALTH); the hub's pages and APIs ask the functions of this package.

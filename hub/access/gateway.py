@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from fhir_gateway.context import CREATE, READ_ACTIONS, REQUEST, TARGET, Actor, Interaction
+from fhir_gateway.context import CREATE, HISTORY, READ_ACTIONS, REQUEST, SEARCH, TARGET, Actor, Interaction
 from fhir_gateway.errors import Forbidden
 from fhir_gateway.visibility import Visibility
 from hub.access.actors import rule_of
@@ -48,7 +48,7 @@ def access_policy(interaction: Interaction, resource: dict | None) -> None:
                 types=frozenset(detail.get("types") or ()),
                 operation=interaction.operation or "",
             )
-            if interaction.action in READ_ACTIONS and rule.break_glass_grants:
+            if interaction.action in (SEARCH, HISTORY) and rule.break_glass_grants:
                 # A search or history may return a patient opened by breaking the glass: flagged for review.
                 detail["break_glass"] = ",".join(str(i) for ids in rule.break_glass_grants.values() for i in ids)
             return
@@ -79,7 +79,7 @@ def access_policy(interaction: Interaction, resource: dict | None) -> None:
                 resource=resource,
                 owner=detail.get("owner", ""),
             )
-        elif not writing and rule.break_glass_grants and detail.get("owner") != rule.site:
+        elif not writing and detail.get("owner") != rule.site and rule.break_glass_grants:
             used = [i for ref in _patients_of(resource) for i in rule.break_glass_grants.get(ref, [])]
             if used:
                 detail["break_glass"] = ",".join(str(i) for i in used)

@@ -150,6 +150,12 @@ def check_requesting_side(user, referral) -> None:
         raise ForbiddenError(_("Only the requesting site may do this."))
 
 
+def referral_may_name(*, site_code: str, reference: str, owner: str, shared) -> bool:
+    """A request names (as its patient or an attachment) a record its requesting site holds, or, going down, one
+    a request shared with the specialist (``shared``: the references a request shared with them)."""
+    return owner == site_code or reference in shared
+
+
 def recipients_entitled(referral, users) -> list:
     """Those of ``users`` who may see ``referral``: a notification about it reaches no one else."""
     return [user for user in users if user is not None and referral_visible(user, referral)]

@@ -375,3 +375,41 @@ def test_12_a_site_client_with_the_readme_scopes_pushes_a_patient(client, county
     provenance = Resource.objects.get(resource_type="Provenance")
     assert provenance.owner == "county-a"
     assert provenance.content["target"] == [{"reference": "Patient/county-a-p20"}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_9_two_racing_creates_of_one_id_never_change_its_owner(county_a, county_b):
+    """Two writers that each found an id free and create it at once, for different owners: the second never
+    becomes an update that hands the record to its owner (it is refused; the client may retry)."""
+    import threading
+
+    from django.db import connection
+
+    from fhir_gateway.models import ResourceVersion
+
+    ids = [f"race-{n}" for n in range(12)]
+    barrier = threading.Barrier(2)
+
+    def create(owner: str) -> None:
+        try:
+            for fhir_id in ids:
+                barrier.wait(timeout=10)
+                try:
+                    services.resource_update(
+                        resource_type="Patient", fhir_id=fhir_id, resource={**patient_resource(21), "id": fhir_id},
+                        actor=Actor(kind=SYNC, id=f"sync:{owner}", site=owner),
+                    )  # fmt: skip
+                except Exception:  # noqa: S110 - the refusal of the loser is the point
+                    pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(owner,)) for owner in ("county-a", "county-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for fhir_id in ids:
+        owners = set(ResourceVersion.objects.filter(fhir_id=fhir_id).values_list("owner", flat=True))
+        assert len(owners) == 1, f"{fhir_id} changed owner: {owners}"
