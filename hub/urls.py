@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/audit/", include("hub.audit.api.urls")),
+    path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
     path("referrals/", include("hub.referrals.web.urls")),
+    path("access/", include("hub.access.web.urls")),  # access: a patient's record, emergency access reviews
     path("", include("hub.web.urls")),
 ]
 

@@ -258,3 +258,6 @@ HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN", "") or ""
 # Demo password printed by `make demo`; the demo loader refuses to run when it is unset.
 DEMO_PASSWORD = env_str("HUB_DEMO_PASSWORD", "alliance-demo-2026")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# access: how long a record opened by breaking the glass stays open (minutes).
+HUB_BREAK_GLASS_MINUTES = env_int("HUB_BREAK_GLASS_MINUTES", 240, minimum=1)
