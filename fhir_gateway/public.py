@@ -20,6 +20,7 @@ from fhir_gateway.visibility import Visibility
 
 __all__ = [
     "canonical_owners",
+    "current_ids_owned",
     "contents_of",
     "feed_origin",
     "ids_owned",
@@ -27,6 +28,7 @@ __all__ = [
     "known_ids",
     "owner_of",
     "sources_of",
+    "sources_owned",
     "stored_visible",
 ]
 
@@ -103,3 +105,18 @@ def feed_origin(*, resource_type: str, fhir_id: str, kinds: Iterable[str]) -> tu
         .first()
     )
     return None if source is None else (current[1], source)
+
+
+def current_ids_owned(*, resource_type: str, owner: str, fhir_ids: Iterable[str]) -> list[str]:
+    """The ids among ``fhir_ids`` whose current record ``owner`` holds and that are not deleted."""
+    rows = Resource.objects.filter(resource_type=resource_type, owner=owner, fhir_id__in=list(fhir_ids), deleted=False)
+    return list(rows.values_list("fhir_id", flat=True))
+
+
+def sources_owned(*, resource_type: str, owner: str, source_prefix: str) -> list[str]:
+    """``meta.source`` of ``owner``'s current records of ``resource_type`` whose source starts with the prefix
+    (the records the sync pulled from one site's endpoint)."""
+    rows = Resource.objects.filter(
+        resource_type=resource_type, owner=owner, deleted=False, source__startswith=source_prefix
+    )
+    return list(rows.values_list("source", flat=True))

@@ -173,6 +173,28 @@ def _match(c, h, r):
     return _json(c, "post", "/fhir/Patient/$match", h, parameters)
 
 
+def _export(c, h, r):
+    """A bulk ``$export`` of the record's type, run to the end, its NDJSON files gathered as one Bundle."""
+    from types import SimpleNamespace
+
+    from fhir_gateway.bulk.models import ExportJob
+    from fhir_gateway.bulk.services import export_run
+
+    kicked = c.get(f"/fhir/$export?_type={r.resource_type}", HTTP_PREFER="respond-async", **h)
+    if kicked.status_code != 202:
+        return kicked
+    export_run(job_id=ExportJob.objects.latest("pk").pk)  # the test's transaction never commits: run it here
+    manifest = c.get(kicked["Content-Location"], **h)
+    if manifest.status_code != 200:
+        return manifest
+    resources = []
+    for output in manifest.json()["output"]:
+        answer = c.get(output["url"], **h)
+        resources += [json.loads(line) for line in b"".join(answer.streaming_content).splitlines()]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": x} for x in resources]}
+    return SimpleNamespace(status_code=200, content=json.dumps(bundle).encode())
+
+
 PATIENTS = {"patient", "golden"}
 SITE_PATIENTS = {"a_patient", "b_patient", "shared_patient"}
 # $match answers with the golden Patient to those who may read it (the platform operator) and with the site
@@ -221,6 +243,7 @@ ROWS = [
     Row("$match", {"patient"}, _match, MATCH),
     Row("batch GET", ALL, _batch_get, FIND),
     Row("batch search", ALL, _batch_search, FIND),
+    Row("$export", ALL, _export, FIND),
     Row("record view", {"patient"}, lambda c, h, r: c.get(f"/federation/patients/{r.id}/record", **h), RECORD_VIEW),
     Row("PATCH", ALL, _patch, WRITE),
     Row("PUT", ALL, _put, WRITE),
@@ -232,6 +255,11 @@ ROWS = [
     Row("referral API list", {"referral"}, lambda c, h, r: c.get("/api/referrals/", **h), REFERRAL_API),
     Row("referral page", {"referral"}, lambda c, h, r: c.get(f"/referrals/{r.id}/", **h), REFERRAL_API),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _export_files(settings, tmp_path):
+    settings.FHIR_EXPORT_DIR = tmp_path / "exports"
 
 
 # -- the world -------------------------------------------------------------------------------------------------
