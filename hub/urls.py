@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/audit/", include("hub.audit.api.urls")),
+    path("api/consultations/", include("hub.consultations.api.urls")),
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
@@ -22,6 +23,7 @@ urlpatterns = [
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
     path("referrals/", include("hub.referrals.web.urls")),
+    path("consultations/", include("hub.consultations.web.urls")),
     path("", include("hub.web.urls")),
 ]
 
