@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -85,10 +86,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         services.room_enter(room_id=self.room_id, user=user)
         selectors.room_for_participant(user=user, room_id=self.room_id, open_only=True)
 
-    async def disconnect(self, code):
+    async def _leave_groups(self) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
+
+    async def disconnect(self, code):
+        await self._leave_groups()
         if self.joined and not self.left and not self.removed:
             await db(services.connection_drop)(connection_uid=self.connection_uid, channel_name=self.channel_name)
             asyncio.get_running_loop().call_later(RECONNECT_GRACE_SECONDS + 1, self._sweep_later, self.room_id)
@@ -155,14 +159,24 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         device = frame.get("device") or {}
         if not isinstance(device, dict):
             raise FrameError("invalid_device", _("The device is an object."))
-        for group in (events.room_group(self.room_id), events.user_group(self.room_id, self.user.pk)):
+        candidate = secrets.token_urlsafe(12)
+        for group in (
+            events.room_group(self.room_id),
+            events.user_group(self.room_id, self.user.pk),
+            events.connection_group(self.room_id, candidate),
+        ):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
-        joined, state, config = await db(self._join)(frame, device, since)
+        try:
+            joined, state, config = await db(self._join)(frame, device, since, candidate)
+        except DomainError:
+            await self._leave_groups()
+            raise
         self.connection_uid, self.joined = joined.connection.uid, True
-        group = events.connection_group(self.room_id, self.connection_uid)
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
+        if self.connection_uid != candidate:  # a reconnecting tab keeps its connection id
+            group = events.connection_group(self.room_id, self.connection_uid)
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
         if joined.replaced_channel:
             await self.channel_layer.send(
                 joined.replaced_channel,
@@ -170,8 +184,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
         await self.send_json({**state, "media": config})
 
-    def _join(self, frame, device, since):
+    def _join(self, frame, device, since, candidate):
         joined = services.connection_join(
+            uid=candidate,
             room_id=self.room_id,
             user=self.user,
             session=frame.get("session"),
@@ -341,8 +356,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.removed:
             return
         self.removed = True
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined = []
+        await self._leave_groups()
         await self.send_json(message["frame"])
         await self.close(code=message["code"])

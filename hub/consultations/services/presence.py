@@ -71,9 +71,21 @@ def _expert_joined(*, room: Room, participant: RoomParticipant, now: datetime) -
 
 @transaction.atomic
 def connection_join(
-    *, room_id: int, user, session: str, channel_name: str, device: str, label: str = "", now: datetime | None = None
+    *,
+    room_id: int,
+    user,
+    session: str,
+    channel_name: str,
+    device: str,
+    label: str = "",
+    uid: str = "",
+    now: datetime | None = None,
 ) -> Joined:
-    """A websocket joins (or a dropped one of the same tab comes back); the room hears who is in."""
+    """A websocket joins (or a dropped one of the same tab comes back); the room hears who is in.
+
+    ``uid``: the id a new connection gets (the consumer listens on its group before the room hears of it,
+    so that no offer sent at once is lost); a reconnecting tab keeps its own.
+    """
     now = now or timezone.now()
     device, label = device_check(device, label)
     if not isinstance(session, str) or not 8 <= len(session) <= 64:
@@ -100,7 +112,7 @@ def connection_join(
         return Joined(connection, participant, room, replaced)
     others = RoomConnection.objects.filter(room=room, user=user).exists()
     connection = RoomConnection.objects.create(
-        uid=secrets.token_urlsafe(12),
+        uid=uid or secrets.token_urlsafe(12),
         room=room,
         user=user,
         session=session,

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hub.api_errors import DomainError
@@ -20,6 +21,54 @@ from hub.referrals.selectors import patient_records_as
 # Include points for the other apps' partials: shown when the app that provides them is installed.
 RECORD_PARTIAL = "records/_record.html"  # hub/records: the readable record of the patient across sites
 LIVE_VITALS_PARTIAL = "devices/_live_vitals.html"  # hub/devices: the bedside monitor's live vitals
+
+
+def js_strings() -> dict[str, str]:
+    """The words room.js shows, in the page's language."""
+    return {
+        "link_connecting": _("Connecting…"),
+        "link_connected": _("Connected"),
+        "link_reconnecting": _("Reconnecting…"),
+        "older_in_history": _("Older messages are in the room's history."),
+        "presented": _("presented %(ref)s"),
+        "stopped_presenting": _("stopped presenting"),
+        "presented_by": _("Presented by %(name)s"),
+        "snapshot_taken": _("took an ultrasound snapshot"),
+        "snapshot_saved": _("Snapshot saved to the patient's record."),
+        "snapshot": _("Snapshot"),
+        "decision_diagnosis": _("Diagnosis"),
+        "decision_decision": _("Treatment decision"),
+        "decision_note": _("Note"),
+        "decision_opinion": _("Opinion signed"),
+        "joined": _("joined"),
+        "left": _("left"),
+        "admitted": _("%(name)s was admitted"),
+        "removed": _("%(name)s was removed"),
+        "opened": _("opened the room"),
+        "ended": _("ended the consultation"),
+        "failed": _("That did not work; try again."),
+        "you": _("You"),
+        "present": _("Present"),
+        "reconnecting": _("reconnecting"),
+        "muted": _("muted"),
+        "speaking_on": _("microphone on"),
+        "device_phone": _("phone"),
+        "device_pc": _("computer"),
+        "device_tablet": _("tablet"),
+        "remove": _("Remove"),
+        "confirm_remove": _("Remove %(name)s from the room? Their access to the record ends now."),
+        "confirm_end": _("End the consultation for everyone?"),
+        "source_ultrasound": _("Ultrasound"),
+        "source_screen": _("Screen"),
+        "camera": _("Camera"),
+        "no_media": _("The camera or microphone cannot be used: allow them in the browser's settings."),
+        "no_screen": _("This browser cannot share its screen."),
+        "replaced": _("The room is open in another window of this browser."),
+        "open_in_browser": _(
+            "This in-app browser cannot send or receive video. Tap ··· at the top right and choose "
+            "“Open in browser”, then join again."
+        ),
+    }
 
 
 def partial_available(name: str) -> bool:
@@ -99,6 +148,7 @@ def room_page(request, room_id: int):
         "live_vitals_partial": LIVE_VITALS_PARTIAL if partial_available(LIVE_VITALS_PARTIAL) else "",
         "decisions": DecisionKind.choices,
         "invitees": _invitees(room) if participant.role == "owner" else [],
+        "strings": js_strings(),
     }
     return render(request, "consultations/room.html", context)
 
