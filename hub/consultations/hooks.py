@@ -29,7 +29,9 @@ def on_transition(sender, instance, created: bool, **kwargs) -> None:
     if instance.to_status in ENDING:
         room_end_for_referral(referral=referral, now=instance.at)
     elif should_open(referral=referral, action=instance.action):
-        room_open_for_referral(referral=referral, now=instance.at)
+        # An acceptance's notification comes after this and carries the room's link; a new emergency's
+        # routing notification went out before its room existed, so the room is announced on its own.
+        room_open_for_referral(referral=referral, announce=instance.action != "accept", now=instance.at)
 
 
 def connect() -> None:

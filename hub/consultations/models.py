@@ -19,7 +19,7 @@ class Room(models.Model):
 
     uid = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True, editable=False)
     referral = models.ForeignKey(
-        "referrals.Referral", verbose_name=_("referral"), on_delete=models.PROTECT, related_name="rooms"
+        "referrals.Referral", verbose_name=_("referral"), on_delete=models.CASCADE, related_name="rooms"
     )
     patient_ref = models.CharField(_("patient"), max_length=100)
     status = models.CharField(_("status"), max_length=8, choices=RoomStatus.choices, default=RoomStatus.OPEN)

@@ -60,6 +60,18 @@ def open_room_of_referral(*, referral) -> Room | None:
     return Room.objects.filter(referral=referral, status=RoomStatus.OPEN).first()
 
 
+def room_link(*, referral_id: int) -> dict:
+    """``{"link": {"url", "label"}}`` to the request's open room for its notifications, or ``{}``."""
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    room_id = Room.objects.filter(referral_id=referral_id, status=RoomStatus.OPEN).values_list("pk", flat=True).first()
+    if room_id is None:
+        return {}
+    url = reverse("consultations-web:room", kwargs={"room_id": room_id})
+    return {"link": {"url": url, "label": gettext("Join the consultation room")}, "room": {"id": room_id, "url": url}}
+
+
 def rooms_of_referral(*, referral):
     return Room.objects.filter(referral=referral).order_by("-opened_at")
 

@@ -114,8 +114,9 @@ def participant_admit(*, room: Room, user, by=None, role: str | None = None, now
 
 
 @transaction.atomic
-def room_open(*, referral_id: int, actor=None, now: datetime | None = None) -> Room:
-    """The room of an open request (the existing one if open): its participants admitted and told."""
+def room_open(*, referral_id: int, actor=None, announce: bool = True, now: datetime | None = None) -> Room:
+    """The room of an open request (the existing one if open): its participants admitted and told
+    (``announce``; the workflow's own notification of the step that opened it may carry its link instead)."""
     now = now or timezone.now()
     referral = Referral.objects.select_for_update(of=("self",)).filter(pk=referral_id).first()
     if referral is None or (actor is not None and not can_view(actor, referral)):
@@ -135,6 +136,8 @@ def room_open(*, referral_id: int, actor=None, now: datetime | None = None) -> R
             participant_admit(room=room, user=person, by=actor, now=now)
     room.media_mode = _media_mode(room)
     room.save(update_fields=["media_mode"])
+    if not announce:
+        return room
     _room_notify(
         room=room,
         recipients=[p for p in people if p != actor],
@@ -145,11 +148,11 @@ def room_open(*, referral_id: int, actor=None, now: datetime | None = None) -> R
     return room
 
 
-def room_open_for_referral(*, referral: Referral, now: datetime | None = None) -> Room | None:
+def room_open_for_referral(*, referral: Referral, announce: bool, now: datetime | None = None) -> Room | None:
     """The workflow's hook: open the room (as the hub) unless it is open already or the request is closed."""
     if referral.status not in OPEN_STATUSES:
         return None
-    return room_open(referral_id=referral.pk, now=now)
+    return room_open(referral_id=referral.pk, announce=announce, now=now)
 
 
 @transaction.atomic

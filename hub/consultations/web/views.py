@@ -149,6 +149,7 @@ def room_page(request, room_id: int):
         "decisions": DecisionKind.choices,
         "invitees": _invitees(room) if participant.role == "owner" else [],
         "strings": js_strings(),
+        "sfu": room.media_mode == "sfu",
     }
     return render(request, "consultations/room.html", context)
 

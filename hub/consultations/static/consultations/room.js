@@ -551,7 +551,7 @@
 
   function startCall(media) {
     if (call) { call.refresh(media.ice_servers, false); Object.keys(presence).forEach(function (id) { if (id !== me.connection && presence[id].state === "connected") call.connect(id, presence[id].label); }); return; }
-    if (media.mode === "sfu" && window.HubSfu) { send({ type: "livekit" }); }
+    var sfu = media.mode === "sfu" && window.HubSfu;
     call = new HubCall.Call({
       send: send,
       log: function () { if (window.console) console.debug.apply(console, ["[room]"].concat([].slice.call(arguments))); },
@@ -562,7 +562,13 @@
         box.querySelector("video").srcObject = stream;
         publishPresence();
       },
-      onremote: function (peer, stream, track) {
+      onremote: function (peer, stream, track, sfuKind) {
+        if (sfuKind) { // a LiveKit track: its publication names the source
+          if (track.kind === "audio") { var a = document.body.appendChild(el("audio")); a.autoplay = true; a.srcObject = stream; return; }
+          var owner = presence[peer.id];
+          tile(peer.id, sfuKind, owner ? owner.user.name : "").querySelector("video").srcObject = stream;
+          return;
+        }
         if (track.kind === "audio") {
           var audio = $("audio-" + peer.id) || document.body.appendChild(Object.assign(el("audio"), { id: "audio-" + peer.id, autoplay: true }));
           audio.srcObject = stream;
@@ -575,9 +581,11 @@
     });
     call.me = me.connection;
     call.iceServers = media.ice_servers || [];
+    if (sfu) call.connect = function () { return null; }; // media through LiveKit, not a mesh
     call.remoteMuted = function (id) { return presence[id] && presence[id].audio_muted; };
     window.hubRoomCall = call; // for diagnostics and the browser tests
     call.start().then(function () {
+      if (sfu) send({ type: "livekit" });
       Object.keys(presence).forEach(function (id) { if (id !== me.connection && presence[id].state === "connected") call.connect(id, presence[id].label); });
       publishPresence();
       speakingDetector();
