@@ -176,6 +176,39 @@ def annotations_of(*, room: Room, target_ref: str) -> list[dict]:
     ]
 
 
+def room_records(*, room: Room, user, limit: int = 100) -> list[dict]:
+    """The room's patient's records for the shared record list, whichever site holds them.
+
+    The user's own searches reach only their site's records, so a specialist would see none of the county's:
+    the list is read by the hub, for a user who sees the patient under the access rules (the room's grant),
+    and audited as theirs. Opening one record is a read as the user through the gateway.
+    """
+    from django.conf import settings
+
+    from fhir_gateway import services as fhir
+    from fhir_gateway.context import INTERNAL_ACTOR
+    from fhir_gateway.errors import FhirError
+    from hub.consultations.audit import room_audited
+
+    if not patient_visible(user, room.patient_ref):
+        return []
+    params = [("_type", ",".join(sorted(RECORD_TYPES))), ("_count", str(limit))]
+    try:
+        bundle = fhir.patient_everything(
+            fhir_id=room.patient_ref.split("/", 1)[1],
+            params=params,
+            actor=INTERNAL_ACTOR,
+            base_url=settings.FEDERATION_HUB_BASE_URL,
+        )
+    except FhirError:
+        return []
+    records = [
+        e["resource"] for e in bundle.get("entry") or [] if e.get("resource", {}).get("resourceType") in RECORD_TYPES
+    ]
+    room_audited(user=user, room=room, action="search", what="records", count=len(records))
+    return records
+
+
 def room_media_refs(*, room: Room) -> set[str]:
     """Media posted in the room (snapshots, shared images)."""
     refs = set()

@@ -109,6 +109,11 @@ def test_a_county_doctor_on_a_phone_and_a_specialist_on_a_pc_see_and_hear_each_o
     li.wait_for_selector("text=activate the cath lab")
     assert li.locator(".message").count() == 1
 
+    zhang.click("#records button.present")  # the ECG: everyone's view follows
+    li.wait_for_selector("#presented-body >> text=V1-V4 导联 ST 段抬高")
+    assert li.locator('.room-tabs [data-tab="record"]').get_attribute("aria-selected") == "true"
+    assert li.locator('.room-tabs [data-tab="call"]').inner_text() == "视频"  # the phone is in Chinese
+
     assert horizontal_overflow(li) == 0
     small = li.evaluate(
         """() => [...document.querySelectorAll('#room button, #room select, #room summary, .room-tabs button')]
@@ -212,3 +217,53 @@ def test_after_a_network_change_media_is_back_within_seconds_without_rejoining(
     media_flows(zhang)
     assert RoomConnection.objects.filter(room=room, user=dr_li_at_county_a).count() == 1
     assert not RoomEvent.objects.filter(room=room, kind="left").exists()
+
+
+def test_wechats_in_app_browser_is_told_to_open_the_system_browser_when_it_cannot_send_media(
+    page_for, room, dr_li_at_county_a, phone
+):
+    li = page_for(dr_li_at_county_a, viewport=phone)
+    li.add_init_script(
+        """Object.defineProperty(navigator, 'userAgent', {get: () =>
+             'Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/116 Mobile MicroMessenger/8.0.47'});
+           delete window.RTCPeerConnection;"""
+    )
+    enter(li, room)
+    banner = li.locator("#room-banner")
+    banner.wait_for()
+    assert "在浏览器打开" in banner.inner_text()
+    assert horizontal_overflow(li) == 0
+
+
+def test_wechats_in_app_browser_that_can_send_media_gets_no_warning(page_for, room, dr_li_at_county_a, phone):
+    li = page_for(dr_li_at_county_a, viewport=phone)
+    li.add_init_script(
+        """Object.defineProperty(navigator, 'userAgent', {get: () =>
+             'Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/116 Mobile MicroMessenger/8.0.47'});"""
+    )
+    enter(li, room)
+    li.wait_for_timeout(6000)  # the self-test gives up after 5 s
+    assert li.locator("#room-banner").is_hidden()
+
+
+def test_an_iphone_gets_h264_first(page_for, room, dr_li_at_county_a, cardiologist_zhang, phone, pc):
+    zhang = page_for(cardiologist_zhang, viewport=pc)
+    if not zhang.evaluate("RTCRtpReceiver.getCapabilities('video').codecs.some(c => c.mimeType === 'video/H264')"):
+        pytest.skip("this Chromium has no H.264")
+    li = page_for(dr_li_at_county_a, viewport=phone)
+    li.add_init_script(
+        "Object.defineProperty(navigator, 'userAgent', {get: () => 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like "
+        "Mac OS X) AppleWebKit/605.1.15 Version/17.5 Mobile/15E148 Safari/604.1'});"
+    )
+    enter(li, room)
+    enter(zhang, room)
+    connected_to(li, 1)
+    connected_to(zhang, 1)
+    codecs = zhang.evaluate(
+        """async () => { const peer = Object.values(window.hubRoomCall.peers)[0];
+             const stats = await peer.pc.getStats();
+             const codecs = {}; stats.forEach(s => { if (s.type === 'codec') codecs[s.id] = s.mimeType; });
+             const out = []; stats.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.codecId)
+               out.push(codecs[s.codecId]); }); return out; }"""
+    )
+    assert codecs and all(codec == "video/H264" for codec in codecs), codecs

@@ -101,15 +101,15 @@ def room_open(request, referral_id: int):
 
 
 def _records(request, room) -> list[dict]:
-    rows = []
-    for resource in patient_records_as(user=request.user, patient_ref=room.patient_ref, types=selectors.RECORD_TYPES):
-        rows.append(
-            {
-                "ref": f"{resource['resourceType']}/{resource['id']}",
-                "title": record_title(resource),
-                "resource": resource,
-            }
-        )
+    # patient_records_as (the user's own search) reaches only their site's records; the room's list is every
+    # site's records of the patient, for a participant who sees the patient (hub.access), audited as theirs.
+    found = {
+        f"{r['resourceType']}/{r['id']}": r
+        for r in patient_records_as(user=request.user, patient_ref=room.patient_ref, types=selectors.RECORD_TYPES)
+    }
+    for resource in selectors.room_records(room=room, user=request.user):
+        found.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
+    rows = [{"ref": ref, "title": record_title(resource), "resource": resource} for ref, resource in found.items()]
     rows.sort(key=lambda row: row["resource"].get("meta", {}).get("lastUpdated", ""), reverse=True)
     return rows
 
