@@ -209,6 +209,24 @@ def room_records(*, room: Room, user, limit: int = 100) -> list[dict]:
     return records
 
 
+def record_title(resource: dict) -> str:
+    """A record's name for people: its type and its code's (or type's, modality's, title's) text."""
+    for key in ("code", "type", "modality"):
+        concept = resource.get(key)
+        if isinstance(concept, list):
+            concept = concept[0] if concept else None
+        if isinstance(concept, dict):
+            text = concept.get("text") or next(
+                (c.get("display") for c in concept.get("coding", []) if c.get("display")), ""
+            )
+            if text:
+                return f"{resource['resourceType']} · {text}"
+    content = resource.get("content")
+    if isinstance(content, dict) and content.get("title"):
+        return f"{resource['resourceType']} · {content['title']}"
+    return resource["resourceType"]
+
+
 def room_media_refs(*, room: Room) -> set[str]:
     """Media posted in the room (snapshots, shared images)."""
     refs = set()

@@ -41,7 +41,7 @@ from hub.consultations.fhir import (
     media_build,
 )
 from hub.consultations.models import Annotation, Room, RoomEvent, RoomParticipant
-from hub.consultations.selectors import RECORD_TYPES, event_frame, room_media_refs
+from hub.consultations.selectors import RECORD_TYPES, event_frame, record_title, room_media_refs
 
 _CLIENT_ID = re.compile(rf"^[A-Za-z0-9_.:\-]{{1,{CLIENT_ID_MAX}}}$")
 _REFERENCE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})$")
@@ -217,9 +217,10 @@ def record_present(*, room_id: int, actor, reference, now: datetime | None = Non
         data = {"ref": None}
     else:
         reference = reference_check(reference)
+        title = reference
         if reference not in room_media_refs(room=room):
-            record_read_as(room=room, user=actor, reference=reference)
-        data = {"ref": reference}
+            title = record_title(record_read_as(room=room, user=actor, reference=reference))
+        data = {"ref": reference, "title": title}
     event = event_append(room=room, kind=EventKind.PRESENTED, actor=actor, data=data, now=now)
     room.presented = {"ref": reference, "by": actor.pk, "seq": event.seq} if reference else {}
     Room.objects.filter(pk=room.pk).update(presented=room.presented)

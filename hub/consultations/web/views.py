@@ -109,26 +109,11 @@ def _records(request, room) -> list[dict]:
     }
     for resource in selectors.room_records(room=room, user=request.user):
         found.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
-    rows = [{"ref": ref, "title": record_title(resource), "resource": resource} for ref, resource in found.items()]
+    rows = [
+        {"ref": ref, "title": selectors.record_title(resource), "resource": resource} for ref, resource in found.items()
+    ]
     rows.sort(key=lambda row: row["resource"].get("meta", {}).get("lastUpdated", ""), reverse=True)
     return rows
-
-
-def record_title(resource: dict) -> str:
-    for key in ("code", "type", "modality"):
-        concept = resource.get(key)
-        if isinstance(concept, list):
-            concept = concept[0] if concept else None
-        if isinstance(concept, dict):
-            text = concept.get("text") or next(
-                (c.get("display") for c in concept.get("coding", []) if c.get("display")), ""
-            )
-            if text:
-                return f"{resource['resourceType']} · {text}"
-    content = resource.get("content")
-    if isinstance(content, dict) and content.get("title"):
-        return f"{resource['resourceType']} · {content['title']}"
-    return resource["resourceType"]
 
 
 @login_required
@@ -176,7 +161,7 @@ def record_fragment(request, room_id: int, resource_type: str, fhir_id: str):
         image = reverse("room-media", kwargs={"room_id": room.pk, "media_id": fhir_id})
     context = {
         "resource": resource,
-        "title": record_title(resource),
+        "title": selectors.record_title(resource),
         "image": image,
         "ref": f"{resource_type}/{fhir_id}",
     }

@@ -137,7 +137,7 @@
     var data = event.data || {};
     switch (event.kind) {
       case "chat": addMessage(event); break;
-      case "presented": timeline(event, data.ref ? fmt(T.presented, { ref: data.ref }) : T.stopped_presenting);
+      case "presented": timeline(event, data.ref ? fmt(T.presented, { ref: data.title || data.ref }) : T.stopped_presenting);
         if (event.seq >= (presented ? presented.seq || 0 : 0)) showPresented(data.ref ? { ref: data.ref, by: event.actor && event.actor.id, seq: event.seq } : null);
         break;
       case "annotation": annotations.push({ seq: event.seq, target: data.target, shape: data.shape }); drawAnnotations(); break;
