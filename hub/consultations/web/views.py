@@ -118,6 +118,10 @@ def _records(request, room) -> list[dict]:
 
 @login_required
 def room_page(request, room_id: int):
+    try:  # whoever may see the request is admitted on entering (an expert invited to it, the routed team)
+        services.room_enter(room_id=room_id, user=request.user)
+    except DomainError:
+        pass  # not entitled, or the room ended: the check below answers
     room, participant = _room_or_404(request, room_id)
     if room.status != RoomStatus.OPEN:
         return redirect("consultations-web:history", room_id=room.pk)
