@@ -54,11 +54,11 @@ def pages(page_for):
         time.sleep(0.2)
     loop = getattr(layer, "receive_event_loop", None)
     if getattr(layer, "receive_count", 0) and loop is not None:
-        # A socket the served hub has not yet seen close (it would, at its next ping): leave that consumer the
-        # layer it reads, and give everything after this test a new one.
         stuck = [_stack(task) for task in asyncio.all_tasks(loop) if "run_asgi" in str(task.get_coro())]
         warnings.warn(f"websocket consumers still running after the test: {stuck}", stacklevel=1)
-        channel_layers.backends[DEFAULT_CHANNEL_LAYER] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    # A socket the served hub has not yet seen close (it would, at its next ping) keeps the layer it reads from
+    # the server's event loop; everything after this test gets a new one (a Redis layer serves one loop).
+    channel_layers.backends[DEFAULT_CHANNEL_LAYER] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
 
 @pytest.fixture

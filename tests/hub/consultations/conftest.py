@@ -113,6 +113,10 @@ class Peer:
 @pytest.fixture
 def enter(token_for):
     """``await enter(user, room)``: a connected (not yet joined) tab of ``user``; ``None`` if refused."""
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+
+    # A layer of this test's own: one the in-process browser tests' server read from its event loop cannot be.
+    channel_layers.backends[DEFAULT_CHANNEL_LAYER] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     opened: list[Peer] = []
 
     async def make(user, room, *, session: str | None = None, expect_refusal: bool = False):
