@@ -1,5 +1,6 @@
 """Websocket routes; each workflow app adds its consumers here."""
 
+from hub.consultations.routing import websocket_urlpatterns as room_routes
 from hub.notifications.routing import websocket_urlpatterns as notification_routes
 
-websocket_urlpatterns: list = [*notification_routes]
+websocket_urlpatterns: list = [*notification_routes, *room_routes]

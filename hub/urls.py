@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/audit/", include("hub.audit.api.urls")),
     path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
+    path("api/consultations/", include("hub.consultations.api.urls")),
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("referrals/", include("hub.referrals.web.urls")),
     path("access/", include("hub.access.web.urls")),  # access: a patient's record, emergency access reviews
+    path("consultations/", include("hub.consultations.web.urls")),
     path("", include("hub.web.urls")),
 ]
 

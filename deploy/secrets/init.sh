@@ -21,5 +21,10 @@ if [ ! -s tls.crt ]; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=$host" \
     -addext "subjectAltName=DNS:$host,DNS:localhost" -keyout tls.key -out tls.crt 2>/dev/null
 fi
+# --- consultation rooms (rooms.compose.yml): coturn's shared secret, LiveKit's API key pair ---
+[ -s turn_secret ] || rand 48 > turn_secret
+[ -s livekit_api_secret ] || rand 48 > livekit_api_secret
+[ -s livekit_keys ] || printf 'alliance-hub: %s\n' "$(cat livekit_api_secret)" > livekit_keys
+# --- end of consultation rooms ---
 chmod 644 tls.crt mosquitto_passwd
 echo "secrets ready in $(pwd)"

@@ -175,4 +175,7 @@ def demo_load(*, password: str) -> DemoSummary:
     from hub.demo.federation import demo_federation_load  # counties' sync configurations and the MPI
 
     demo_federation_load()
+    from hub.demo.consultations import demo_rooms_load  # the room of the in-progress chest-pain consultation
+
+    summary.created["open rooms"] = demo_rooms_load()
     return summary

@@ -255,6 +255,25 @@ LOGGING = {
 # ``/metrics`` answers this bearer token (Prometheus' ``authorization`` setting); without one, only this host.
 HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN", "") or ""
 
+# --- Consultation rooms (hub.consultations): ICE servers and the SFU ---------------
+INSTALLED_APPS += ["hub.consultations"]
+# STUN/TURN URLs given to browsers, e.g. turn:turn.alliance.example:3478?transport=udp,
+# turn:turn.alliance.example:3478?transport=tcp,turns:turn.alliance.example:443?transport=tcp (deploy/coturn/).
+STUN_URLS = env_list("HUB_STUN_URLS", [])
+TURN_URLS = env_list("HUB_TURN_URLS", [])
+TURN_SECRET = env_str("HUB_TURN_SECRET", "") or ""  # coturn's static-auth-secret (TURN REST credentials)
+TURN_CREDENTIAL_SECONDS = env_int("HUB_TURN_CREDENTIAL_SECONDS", 6 * 3600, minimum=60)
+# LiveKit (deploy/livekit/), used when a room has more participants than a mesh carries; empty: mesh only.
+LIVEKIT_URL = env_str("HUB_LIVEKIT_URL", "") or ""
+LIVEKIT_API_KEY = env_str("HUB_LIVEKIT_API_KEY", "") or ""
+LIVEKIT_API_SECRET = env_str("HUB_LIVEKIT_API_SECRET", "") or ""
+LIVEKIT_TOKEN_SECONDS = env_int("HUB_LIVEKIT_TOKEN_SECONDS", 6 * 3600, minimum=60)
+if LIVEKIT_URL and not (LIVEKIT_API_KEY and LIVEKIT_API_SECRET):
+    raise RuntimeError("HUB_LIVEKIT_URL needs HUB_LIVEKIT_API_KEY and HUB_LIVEKIT_API_SECRET")
+CELERY_BEAT_SCHEDULE["consultations-pending-fhir"] = {"task": "consultations.pending_fhir_store", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["consultations-presence-sweep"] = {"task": "consultations.presence_sweep", "schedule": 30.0}
+# --- end of consultation rooms ---------------------------------------------------
+
 # Demo password printed by `make demo`; the demo loader refuses to run when it is unset.
 DEMO_PASSWORD = env_str("HUB_DEMO_PASSWORD", "alliance-demo-2026")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -194,7 +194,10 @@ def routing_record(*, referral: Referral, decision: RouteDecision, now: datetime
 
 
 def referral_payload(referral: Referral) -> dict:
+    from hub.consultations.selectors import room_link  # the request's open consultation room, if any
+
     return {
+        **room_link(referral_id=referral.pk),
         "referral": {
             "id": referral.pk,
             "uid": str(referral.uid),
@@ -206,7 +209,7 @@ def referral_payload(referral: Referral) -> dict:
             "patient": referral.patient_display,
             "requesting_site": referral.requesting_site.name,
             "owner": str(referral.owner) if referral.owner_id else None,
-        }
+        },
     }
 
 

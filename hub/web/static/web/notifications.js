@@ -21,6 +21,12 @@
       body.textContent = message.body;
       item.append(body);
     }
+    if (message.link && message.link.url) { // e.g. a consultation room to join (hub/consultations)
+      var join = document.createElement("a");
+      join.href = message.link.url;
+      join.textContent = message.link.label || box.dataset.openLabel;
+      item.append(join);
+    }
     if (message.referral && message.referral.id) {
       var link = document.createElement("a");
       link.href = box.dataset.detailUrl.replace("/0/", "/" + encodeURIComponent(message.referral.id) + "/");

@@ -1,0 +1,280 @@
+"""Consultation rooms under load: message fan-out and join latency over the room's websocket.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hub REDIS_URL=redis://127.0.0.1:6379/7 \\
+        .venv/bin/python bench/rooms.py --rooms 50 --participants 10 --rate 2 --seconds 60 --workers 2 \\
+        --clients 2 --port 9650
+
+A scratch database is created and migrated (<db>_fhir_bench); ``--rooms`` accepted consultations get their
+rooms with ``--participants`` people each (a county doctor, the responsible cardiologist, invited experts).
+The hub runs under uvicorn (``--workers``, Redis channel layer) with a Celery worker writing the chat's FHIR
+Communications, as in production. Every participant connects to ``/ws/consultations/rooms/<id>/`` with a
+bearer token, joins, and pings every 5 s like the browser. In each room a random participant sends a chat
+message ``--rate`` times per second (open loop); every ``--presence-every`` seconds one participant toggles
+its microphone (a presence change) and one reconnects (a new socket of the same tab: state with the log it
+missed). Measured on the clients (``--clients`` processes, one machine, one clock):
+
+- message: from just before the send to its arrival on every *other* participant's socket (p50/p99/max);
+- join: from opening the socket to the room's first ``state`` frame (first joins and reconnects);
+- missing: chat entries a participant never got, live or replayed after a reconnect (should be 0).
+
+``--quick`` runs 3 rooms of 4 for 8 s with one worker: proof that it works, not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fhir_server import PYTHON, ROOT, machine, scratch_database  # noqa: E402
+from bench.referral_notify import Server, cpu_seconds, percentile, progress, run_to_end  # noqa: E402
+
+
+def prepare(database_url: str, *, rooms: int, participants: int) -> list[dict]:
+    code = f"from bench.rooms_setup import setup\nsetup(rooms_count={rooms}, participants={participants})\n"
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "hub.settings.base"}
+    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"setting the rooms up failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["rooms"]
+
+
+class Participant:
+    """One browser tab: a socket, the chat entries it has seen, the join latencies it measured."""
+
+    def __init__(self, uri: str, token: str, index: int, results: dict):
+        self.uri, self.token, self.index, self.results = uri, token, index, results
+        self.session = uuid.uuid4().hex
+        self.socket = None
+        self.seen: set[int] = set()
+        self.last_seq = 0
+        self.joined = asyncio.Event()
+        self.reader: asyncio.Task | None = None
+        self.muted = False
+
+    async def open(self) -> None:
+        started = time.perf_counter()
+        self.joined.clear()
+        self.socket = await connect(
+            self.uri,
+            additional_headers={"Authorization": f"Bearer {self.token}"},
+            origin="http://127.0.0.1",
+            max_queue=None,
+            compression=None,
+            open_timeout=30,
+        )
+        await self.socket.send(
+            orjson.dumps(
+                {"type": "join", "session": self.session, "since": self.last_seq or None, "device": {"kind": "pc"}}
+            ).decode()
+        )
+        self.reader = asyncio.create_task(self.read(started))
+        await asyncio.wait_for(self.joined.wait(), 30)
+
+    async def read(self, started: float) -> None:
+        socket = self.socket
+        try:
+            async for raw in socket:
+                frame = orjson.loads(raw)
+                kind = frame.get("type")
+                if kind == "state":
+                    self.results["join"].append(time.perf_counter() - started)
+                    for event in frame["events"]:
+                        self.entry(event, replayed=True)
+                    self.last_seq = max(self.last_seq, frame["room"]["seq"])
+                    self.joined.set()
+                elif kind == "event":
+                    self.entry(frame, replayed=False)
+                elif kind == "error":
+                    self.results["errors"].append(frame.get("code"))
+        except Exception as exc:  # a socket lost during the run
+            if socket is self.socket:
+                self.results["errors"].append(type(exc).__name__)
+
+    def entry(self, event: dict, *, replayed: bool) -> None:
+        self.last_seq = max(self.last_seq, event["seq"])
+        if event["kind"] != "chat" or event["seq"] in self.seen:
+            return
+        self.seen.add(event["seq"])
+        sent_at, sender = event["data"]["text"].split(" ", 1)
+        if int(sender) == self.index:
+            return
+        if replayed:
+            self.results["replayed"] += 1
+        else:
+            self.results["message"].append(time.time() - float(sent_at))
+
+    async def send(self, frame: dict) -> None:
+        try:
+            await self.socket.send(orjson.dumps(frame).decode())
+        except Exception as exc:
+            self.results["errors"].append(f"send {type(exc).__name__}")
+
+    async def reconnect(self) -> None:
+        old, reader = self.socket, self.reader
+        await old.close()  # the phone's signal is gone; the same tab comes back at once
+        if reader:
+            await asyncio.gather(reader, return_exceptions=True)
+        await self.open()
+
+
+async def room_load(room: dict, port: int, args, results: dict, start_at: float, sent: dict) -> list[Participant]:
+    uri = f"ws://127.0.0.1:{port}/ws/consultations/rooms/{room['room']}/"
+    people = [Participant(uri, token, n, results) for n, token in enumerate(room["tokens"])]
+    for person in people:
+        await person.open()
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    rng = random.Random(room["room"])
+    end = time.time() + args.seconds
+    next_message, next_presence, next_ping = time.time(), time.time() + args.presence_every, time.time() + 5
+    while time.time() < end:
+        now = time.time()
+        if now >= next_message:
+            sender = rng.choice(people)
+            text = f"{time.time():.6f} {sender.index}"
+            await sender.send({"type": "chat", "id": uuid.uuid4().hex, "text": text})
+            sent[room["room"]] += 1
+            next_message += 1 / args.rate
+        if now >= next_presence:
+            person = rng.choice(people)
+            person.muted = not person.muted
+            await person.send({"type": "presence", "audio_muted": person.muted, "video_muted": False, "sources": []})
+            await rng.choice(people).reconnect()
+            next_presence += args.presence_every
+        if now >= next_ping:
+            for person in people:
+                await person.send({"type": "ping", "t": now})
+            next_ping += 5
+        await asyncio.sleep(max(0.0, min(next_message, next_presence, next_ping) - time.time()))
+    return people
+
+
+async def client_main(rooms: list[dict], port: int, args, start_at: float) -> dict:
+    results = {"message": [], "join": [], "errors": [], "replayed": 0}
+    sent = {room["room"]: 0 for room in rooms}
+    groups = await asyncio.gather(*(room_load(room, port, args, results, start_at, sent) for room in rooms))
+    await asyncio.sleep(3)  # the last messages arrive
+    missing = 0
+    for people in groups:
+        chat_seqs = set().union(*(p.seen for p in people))
+        for person in people:
+            missing += len(chat_seqs - person.seen)
+            await person.socket.close()
+    results["missing"] = missing
+    results["sent"] = sum(sent.values())
+    return results
+
+
+def client_process(rooms, port, args, start_at, queue) -> None:
+    queue.put(run_to_end(client_main(rooms, port, args, start_at)))
+
+
+class Worker:
+    """A Celery worker writing the chat's FHIR Communications (``celery -A hub worker``)."""
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+
+    def __enter__(self):
+        env = {**os.environ, "DATABASE_URL": self.database_url, "DJANGO_SETTINGS_MODULE": "hub.settings.base"}
+        command = [PYTHON, "-m", "celery", "-A", "hub", "worker", "--pool", "solo", "--loglevel", "WARNING"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"count": 0}
+    return {
+        "count": len(values),
+        "p50_ms": round(statistics.median(values) * 1000, 1),
+        "p99_ms": round(percentile(values, 99) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rooms", type=int, default=50)
+    parser.add_argument("--participants", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=2.0, help="chat messages per second per room")
+    parser.add_argument("--presence-every", type=float, default=5.0, help="seconds between presence changes")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--port", type=int, default=9650)
+    parser.add_argument("--pool", type=int, default=14, help="DATABASE_POOL_MAX of each server process")
+    parser.add_argument("--quick", action="store_true", help="3 rooms of 4 for 8 s: it works, nothing measured")
+    args = parser.parse_args()
+    if args.quick:
+        args.rooms, args.participants, args.seconds, args.workers, args.clients = 3, 4, 8.0, 1, 1
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("Set REDIS_URL (the channel layer across server processes and the Celery broker).")
+    progress(f"scratch database and {args.rooms} rooms of {args.participants}")
+    database_url = scratch_database()
+    rooms = prepare(database_url, rooms=args.rooms, participants=args.participants)
+    with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server, Worker(database_url):
+        cpu_before = cpu_seconds(server.process.pid)
+        start_at = time.time() + 5 + args.rooms * args.participants / 100  # everyone has joined by then
+        queue = multiprocessing.get_context("fork").Queue()
+        chunks = [rooms[n :: args.clients] for n in range(args.clients)]
+        processes = [
+            multiprocessing.get_context("fork").Process(
+                target=client_process, args=(chunk, args.port, args, start_at, queue)
+            )
+            for chunk in chunks
+            if chunk
+        ]
+        progress(
+            f"{len(processes)} client processes, {args.rooms * args.participants} sockets; load for {args.seconds:.0f} s"
+        )
+        for process in processes:
+            process.start()
+        parts = [queue.get(timeout=args.seconds + 600) for _ in processes]
+        for process in processes:
+            process.join(10)
+        cpu = cpu_seconds(server.process.pid) - cpu_before
+    messages = [v for part in parts for v in part["message"]]
+    joins = [v for part in parts for v in part["join"]]
+    report = {
+        "machine": machine(),
+        "rooms": args.rooms,
+        "participants": args.participants,
+        "rate_per_room": args.rate,
+        "seconds": args.seconds,
+        "workers": args.workers,
+        "sent": sum(p["sent"] for p in parts),
+        "message_to_every_other_socket": summary(messages),
+        "join_to_first_state": summary(joins),
+        "replayed_after_reconnect": sum(p["replayed"] for p in parts),
+        "missing": sum(p["missing"] for p in parts),
+        "errors": sorted({e for p in parts for e in p["errors"]}),
+        "server_cpu_seconds": round(cpu, 1),
+        "targets": {"message_p99_ms": 100, "join_p99_ms": 500},
+    }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,434 @@
+"""The room's ordered log: chat, presenting a record, annotations, decisions, files and ultrasound snapshots.
+
+Every entry gets the room's next sequence number in the writing transaction (the room row's counter,
+incremented with ``UPDATE ... RETURNING``, which also serialises the room's writers), and is published to
+the room after commit. A client's own id for an entry makes a resend (after a reconnect) a no-op that
+answers with the stored entry: delivery is at least once, storage and display once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from federation.identity.selectors import patients_of_same_people
+from fhir_gateway import services as fhir
+from fhir_gateway.errors import FhirError
+from hub.accounts.fhir import actor_of
+from hub.api_errors import ConflictError, DomainError, NotFoundError
+from hub.consultations import events
+from hub.consultations.constants import (
+    ANNOTATION_POINTS_MAX,
+    ANNOTATION_SHAPES,
+    ATTACHMENT_MAX_BYTES,
+    CHAT_MAX,
+    CLIENT_ID_MAX,
+    SNAPSHOT_MAX_BYTES,
+    DecisionKind,
+    EventKind,
+    RoomStatus,
+    VideoSource,
+)
+from hub.consultations.fhir import (
+    binary_build,
+    communication_build,
+    event_identifier,
+    fhir_create_once,
+    media_build,
+)
+from hub.consultations.models import Annotation, Room, RoomEvent, RoomParticipant
+from hub.consultations.selectors import RECORD_TYPES, event_frame, record_title, room_media_refs
+
+_CLIENT_ID = re.compile(rf"^[A-Za-z0-9_.:\-]{{1,{CLIENT_ID_MAX}}}$")
+_REFERENCE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+IMAGE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
+FILE_TYPES = {**IMAGE_TYPES, "application/pdf": b"%PDF"}
+
+
+def _bad(message: str, code: str = "invalid") -> DomainError:
+    return DomainError(message, code=code)
+
+
+def client_id_check(value) -> str:
+    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+        raise _bad(_("Each message carries its own id (letters, digits, - _ . :, at most 64)."), "invalid_id")
+    return value
+
+
+def _next_seq(room_id: int, *, allow_closed: bool) -> int:
+    condition = "" if allow_closed else " AND status = 'open'"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s{condition} RETURNING last_seq",
+            [room_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ConflictError(_("The room has ended."), code="room_ended")
+    return row[0]
+
+
+class _Duplicate(Exception):
+    def __init__(self, event: RoomEvent):
+        self.event = event
+
+
+def event_append(
+    *,
+    room: Room,
+    kind: str,
+    actor,
+    data: dict,
+    now: datetime,
+    client_id: str = "",
+    fhir_ref: str = "",
+    allow_closed: bool = False,
+    on_stored=None,
+) -> RoomEvent:
+    """Append to the log and publish after commit; a known ``client_id`` of ``actor`` returns the stored entry
+    (``duplicate`` set) and writes nothing. ``on_stored(event)`` runs once for a new entry, after the publish."""
+    try:
+        with transaction.atomic():
+            seq = _next_seq(room.pk, allow_closed=allow_closed)  # locks the room row until commit
+            if client_id:
+                existing = RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first()
+                if existing is not None:
+                    raise _Duplicate(existing)
+            event = RoomEvent.objects.create(
+                room=room, seq=seq, kind=kind, actor=actor, at=now, client_id=client_id, data=data, fhir_ref=fhir_ref
+            )
+    except _Duplicate as duplicate:
+        duplicate.event.duplicate = True
+        return duplicate.event
+    room.last_seq = seq
+    event.duplicate = False
+    events.publish_on_commit([events.frame_to_room(room.pk, event_frame(event, actor))])
+    if on_stored is not None:
+        transaction.on_commit(lambda: on_stored(event), robust=True)
+    return event
+
+
+def _admitted_room(*, room_id: int, actor) -> Room:
+    """The open room ``actor`` is admitted to, or ``NotFoundError``."""
+    room = Room.objects.select_related("referral", "referral__requesting_site").filter(pk=room_id).first()
+    if room is None or not RoomParticipant.objects.filter(room=room, user=actor, removed_at__isnull=True).exists():
+        raise NotFoundError(_("No such consultation room."))
+    if room.status != RoomStatus.OPEN:
+        raise ConflictError(_("The room has ended."), code="room_ended")
+    return room
+
+
+def _existing(*, room: Room, actor, client_id: str) -> RoomEvent | None:
+    event = RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first()
+    if event is not None:
+        event.duplicate = True
+    return event
+
+
+def _communication_later(event: RoomEvent) -> None:
+    from hub.consultations.tasks import communication_store_task
+
+    communication_store_task.delay(event_id=event.pk)
+
+
+@transaction.atomic
+def message_post(*, room_id: int, actor, text, client_id, now: datetime | None = None) -> RoomEvent:
+    """A chat message: in the log at once, a FHIR Communication right after (retried until written)."""
+    client_id = client_id_check(client_id)
+    if not isinstance(text, str) or not text.strip():
+        raise _bad(_("A message has text."), "invalid_text")
+    if len(text) > CHAT_MAX:
+        raise _bad(_("A message has at most %(n)d characters.") % {"n": CHAT_MAX}, "invalid_text")
+    room = _admitted_room(room_id=room_id, actor=actor)
+    return event_append(
+        room=room,
+        kind=EventKind.CHAT,
+        actor=actor,
+        data={"text": text.strip()},
+        client_id=client_id,
+        now=now or timezone.now(),
+        on_stored=_communication_later,
+    )
+
+
+def communication_store(*, event_id: int) -> str:
+    """Write a chat entry as a FHIR Communication (once: its identifier is the room's and the entry's)."""
+    event = RoomEvent.objects.select_related("room", "room__referral", "room__referral__requesting_site", "actor").get(
+        pk=event_id
+    )
+    if event.fhir_ref or event.kind != EventKind.CHAT or event.actor is None:
+        return event.fhir_ref
+    room = event.room
+    resource = communication_build(room=room, event=event, sender=event.actor)
+    reference = fhir_create_once(
+        resource=resource, owner=room.referral.requesting_site.code, identifier=event_identifier(room, event.seq)
+    )
+    RoomEvent.objects.filter(pk=event.pk).update(fhir_ref=reference)
+    return reference
+
+
+def pending_fhir_store(*, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None) -> int:
+    """Chat entries whose Communication was not written (a worker down, a crash): write them now."""
+    now = now or timezone.now()
+    pending = RoomEvent.objects.filter(kind=EventKind.CHAT, fhir_ref="", at__lt=now - older_than).values_list(
+        "pk", flat=True
+    )
+    done = 0
+    for event_id in list(pending[:500]):
+        communication_store(event_id=event_id)
+        done += 1
+    return done
+
+
+def reference_check(value) -> str:
+    match = _REFERENCE.match(value) if isinstance(value, str) else None
+    if match is None or match["type"] not in RECORD_TYPES:
+        raise _bad(_("Name a record of the patient, e.g. DiagnosticReport/123."), "invalid_record")
+    return value
+
+
+def record_read_as(*, room: Room, user, reference: str) -> dict:
+    """A record of the room's patient as ``user`` may read it (an audited read through the gateway)."""
+    resource_type, _sep, fhir_id = reference.partition("/")
+    try:
+        resource = fhir.resource_read(resource_type=resource_type, fhir_id=fhir_id, actor=actor_of(user))
+    except FhirError as exc:
+        raise NotFoundError(_("No such record of this patient.")) from exc
+    subject = (resource.get("subject") or resource.get("patient") or {}).get("reference", "")
+    if subject != room.patient_ref:
+        same = {ref for _site, ref in patients_of_same_people(patient_ids=[room.patient_ref.split("/", 1)[1]])}
+        if subject not in same:
+            raise NotFoundError(_("No such record of this patient."))
+    return resource
+
+
+@transaction.atomic
+def record_present(*, room_id: int, actor, reference, now: datetime | None = None) -> RoomEvent:
+    """Show a record to everyone (``reference`` None: stop presenting); everyone's view follows."""
+    room = _admitted_room(room_id=room_id, actor=actor)
+    now = now or timezone.now()
+    if reference is None:
+        room.presented = {}
+        data = {"ref": None}
+    else:
+        reference = reference_check(reference)
+        title = reference
+        if reference not in room_media_refs(room=room):
+            title = record_title(record_read_as(room=room, user=actor, reference=reference))
+        data = {"ref": reference, "title": title}
+    event = event_append(room=room, kind=EventKind.PRESENTED, actor=actor, data=data, now=now)
+    room.presented = {"ref": reference, "by": actor.pk, "seq": event.seq} if reference else {}
+    Room.objects.filter(pk=room.pk).update(presented=room.presented)
+    return event
+
+
+def shape_check(shape) -> dict:
+    """A mark in coordinates relative to the image (0..1): its kind, points, and optional colour and text."""
+    if not isinstance(shape, dict) or shape.get("kind") not in ANNOTATION_SHAPES:
+        raise _bad(
+            _("An annotation is a line, arrow, circle, rectangle, freehand stroke, point or text."), "invalid_shape"
+        )
+    points = shape.get("points")
+    if (
+        not isinstance(points, list)
+        or not 1 <= len(points) <= ANNOTATION_POINTS_MAX
+        or not all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in p)
+            for p in points
+        )
+    ):
+        raise _bad(
+            _("An annotation's points are [x, y] pairs between 0 and 1 (at most %(n)d).")
+            % {"n": ANNOTATION_POINTS_MAX},
+            "invalid_shape",
+        )
+    color = shape.get("color", "#ff3b30")
+    text = shape.get("text", "")
+    if not isinstance(color, str) or not _COLOR.match(color) or not isinstance(text, str) or len(text) > 200:
+        raise _bad(_("An annotation's colour is #rrggbb and its text at most 200 characters."), "invalid_shape")
+    return {
+        "kind": shape["kind"],
+        "points": [[round(x, 4), round(y, 4)] for x, y in points],
+        "color": color,
+        "text": text,
+    }
+
+
+@transaction.atomic
+def annotation_add(*, room_id: int, actor, target, shape, client_id, now: datetime | None = None) -> RoomEvent:
+    """A mark on the presented image or ECG (or an image posted in the room), shared and kept."""
+    client_id = client_id_check(client_id)
+    target = reference_check(target)
+    shape = shape_check(shape)
+    room = _admitted_room(room_id=room_id, actor=actor)
+    if target != room.presented.get("ref") and target not in room_media_refs(room=room):
+        raise _bad(_("Annotate the record being presented."), "invalid_target")
+    now = now or timezone.now()
+    event = event_append(
+        room=room,
+        kind=EventKind.ANNOTATION,
+        actor=actor,
+        data={"target": target, "shape": shape},
+        client_id=client_id,
+        now=now,
+    )
+    if not event.duplicate:
+        Annotation.objects.create(room=room, event=event, target_ref=target, author=actor, shape=shape, created_at=now)
+    return event
+
+
+@transaction.atomic
+def decision_record(*, room_id: int, actor, decision, text, client_id, now: datetime | None = None) -> RoomEvent:
+    """A decision taken in the room; on the chest-pain and stroke pathways it records the time node itself."""
+    from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TimeNode
+    from hub.referrals.services import time_nodes_record
+
+    client_id = client_id_check(client_id)
+    if decision not in DecisionKind.values:
+        raise _bad(_("A decision is a diagnosis, a treatment decision or a note."), "invalid_decision")
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+        raise _bad(_("State the decision (at most 2000 characters)."), "invalid_text")
+    room = _admitted_room(room_id=room_id, actor=actor)
+    now = now or timezone.now()
+    existing = _existing(room=room, actor=actor, client_id=client_id)
+    if existing is not None:
+        return existing
+    node = {DecisionKind.DIAGNOSIS: TimeNode.DIAGNOSIS, DecisionKind.DECISION: TimeNode.DECISION}.get(decision)
+    if node and room.referral.pathway in TIME_CRITICAL_PATHWAYS:
+        time_nodes_record(referral=room.referral, nodes={node: now}, actor=actor, now=now)  # the request's lock first
+    return event_append(
+        room=room,
+        kind=EventKind.DECISION,
+        actor=actor,
+        data={"decision": decision, "text": text.strip(), "time_node": node or ""},
+        client_id=client_id,
+        now=now,
+    )
+
+
+def _content_check(*, content: bytes, content_type: str, allowed: dict[str, bytes], limit: int) -> None:
+    if content_type not in allowed:
+        raise _bad(_("This kind of file cannot be shared: %(type)s") % {"type": content_type}, "invalid_file")
+    if not content:
+        raise _bad(_("The file is empty."), "invalid_file")
+    if len(content) > limit:
+        raise _bad(_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}, "invalid_file")
+    if not content.startswith(allowed[content_type]):
+        raise _bad(_("The file is not what its type says (%(type)s).") % {"type": content_type}, "invalid_file")
+
+
+def _binary_and_media(*, room, actor, content, content_type, name, now, ultrasound=False, width=None, height=None):
+    owner = room.referral.requesting_site.code
+    binary = fhir_create_once(resource=binary_build(content=content, content_type=content_type, room=room), owner=owner)
+    media = ""
+    if content_type in IMAGE_TYPES:
+        media = fhir_create_once(
+            resource=media_build(
+                room=room,
+                binary_ref=binary,
+                content_type=content_type,
+                size=len(content),
+                title=name,
+                operator=actor,
+                at=now,
+                ultrasound=ultrasound,
+                width=width,
+                height=height,
+            ),
+            owner=owner,
+        )
+    return binary, media
+
+
+@transaction.atomic
+def attachment_post(
+    *,
+    room_id: int,
+    actor,
+    content: bytes,
+    content_type: str,
+    name: str,
+    text: str = "",
+    client_id,
+    now: datetime | None = None,
+) -> RoomEvent:
+    """An image or file in the chat: a FHIR Binary (with a Media for images), then the message."""
+    client_id = client_id_check(client_id)
+    _content_check(content=content, content_type=content_type, allowed=FILE_TYPES, limit=ATTACHMENT_MAX_BYTES)
+    if not isinstance(text, str) or len(text) > CHAT_MAX:
+        raise _bad(_("A message has at most %(n)d characters.") % {"n": CHAT_MAX}, "invalid_text")
+    room = _admitted_room(room_id=room_id, actor=actor)
+    existing = _existing(room=room, actor=actor, client_id=client_id)
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    name = (name or "file")[:200]
+    binary, media = _binary_and_media(
+        room=room, actor=actor, content=content, content_type=content_type, name=name, now=now
+    )
+    attachment = {"binary": binary, "media": media, "content_type": content_type, "size": len(content), "name": name}
+    return event_append(
+        room=room,
+        kind=EventKind.CHAT,
+        actor=actor,
+        data={"text": text.strip(), "attachment": attachment},
+        client_id=client_id,
+        now=now,
+        on_stored=_communication_later,
+    )
+
+
+@transaction.atomic
+def snapshot_store(
+    *,
+    room_id: int,
+    actor,
+    content: bytes,
+    content_type: str,
+    source: str = VideoSource.ULTRASOUND,
+    width: int | None = None,
+    height: int | None = None,
+    client_id,
+    now: datetime | None = None,
+) -> RoomEvent:
+    """A still of the shared video (the remote ultrasound): FHIR Media + Binary of the patient, in the log."""
+    client_id = client_id_check(client_id)
+    _content_check(content=content, content_type=content_type, allowed=IMAGE_TYPES, limit=SNAPSHOT_MAX_BYTES)
+    if source not in VideoSource.values:
+        raise _bad(_("Unknown video source: %(source)s") % {"source": source}, "invalid_source")
+    for value in (width, height):
+        if value is not None and not (isinstance(value, int) and 1 <= value <= 10000):
+            raise _bad(_("Width and height are whole pixels."), "invalid_size")
+    room = _admitted_room(room_id=room_id, actor=actor)
+    existing = _existing(room=room, actor=actor, client_id=client_id)
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    title = f"{VideoSource(source).label} {timezone.localtime(now):%Y-%m-%d %H:%M:%S}"
+    binary, media = _binary_and_media(
+        room=room,
+        actor=actor,
+        content=content,
+        content_type=content_type,
+        name=title,
+        now=now,
+        ultrasound=source == VideoSource.ULTRASOUND,
+        width=width,
+        height=height,
+    )
+    return event_append(
+        room=room,
+        kind=EventKind.SNAPSHOT,
+        actor=actor,
+        data={"media": media, "binary": binary, "source": source, "width": width, "height": height, "title": title},
+        client_id=client_id,
+        fhir_ref=media,
+        now=now,
+    )
