@@ -13,6 +13,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/audit/", include("hub.audit.api.urls")),
+    # --- dashboards (network dashboard: JSON API, exports, page) ---
+    path("api/dashboard/", include("hub.dashboards.api.urls")),
+    path("dashboard/", include("hub.dashboards.web.urls")),
+    # --- end dashboards ---
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),

@@ -161,8 +161,11 @@ def owners_visible_to(user) -> dict[str, set[str]]:
 
 
 def referral_statistics(*, site_code: str | None = None) -> dict:
-    """Aggregates only (for officials): counts by state, kind, urgency and pathway, SLA breaches."""
-    queryset = Referral.objects.all()
+    """Aggregates only (for officials): counts by state, kind, urgency and pathway, SLA breaches.
+
+    Drafts and test data are left out, as on the network dashboard (``hub.dashboards``), which has the rest.
+    """
+    queryset = Referral.objects.filter(is_test=False).exclude(status=TaskStatus.DRAFT)
     if site_code:
         queryset = queryset.filter(requesting_site__code=site_code)
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "hub.notifications",
     "hub.referrals",
     "hub.audit",
+    "hub.dashboards",  # dashboards
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES + 1
 HTTP_THREADS = env_int("HTTP_THREADS", 8, minimum=1)
 FHIR_READ_THREADS = env_int("FHIR_READ_THREADS", 2, minimum=1)
 FHIR_SEARCH_THREADS = env_int("FHIR_SEARCH_THREADS", 2, minimum=1)
+
+# --- Network dashboard (hub.dashboards) ----------------------------------------
+# Minutes of KPI targets that differ from the national/default ones, as "key=minutes,key=minutes"
+# (keys: the pathway intervals of hub.referrals.constants.PATHWAY_TARGETS and opinion_<urgency>).
+KPI_TARGET_MINUTES: dict[str, int] = {}
+for _pair in filter(None, (p.strip() for p in (env_str("HUB_KPI_TARGETS", "") or "").split(","))):
+    _key, _sep, _minutes = _pair.partition("=")
+    if not _sep or not _minutes.strip().isdigit() or int(_minutes) < 1:
+        raise RuntimeError(f"HUB_KPI_TARGETS: {_pair!r} is not key=minutes")
+    KPI_TARGET_MINUTES[_key.strip()] = int(_minutes)
+# --- end network dashboard ---
 
 # --- i18n ----------------------------------------------------------------------
 LANGUAGE_CODE = env_str("HUB_LANGUAGE", "zh-hans")

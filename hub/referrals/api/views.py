@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from federation.sites.constants import Specialty
 from hub.accounts.constants import Role
 from hub.api_errors import ForbiddenError, NotFoundError
+from hub.api_schema import errors
 from hub.referrals import selectors, services
 from hub.referrals.api.serializers import (
     ReferralCreatedSerializer,
@@ -128,17 +129,26 @@ class ReferralDetailApi(APIView):
 
 
 class ReferralStatisticsApi(APIView):
-    """Aggregates only: officials see the alliance, site administrators their own site."""
+    """Aggregates only: officials and the hub's administrators see the alliance (or one site), a site's
+    administrator their own site. Kept for existing clients; ``GET /api/dashboard/`` has periods, trends,
+    sites, departments and the pathway KPIs."""
+
+    class StatisticsSerializer(serializers.Serializer):
+        total = serializers.IntegerField()
+        by_status = serializers.DictField(child=serializers.IntegerField())
+        by_kind = serializers.DictField(child=serializers.IntegerField())
+        by_urgency = serializers.DictField(child=serializers.IntegerField())
+        by_pathway = serializers.DictField(child=serializers.IntegerField())
+        sla_breaches = serializers.IntegerField()
+        breached_requests = serializers.IntegerField()
 
     @extend_schema(
-        parameters=[OpenApiParameter("site", str, required=False)],
-        responses={200: {"type": "object", "additionalProperties": True}},
+        operation_id="referral_statistics",
+        parameters=[OpenApiParameter("site", str, required=False, description="a site's code (officials)")],
+        responses={200: StatisticsSerializer, **errors(404)},
     )
     def get(self, request):
-        if request.user.role == Role.OFFICIAL:
-            site = request.query_params.get("site") or None
-        elif request.user.role == Role.SITE_ADMIN and request.user.site_id:
-            site = request.user.site.code
-        else:
-            raise ForbiddenError(_("Statistics are for officials and site administrators."))
-        return Response(selectors.referral_statistics(site_code=site))
+        from hub.dashboards.scope import dashboard_scope
+
+        scope = dashboard_scope(user=request.user, site_code=request.query_params.get("site") or "")
+        return Response(selectors.referral_statistics(site_code=scope.site.code if scope.site else None))
