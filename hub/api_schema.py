@@ -6,6 +6,7 @@ invalid input the serializer's ``{field: [messages]}``.
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -37,3 +38,35 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(response=ErrorSerializer, description=_MEANING[code])
         for code in sorted({401, 403, 405, 406, *codes})
     }
+
+
+# What DRF's CharField refuses, said in the schema: null characters always, and (unless blank is allowed)
+# text that is empty once trimmed. JSON Schema patterns are unanchored: these are anchored on purpose.
+NONBLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
+ANY_TEXT = r"^[^\x00]*$"
+# Request components that refuse keys they do not name (the others ignore unknown keys).
+CLOSED_COMPONENTS = ("TimeNodeTimes",)
+
+
+class HubAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus what a request's free text must be (``NONBLANK_TEXT``, ``ANY_TEXT``)."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        free_text = isinstance(field, serializers.CharField) and schema.get("type") == "string"
+        if direction == "request" and free_text and not {"enum", "format", "pattern"} & schema.keys():
+            if field.allow_blank:
+                schema["pattern"] = ANY_TEXT
+            else:
+                schema["minLength"] = max(schema.get("minLength", 0), 1)
+                schema["pattern"] = NONBLANK_TEXT
+        return schema
+
+
+def closed_components(result, generator, request, public):
+    """drf-spectacular postprocessing hook: ``additionalProperties: false`` where unknown keys are refused."""
+    components = result.get("components", {}).get("schemas", {})
+    for name in CLOSED_COMPONENTS:
+        if name in components:
+            components[name]["additionalProperties"] = False
+    return result

@@ -162,9 +162,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hub.api_schema.HubAutoSchema",  # free text: what CharField refuses, in the schema
+    # The REST API takes JSON only (as its schema says): a form body's nested fields were silently dropped.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "hub.api_errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "hub.pagination.StrictLimitOffsetPagination",  # 400 for a bad limit/offset
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -176,6 +178,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api_schema.closed_components",  # additionalProperties: false where unknown keys are refused
+    ],
+    "ENUM_NAME_OVERRIDES": {"ReferralKindEnum": "hub.referrals.constants.ReferralKind"},
 }
 
 # --- Federation: site systems' OAuth2 credentials, sync, patient identity ---------

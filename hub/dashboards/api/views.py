@@ -22,7 +22,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def dashboard_for(user, params) -> tuple[dict, Period, Scope]:
     """The payload for a user and query parameters (validated); the page, the API and the exports use it."""
-    filters = FilterSerializer(data=params)
+    filters = FilterSerializer(data=params.dict() if hasattr(params, "dict") else dict(params))
     filters.is_valid(raise_exception=True)
     data = filters.validated_data
     scope = dashboard_scope(user=user, site_code=data.get("site", ""), department_code=data.get("department", ""))

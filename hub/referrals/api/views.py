@@ -6,18 +6,19 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from federation.sites.constants import Specialty
 from hub.accounts.constants import Role
 from hub.api_errors import ForbiddenError, NotFoundError
 from hub.api_schema import errors
+from hub.pagination import StrictLimitOffsetPagination
 from hub.referrals import selectors, services
 from hub.referrals.api.serializers import (
     ReferralCreatedSerializer,
     ReferralDetailSerializer,
     ReferralSummarySerializer,
+    TimeNodeTimes,
     referral_created_data,
 )
 from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, Urgency
@@ -58,7 +59,9 @@ class ReferralListCreateApi(APIView):
         kind = serializers.ChoiceField(choices=ReferralKind.choices)
         urgency = serializers.ChoiceField(choices=Urgency.choices)
         pathway = serializers.ChoiceField(choices=Pathway.choices, default=Pathway.OTHER)
-        study_kind = serializers.ChoiceField(choices=StudyKind.choices, required=False, default="")
+        study_kind = serializers.ChoiceField(
+            choices=StudyKind.choices, required=False, help_text="what a remote diagnosis reads (required for one)"
+        )
         patient = serializers.CharField(
             max_length=100,
             help_text="The patient, held by your site: Patient/<id>, or one of its identifiers as system|value, e.g. "
@@ -67,7 +70,12 @@ class ReferralListCreateApi(APIView):
         )
         clinical_question = serializers.CharField(max_length=4000)
         reason = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
-        target_specialty = serializers.ChoiceField(choices=Specialty.choices, required=False, default="")
+        target_specialty = serializers.ChoiceField(
+            choices=Specialty.choices,
+            required=False,
+            help_text="the department's specialty to route to; optional for the emergency pathways, a named expert "
+            "and down-referrals",
+        )
         target_site = serializers.SlugField(required=False, help_text="site code; default: the general hospital")
         named_expert = serializers.CharField(required=False, help_text="username of a specialist")
         attachments = serializers.ListField(
@@ -75,23 +83,33 @@ class ReferralListCreateApi(APIView):
         )
         consent = ConsentSerializer(required=False, allow_null=True, default=None)
         discharge_summary = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
-        time_nodes = serializers.DictField(child=serializers.DateTimeField(), required=False, default=dict)
+        time_nodes = TimeNodeTimes(required=False, help_text="the pathway's first time points (door, first ECG...)")
         submit = serializers.BooleanField(default=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses=ReferralSummarySerializer(many=True))
+    pagination_class = StrictLimitOffsetPagination
+
+    @extend_schema(
+        operation_id="referral_list",
+        parameters=[FilterSerializer],
+        responses={200: ReferralSummarySerializer(many=True), **errors(400)},
+    )
     def get(self, request):
         _clinicians_only(request)
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())  # "?x=" is a value, not an absence
         filters.is_valid(raise_exception=True)
         queryset = selectors.referral_queue(user=request.user, scope=filters.validated_data["scope"])
         for field in ("status", "kind", "urgency"):
             if field in filters.validated_data:
                 queryset = queryset.filter(**{field: filters.validated_data[field]})
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ReferralSummarySerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ReferralCreatedSerializer})
+    @extend_schema(
+        operation_id="referral_create",
+        request=InputSerializer,
+        responses={201: ReferralCreatedSerializer, **errors(400, 404, 415)},
+    )
     def post(self, request):
         _clinicians_only(request)
         data = self.InputSerializer(data=request.data)
@@ -105,15 +123,15 @@ class ReferralListCreateApi(APIView):
             kind=data["kind"],
             urgency=data["urgency"],
             pathway=data["pathway"],
-            study_kind=data["study_kind"],
+            study_kind=data.get("study_kind", ""),
             patient_ref=data["patient"],
             clinical_question=data["clinical_question"],
             reason=data["reason"],
-            target_specialty=data["target_specialty"],
+            target_specialty=data.get("target_specialty", ""),
             attachments=data["attachments"],
             consent=consent,
             discharge_summary=data["discharge_summary"],
-            time_nodes=data["time_nodes"],
+            time_nodes=data.get("time_nodes") or {},
             submit=data["submit"],
         )
         return Response(referral_created_data(referral), status=201)
@@ -122,7 +140,7 @@ class ReferralListCreateApi(APIView):
 class ReferralDetailApi(APIView):
     """One request with its participants, history, routing decisions, times, sessions and opinions."""
 
-    @extend_schema(responses=ReferralDetailSerializer)
+    @extend_schema(operation_id="referral_detail", responses={200: ReferralDetailSerializer, **errors(404)})
     def get(self, request, referral_id: int):
         _clinicians_only(request)
         return detail_response(request, referral_id)
