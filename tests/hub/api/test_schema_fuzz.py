@@ -8,7 +8,6 @@ repository's ``schemathesis.toml`` (see the README's APIs section).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from datetime import timedelta
 
@@ -19,9 +18,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
+from federation.sites.constants import SiteKind, Specialty
 from fhir_gateway import services as fhir
 from fhir_gateway.context import INTERNAL_ACTOR
-from federation.sites.constants import SiteKind, Specialty
 from hub.accounts.constants import Role
 from hub.accounts.services import api_token_create
 from hub.referrals import services
@@ -122,7 +121,7 @@ def test_the_api_answers_only_what_its_schema_documents_and_a_refusal_stores_not
                     suppress_health_check=list(HealthCheck),
                 )
                 @given(case=strategy)
-                def call(case):
+                def call(case, role=role):
                     before = _state(sql)
                     response = case.call(base_url=hub_server, session=session)
                     after = _state(sql)
