@@ -332,3 +332,13 @@ def test_the_old_statistics_api_still_answers_and_leaves_out_drafts_and_test_dat
     assert stats.status_code == 200 and stats.json()["total"] == 5  # every period, no draft, no test data
     assert api_for(admin_of_county_a).get("statistics").json()["total"] == 3
     assert api_for(admin_of_county_a).get("statistics", site="county-b").status_code == 404
+
+
+def test_a_time_node_centuries_ago_is_refused_not_stored_with_an_odd_offset(
+    api_for, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a
+):
+    """Found by schemathesis: year 531 in Asia/Shanghai is +08:05:43 local mean time, not an RFC 3339 offset."""
+    referral = refer(dr_li_at_county_a, f"Patient/{patient_at_county_a['id']}", at=T0)
+    response = api_for(dr_li_at_county_a).post(f"{referral.pk}/time-nodes", {"nodes": {"door": "0531-02-22T17:02:24Z"}})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_time_node"
+    assert not referral.time_nodes.filter(node="door").exists()
