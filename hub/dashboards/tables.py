@@ -50,8 +50,8 @@ def cell_text(kind: str, value) -> str:
 def _side_columns() -> list[tuple[str, str]]:
     return [
         (_("Requests"), COUNT),
-        (_("Up-referrals (上转)"), COUNT),
-        (_("Down-referrals (下转)"), COUNT),
+        (_("Up-referrals"), COUNT),
+        (_("Down-referrals"), COUNT),
         (_("Remote consultations"), COUNT),
         (_("Remote diagnoses"), COUNT),
         (_("Emergencies"), COUNT),
@@ -77,8 +77,8 @@ def dashboard_tables(payload: dict) -> list[Table]:
             [(_("Indicator"), TEXT), (_("Value"), COUNT)],
             [
                 [_("Requests"), summary["requests"]],
-                [_("Up-referrals (上转)"), summary["up"]],
-                [_("Down-referrals (下转)"), summary["down"]],
+                [_("Up-referrals"), summary["up"]],
+                [_("Down-referrals"), summary["down"]],
                 [_("Up minus down (balance)"), summary["balance"]],
                 [_("Remote consultations"), summary["consultations"]],
                 [_("Remote diagnoses"), summary["diagnoses"]],
@@ -192,8 +192,8 @@ def dashboard_tables(payload: dict) -> list[Table]:
             [
                 (_("Period"), TEXT),
                 (_("Requests"), COUNT),
-                (_("Up-referrals (上转)"), COUNT),
-                (_("Down-referrals (下转)"), COUNT),
+                (_("Up-referrals"), COUNT),
+                (_("Down-referrals"), COUNT),
                 (_("Consultations and diagnoses"), COUNT),
                 (_("Requests past the response target"), COUNT),
                 (_("Time to accept, median (min)"), MINUTES),
@@ -217,8 +217,8 @@ def dashboard_tables(payload: dict) -> list[Table]:
             continue
         heading = heading or _("Department")
         for side, title in (
-            ("requesting", _("Requesting side (发起方)")),
-            ("receiving", _("Receiving side (接收方)")),
+            ("requesting", _("Requesting side")),
+            ("receiving", _("Receiving side")),
         ):
             tables.append(
                 Table(

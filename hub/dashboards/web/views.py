@@ -116,7 +116,7 @@ def dashboard(request):
         "scope": scope,
         "site_choices": scope.sites if len(scope.sites) > 1 else [],
         "departments": list(Department.objects.filter(site=scope.site).order_by("code")) if scope.site else [],
-        "alliance_link": "?" + _with(params, site="", department="") if len(scope.sites) > 1 else "",
+        "alliance_link": "?" + _with(params, site="", department="") if len(scope.sites) > 1 and scope.site else "",
         "site_link": "?" + _with(params, department="") if scope.department else "",
         "csv": reverse("api-dashboard-csv") + ("?" + query if query else ""),
         "xlsx": reverse("api-dashboard-xlsx") + ("?" + query if query else ""),
