@@ -226,3 +226,15 @@ def test_the_dashboard_on_a_pc_in_both_languages_with_labelled_controls_and_char
             ".map(c => [c.getAttribute('role'), c.getAttribute('aria-labelledby')])"
         )
         assert charts and all(role == "img" and named for role, named in charts)
+
+
+def test_the_dashboard_has_no_serious_accessibility_violation(page_for, phone, pc, network):
+    """axe-core's WCAG 2.1 A/AA rules (its runner comes with the clinicians' pages' browser tests)."""
+    axe = pytest.importorskip("tests.browser.axe", reason="tests/browser/axe.py (axe-core) is not here yet")
+    for viewport, language in ((phone, "zh-hans"), (pc, "en")):
+        page = page_for(network["official"], viewport=viewport, language=language)
+        _choose_quarter(page, network["quarter"])
+        assert axe.axe_violations(page) == [], language
+        page.locator('#table-sites_requesting a[href*="site=county-a"]').click()
+        page.wait_for_load_state()
+        assert axe.axe_violations(page) == [], language
