@@ -39,7 +39,43 @@ class NotFoundError(DomainError):
     code = "not_found"
 
 
+def database_unavailable(exc) -> bool:
+    """The database was unreachable or the connection was cut mid-request: 503, retry; not a 500."""
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    # Django's wrappers, or psycopg's own where the gateway drives a raw cursor (COPY).
+    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def unavailable_response() -> JsonResponse:
+    from django.utils.translation import gettext as _
+
+    body = {"error": "unavailable", "detail": _("The database is not reachable at the moment; try again shortly.")}
+    return JsonResponse(body, status=503, headers={"Retry-After": "5"})
+
+
+class DatabaseUnavailableMiddleware:
+    """Pages and APIs answer 503 (retry) when the database is unreachable, never a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not database_unavailable(exception):
+            return None
+        import logging
+
+        logging.getLogger(__name__).warning("%s %s: database unavailable (%s)", request.method, request.path, exception)
+        return unavailable_response()
+
+
 def exception_handler(exc, context):
+    if database_unavailable(exc):
+        return unavailable_response()
     if isinstance(exc, DomainError):
         return Response({"error": exc.code, "detail": exc.message}, status=exc.status)
     if isinstance(exc, ValidationError):

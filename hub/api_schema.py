@@ -29,14 +29,15 @@ _MEANING = {
     406: "The Accept header asks for a type this operation does not produce.",
     409: "Someone else changed it first (e.g. already accepted).",
     415: "The request body's media type is not accepted.",
+    503: "The database is unreachable for a moment (with Retry-After): try again.",
 }
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """The documented error answers of an operation: 401, 403, 405, 406 and 415 always, plus ``codes``."""
+    """The documented error answers of an operation: 401, 403, 405, 406 and 503 always, plus ``codes``."""
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=_MEANING[code])
-        for code in sorted({401, 403, 405, 406, *codes})
+        for code in sorted({401, 403, 405, 406, 503, *codes})
     }
 
 

@@ -13,13 +13,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from fhir_gateway.api.asgi import with_fhir_fast_path  # noqa: E402
+from hub.observability.asgi import observed  # noqa: E402
 from hub.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        # Every HTTP request through Django's WSGI handler in a thread pool: one thread hop per request, not
-        # a dozen (all the hub's views are synchronous; the same middleware, authentication, CSRF, sessions).
-        "http": with_fhir_fast_path(django_asgi_app, all_http=True),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+application = observed(
+    ProtocolTypeRouter(
+        {
+            # Every HTTP request through Django's WSGI handler in a thread pool: one thread hop per request, not
+            # a dozen (all the hub's views are synchronous; the same middleware, authentication, CSRF, sessions).
+            "http": with_fhir_fast_path(django_asgi_app, all_http=True),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

@@ -5,9 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from federation import api as federation_api
 from fhir_gateway.api.views import base as fhir_base
 from hub import health
+from hub.observability import views as observability
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("livez", observability.livez, name="livez"),
+    path("metrics", observability.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
 
 from federation.sites.constants import SiteKind, Specialty
@@ -119,3 +123,34 @@ def celery_worker_on_redis():
             yield app
     finally:
         app.conf.broker_url, app.conf.task_always_eager, app.conf.task_default_queue = saved
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_hub(django_db_setup, django_db_blocker):
+    """The hub (``hub.asgi.application``: HTTP and websockets) served by uvicorn on a free port of 127.0.0.1,
+    in this process, over the test database, for the whole session; its base URL. Tests that use it take
+    ``transactional_db`` so that the server's threads see what they wrote."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        "hub.asgi:application", host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="auto"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="hub-test-server", daemon=True)
+    with django_db_blocker.unblock():
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the hub's test server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(10)

@@ -2,8 +2,10 @@
 
 ``SiteSimulator(...).start()`` serves on 127.0.0.1 (a free port unless given) from a thread; tests,
 the demo and the ``simulate_site`` command use it. Failure modes: ``down`` (connections dropped),
-``delay`` (slow answers), ``errors`` (the next N requests get 500), ``fail_after`` (go down after N more
-answers, e.g. in the middle of a sync) and invalid records added with ``invalid_add``. ``POST /$sim``
+``delay`` (slow answers), ``errors`` (the next N requests get 500), ``garbage`` (the next N requests get
+200 with a body that is not FHIR: an HTML error page or JSON cut short, as a misconfigured proxy sends),
+``fail_after`` (go down after N more answers, e.g. in the middle of a sync) and invalid records added
+with ``invalid_add``. ``POST /$sim``
 sets the same modes over HTTP.
 """
 
@@ -27,6 +29,7 @@ class Failures:
     down: bool = False
     delay: float = 0.0
     errors: int = 0  # answer the next N requests with 500
+    garbage: int = 0  # answer the next N requests with 200 and a body that is not FHIR JSON
     fail_after: int | None = None  # go down after N more answers
 
 
@@ -89,6 +92,9 @@ class SiteSimulator:
         if f.errors > 0:
             f.errors -= 1
             return "error"
+        if f.garbage > 0:
+            f.garbage -= 1
+            return "garbage-html" if f.garbage % 2 else "garbage-json"
         return None
 
 
@@ -131,6 +137,14 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if gate == "error":
             self._send(500, _outcome("exception", "simulated failure"))
+            return None
+        if gate and gate.startswith("garbage"):
+            body = b"<html><body>502 Bad Gateway</body></html>" if gate == "garbage-html" else b'{"resourceType": "Bun'
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html" if gate == "garbage-html" else FHIR_JSON)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return None
         if self.sim.token and self.headers.get("Authorization") != f"Bearer {self.sim.token}":
             self._send(401, _outcome("login", "a bearer token is required"))
@@ -212,6 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         f.down = bool(body.get("down", False))
         f.delay = float(body.get("delay", 0))
         f.errors = int(body.get("errors", 0))
+        f.garbage = int(body.get("garbage", 0))
         f.fail_after = body.get("fail_after")
         if body.get("invalid"):
             self.sim.invalid_add(f"broken-{uuid.uuid4().hex[:8]}")

@@ -51,6 +51,27 @@ def internal_error_outcome() -> dict:
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
+RETRY_AFTER = {"Retry-After": "5"}
+
+
+def unavailable(error: Exception) -> bool:
+    """The database was unreachable or the connection was cut: a 503 to retry, not an internal error."""
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    # Django's wrappers, or psycopg's own where the gateway drives a raw cursor (COPY).
+    return isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def unavailable_outcome() -> dict:
+    issue = {
+        "severity": "error",
+        "code": "transient",
+        "diagnostics": _("The database is not reachable at the moment; try again shortly."),
+    }
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
 def fhir_view(methods: tuple[str, ...], *, public: bool = False):
     """Wrap a FHIR view: allowed ``methods``, format negotiation, the actor, errors as OperationOutcome."""
 
@@ -75,9 +96,13 @@ def fhir_view(methods: tuple[str, ...], *, public: bool = False):
                 response = view(request, *args, **kwargs)
             except FhirError as error:
                 response = render(request, error.outcome(), status=error.status, headers=error.headers)
-            except Exception:
-                logger.exception("FHIR request %s %s failed", request.method, request.path)
-                response = render(request, internal_error_outcome(), status=500)
+            except Exception as error:
+                if unavailable(error):
+                    logger.warning("FHIR request %s %s: database unavailable (%s)", request.method, request.path, error)
+                    response = render(request, unavailable_outcome(), status=503, headers=RETRY_AFTER)
+                else:
+                    logger.exception("FHIR request %s %s failed", request.method, request.path)
+                    response = render(request, internal_error_outcome(), status=500)
             if request.method == "HEAD":
                 response.content = b""
             return response

@@ -27,7 +27,14 @@ from django.http.request import QueryDict, split_domain_port, validate_host
 from django.utils import translation
 
 from fhir_gateway import hooks, services
-from fhir_gateway.api.handler import id_check, internal_error_outcome, type_known_check
+from fhir_gateway.api.handler import (
+    RETRY_AFTER,
+    id_check,
+    internal_error_outcome,
+    type_known_check,
+    unavailable,
+    unavailable_outcome,
+)
 from fhir_gateway.api.negotiation import accepted_type, not_modified, version_headers
 from fhir_gateway.errors import FhirError
 
@@ -157,9 +164,8 @@ def _read(resource_type: str, fhir_id: str, actor, headers: dict[bytes, str]) ->
         return 200, version, stored.text.encode()
     except FhirError as error:
         return _outcome(error)
-    except Exception:
-        logger.exception("FHIR request GET /fhir/%s/%s failed", resource_type, fhir_id)
-        return 500, {}, orjson.dumps(internal_error_outcome())
+    except Exception as error:
+        return _unexpected(error, f"GET /fhir/{resource_type}/{fhir_id}")
 
 
 def _search(resource_type: str, params: list, actor, base_url: str) -> tuple[int, dict, bytes]:
@@ -171,9 +177,17 @@ def _search(resource_type: str, params: list, actor, base_url: str) -> tuple[int
         return 200, {}, orjson.dumps(bundle)
     except FhirError as error:
         return _outcome(error)
-    except Exception:
-        logger.exception("FHIR request GET /fhir/%s?... failed", resource_type)
-        return 500, {}, orjson.dumps(internal_error_outcome())
+    except Exception as error:
+        return _unexpected(error, f"GET /fhir/{resource_type}?...")
+
+
+def _unexpected(error: Exception, what: str) -> tuple[int, dict, bytes]:
+    """As the full path answers: 503 to retry when the database is unreachable, else 500."""
+    if unavailable(error):
+        logger.warning("FHIR request %s: database unavailable (%s)", what, error)
+        return 503, dict(RETRY_AFTER), orjson.dumps(unavailable_outcome())
+    logger.exception("FHIR request %s failed", what)
+    return 500, {}, orjson.dumps(internal_error_outcome())
 
 
 def _search_params(query_string: bytes) -> list[tuple[str, str]] | None:

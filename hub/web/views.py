@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    import sys
+
+    from hub.api_errors import database_unavailable
+
+    if database_unavailable(sys.exc_info()[1]):  # Django calls this while handling the exception
+        return _unavailable(request)
     if request.path.startswith("/fhir"):
         body = {
             "resourceType": "OperationOutcome",
@@ -37,3 +43,19 @@ def server_error(request):
     if _wants_json(request):
         return JsonResponse({"error": "server_error", "detail": _("Internal error.")}, status=500)
     return render(request, "web/error.html", {"status": 500, "message": _("Internal error.")}, status=500)
+
+
+def _unavailable(request):
+    """The database is unreachable: 503 with Retry-After, in the form the caller reads (never a 500)."""
+    message = _("The database is not reachable at the moment; try again shortly.")
+    headers = {"Retry-After": "5"}
+    if request.path.startswith("/fhir"):
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "transient", "diagnostics": message}],
+        }
+        return JsonResponse(body, status=503, content_type="application/fhir+json", headers=headers)
+    if _wants_json(request):
+        return JsonResponse({"error": "unavailable", "detail": message}, status=503, headers=headers)
+    # A plain page: rendering the site's template could need the database (the session, the user).
+    return HttpResponse(f"<!doctype html><title>503</title><p>{message}</p>", status=503, headers=headers)

@@ -13,9 +13,6 @@ Fixtures: ``hub_server`` (base URL), ``browser``, ``phone`` and ``pc`` (viewport
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,7 +42,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would stop the async tests of the rest of the suite from running theirs.
+@pytest.fixture(scope="package")
 def _playwright():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -59,40 +58,17 @@ def _playwright():
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(_playwright):
     browser = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def hub_server(django_db_setup, django_db_blocker):
-    """The hub (HTTP and websockets) on a free port of 127.0.0.1, for the whole session; its base URL."""
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(
-        "hub.asgi:application", host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="auto"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="hub-test-server", daemon=True)
-    with django_db_blocker.unblock():
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the hub's test server did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(10)
+def hub_server(live_hub):
+    """The hub (HTTP and websockets) served by uvicorn in this process: ``tests/conftest.py``'s ``live_hub``."""
+    return live_hub
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 
 import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    atomic = False  # the indexes on existing tables are built without locking writes
 
     dependencies = [
         ('fhir_search', '0004_planner_statistics'),
@@ -46,7 +48,7 @@ class Migration(migrations.Migration):
             name='canon_value',
             field=models.FloatField(null=True),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='quantityindex',
             index=models.Index(condition=models.Q(('canon_unit__isnull', False)), fields=['param', 'canon_unit', 'canon_value'], name='fhir_search_quantity_canon'),
         ),

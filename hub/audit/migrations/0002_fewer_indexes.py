@@ -1,9 +1,11 @@
 """Audit indexes: (site | owner | patient, time) instead of one plain and one pattern index per column."""
 
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    atomic = False  # the new indexes are built without locking writes
 
     dependencies = [
         ('audit', '0001_initial'),
@@ -25,15 +27,15 @@ class Migration(migrations.Migration):
             name='patient',
             field=models.CharField(blank=True, max_length=100, verbose_name='patient'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='auditevent',
             index=models.Index(fields=['actor_site', 'recorded_at'], name='audit_site_time'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='auditevent',
             index=models.Index(fields=['owner', 'recorded_at'], name='audit_owner_time'),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='auditevent',
             index=models.Index(fields=['patient', 'recorded_at'], name='audit_patient_time'),
         ),

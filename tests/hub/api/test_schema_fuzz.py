@@ -98,7 +98,8 @@ def world(transactional_db):
     return {"referral": referral.pk, "patient": f"Patient/{patient['id']}", "tokens": tokens}
 
 
-def test_the_api_answers_only_what_its_schema_documents_and_a_refusal_stores_nothing(world, hub_server):
+def test_the_api_answers_only_what_its_schema_documents_and_a_refusal_stores_nothing(world, live_hub):
+    hub_server = live_hub  # the hub served by uvicorn in this process (tests/conftest.py)
     schema = schemathesis.openapi.from_url(f"{hub_server}/api/schema/")
     sql = _watched_sql()
     session = requests.Session()
