@@ -7,7 +7,7 @@ Loads the Synthea sample (../shared/data/synthea/10-patients, 7,160 resources) i
 database through a real server (uvicorn, several workers): first its directory (Organization,
 Location, Practitioner, PractitionerRole), then ``--copies`` copies of its patients and their
 records, ids suffixed per copy, each patient's records together, as PUT entries (with the sample's
-conditional references to the directory). Every resource is validated, versioned, indexed and audited. Then, for the ratio, it
+conditional references to the directory). Every resource is validated (the R4 validator: structure, bindings, invariants, narrative), versioned, indexed and audited. Then, for the ratio, it
 COPYs the same JSON into a plain table on the same server. Prints resources/s for both.
 """
 
@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--size", type=int, default=100, help="entries per transaction Bundle")
+    parser.add_argument("--port", type=int, default=8765, help="the server's port")
     args = parser.parse_args()
 
     resources = synthea_resources()
@@ -125,7 +126,7 @@ def main() -> None:
     database_url = scratch_database()
     token = bench_token(database_url)
     print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.1f}")
-    with Server(database_url, workers=args.workers) as server:
+    with Server(database_url, workers=args.workers, port=args.port) as server:
         _post_all(server.port, token, directory_bodies, 1)
         with CpuMeter(server, database_url) as meter:
             started = time.perf_counter()

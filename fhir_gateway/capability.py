@@ -1,15 +1,18 @@
 """The CapabilityStatement, generated from what the gateway implements (http://hl7.org/fhir/R4/capabilitystatement.html).
 
-Types come from the validation models, search parameters from the search engine, interactions and
-operations from the services that implement them: nothing here is a hand-kept list of features.
+Types are the R4 resource types the validator knows (all 146 concrete ones, each served alike), search
+parameters come from the search engine, interactions and operations from the services that implement
+them; other apps add what they serve through ``hooks.capability_contributors`` (the federation: its
+``Patient/$match`` and the SMART ``security``). Nothing here is a hand-kept list of features.
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 
-from fhir_gateway import services, validation
+from fhir_gateway import hooks, services, validation
 from fhir_gateway.search import engine
 
 # Each interaction code with the service implementing it; one missing from services is not announced.
@@ -34,7 +37,11 @@ OPERATIONS = {
     # name: (definition, service, types or None for every type)
     "validate": ("http://hl7.org/fhir/OperationDefinition/Resource-validate", "resource_validate", None),
     "everything": ("http://hl7.org/fhir/OperationDefinition/Patient-everything", "patient_everything", {"Patient"}),
+    "export": ("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export", None, {"Patient"}),
 }
+# Bulk Data Access (fhir_gateway.bulk): system-level and Group-level $export.
+SYSTEM_OPERATIONS = [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]
+GROUP_EXPORT = {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}
 STARTED = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -64,8 +71,11 @@ def _resource(resource_type: str) -> dict:
     operations = [
         {"name": name, "definition": definition}
         for name, (definition, function, types) in OPERATIONS.items()
-        if callable(getattr(services, function, None)) and (types is None or resource_type in types)
+        if (function is None or callable(getattr(services, function, None)))
+        and (types is None or resource_type in types)
     ]
+    if resource_type == "Group":
+        operations.append(dict(GROUP_EXPORT))
     if operations:
         entry["operation"] = operations
     return entry
@@ -77,10 +87,19 @@ def _rest() -> dict:
         "mode": "server",
         "resource": [_resource(name) for name in validation.resource_types()],
         "interaction": _implemented(SYSTEM_INTERACTIONS),
+        "operation": [dict(operation) for operation in SYSTEM_OPERATIONS],
     }
 
 
 def capability_statement(*, base_url: str) -> dict:
+    return copy.deepcopy(_statement(base_url))
+
+
+@lru_cache(maxsize=16)
+def _statement(base_url: str) -> dict:
+    rest = copy.deepcopy(_rest())
+    for contributor in hooks.capability_contributors:
+        contributor(rest, base_url=base_url)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -91,6 +110,7 @@ def capability_statement(*, base_url: str) -> dict:
         "implementation": {"description": "Alliance Hub FHIR R4 endpoint", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": ["application/json-patch+json", "application/merge-patch+json"],
-        "rest": [_rest()],
+        # JSON Patch, JSON Merge Patch, and FHIRPath Patch (a Parameters resource, as FHIR JSON)
+        "patchFormat": ["application/json-patch+json", "application/merge-patch+json", "application/fhir+json"],
+        "rest": [rest],
     }

@@ -14,6 +14,8 @@
   every interaction, successful or refused (the audit trail hooks in here).
 - ``write_stampers``: ``fn(interaction, resource: dict) -> None``; may add to a resource before it is
   stored (e.g. ``meta.source``, a source identifier).
+- ``capability_contributors``: ``fn(rest: dict, *, base_url: str) -> None``; adds what another app serves
+  to the CapabilityStatement's ``rest`` entry (an operation such as ``Patient/$match``, ``security``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ access_policies: list[Callable] = []
 search_scopes: list[Callable] = []
 interaction_observers: list[Callable] = []
 write_stampers: list[Callable] = []
+capability_contributors: list[Callable] = []
 
 
 def register(registry: list[Callable], fn: Callable) -> Callable:

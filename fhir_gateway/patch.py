@@ -1,4 +1,5 @@
-"""JSON Patch (RFC 6902) for the FHIR patch interaction (http://hl7.org/fhir/R4/http.html#patch)."""
+"""JSON Patch (RFC 6902) for the FHIR patch interaction (http://hl7.org/fhir/R4/http.html#patch); FHIRPath Patch
+in ``fhirpath_patch``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 from django.utils.translation import gettext as _
 
 from fhir_gateway.errors import FhirError
+from fhir_gateway.fhirpath_patch import fhirpath_patch_apply, is_fhirpath_patch
 
 
 def _fail(message: str, index: int) -> FhirError:
@@ -130,7 +132,9 @@ def merge_patch_apply(document: dict, patch: dict) -> dict:
 
 
 def any_patch_apply(document: dict, patch: object) -> dict:
-    """A JSON Patch (an array) or a JSON Merge Patch (an object)."""
+    """A JSON Patch (an array), a FHIRPath Patch (a Parameters resource) or a JSON Merge Patch (an object)."""
+    if is_fhirpath_patch(patch):
+        return fhirpath_patch_apply(document, patch)
     if isinstance(patch, dict):
         return merge_patch_apply(document, patch)
     return patch_apply(document, patch)

@@ -258,7 +258,8 @@ def resource_conditional_update(
 def resource_patch(
     *, resource_type: str, fhir_id: str, patch: list | dict, actor: Actor, if_match: str | None = None
 ) -> WriteResult:
-    """JSON Patch (a list of operations) or JSON Merge Patch (an object) of the current version."""
+    """JSON Patch (a list of operations), FHIRPath Patch (a Parameters resource) or JSON Merge Patch (an
+    object) of the current version."""
     interaction = Interaction(actor=actor, action="patch", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
@@ -325,28 +326,46 @@ def resource_validate(
     resource_type: str | None = None,
     fhir_id: str | None = None,
     mode: str | None = None,
+    profile: str | None = None,
 ) -> dict:
-    """``$validate`` (http://hl7.org/fhir/R4/resource-operation-validate.html): an OperationOutcome."""
+    """``$validate`` (http://hl7.org/fhir/R4/resource-operation-validate.html): an OperationOutcome.
+
+    Errors, warnings and information (what the hub does not check); ``mode`` create, update or delete;
+    ``profile``: a StructureDefinition the hub stores. At instance level without a resource, the stored one.
+    """
     interaction = Interaction(
         actor=actor, action="operation", resource_type=resource_type, fhir_id=fhir_id, operation="$validate"
     )
     with interaction_scope(interaction) as scope:
         if resource_type is not None:
             type_check(resource_type)
-        if fhir_id is not None and mode in ("update", "delete"):
-            _load(scope, resource_type, fhir_id)
-        issues = []
-        if mode != "delete":
-            try:
-                validation.resource_check(resource, expected_type=resource_type)
-                if fhir_id is not None and mode == "update" and resource.get("id") != fhir_id:
-                    raise FhirError(400, _("The resource's id must match the id in the URL"), expression=["id"])
-            except FhirError as error:
-                issues = error.issues
-        if not issues:
-            issues = [{"severity": "information", "code": "informational", "diagnostics": _("All OK")}]
+        if mode not in (None, "create", "update", "delete"):
+            raise FhirError(400, _("mode must be create, update or delete"), code="value", expression=["mode"])
+        if fhir_id is not None and (mode in ("update", "delete") or resource is None):
+            stored = orjson.loads(_load(scope, resource_type, fhir_id).text)
+            scope.authorize(stored)
+            resource = stored if resource is None else resource
+        issues = _validation_issues(resource=resource, resource_type=resource_type, fhir_id=fhir_id, mode=mode)
+        if profile and mode != "delete":
+            issues += validation.profile_validate(resource, profile)
+        if not any(i["severity"] in ("error", "fatal", "warning") for i in issues):
+            issues.insert(0, validation.ok_issue())
         scope.done(200)
         return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def _validation_issues(*, resource: object, resource_type: str | None, fhir_id: str | None, mode: str | None) -> list:
+    if mode == "delete":
+        return [validation.ok_issue("mode-delete")]  # the hub enforces no references on delete
+    issues = validation.resource_issues(resource, expected_type=resource_type)
+    if mode == "update" and isinstance(resource, dict):
+        if not resource.get("id"):
+            problem = FhirError(400, _("An update needs the resource's id"), code="required", expression=["id"])
+            issues.insert(0, problem.issues[0])
+        elif fhir_id is not None and resource.get("id") != fhir_id:
+            problem = FhirError(400, _("The resource's id must match the id in the URL"), expression=["id"])
+            issues.insert(0, problem.issues[0])
+    return issues
 
 
 def bundle_process(*, bundle: dict, actor: Actor, base_url: str, prefer: str = "minimal") -> dict:

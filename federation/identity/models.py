@@ -104,6 +104,7 @@ class LinkAction(models.TextChoices):
     UNLINK = "unlink", _("unlink")
     MERGE = "merge", _("merge")
     REVERT = "revert", _("revert")
+    REMOVE = "remove", _("remove (deleted at its site)")
 
 
 class LinkEvent(models.Model):

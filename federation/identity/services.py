@@ -156,6 +156,25 @@ def patient_unlink(*, patient_id: str, actor: str, reason: str = "") -> LinkEven
 
 
 @transaction.atomic
+def patient_forget(*, patient_id: str, actor: str, reason: str = "") -> LinkEvent | None:
+    """A site deleted its Patient: out of the index; its person keeps the other sites' records (or ends)."""
+    record = MpiRecord.objects.select_for_update().filter(patient_id=patient_id).select_related("golden").first()
+    if record is None:
+        return None
+    golden = record.golden
+    event = LinkEvent.objects.create(
+        action=LinkAction.REMOVE, record=None, from_golden=golden, to_golden=None, actor=actor, reason=reason,
+        moved_records=[{"patient_id": patient_id, "site_code": record.site_code}],
+    )  # fmt: skip
+    record.delete()
+    if not golden.records.exists() and golden.active:
+        golden.active = False
+        golden.save(update_fields=["active", "updated_at"])
+    goldens_publish_later({golden.pk})
+    return event
+
+
+@transaction.atomic
 def golden_merge(*, source: GoldenRecord, target: GoldenRecord, actor: str, reason: str = "") -> LinkEvent:
     """Merge golden record ``source`` into ``target``: its site records move, it is retired."""
     if source.pk == target.pk or not source.active or not target.active:

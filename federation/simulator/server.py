@@ -36,8 +36,11 @@ class Failures:
 class SiteSimulator:
     """One simulated county site; ``base_url`` is its FHIR base."""
 
-    def __init__(self, *, site: str, store: SimStore | None = None, port: int = 0, token: str | None = None):
+    def __init__(
+        self, *, site: str, store: SimStore | None = None, port: int = 0, token: str | None = None, history: bool = True
+    ):
         self.site = site
+        self.history = history  # offers type-level _history (deletions reach the hub through it)
         self.store = store or SimStore()
         self.failures = Failures()
         self.token = token
@@ -159,10 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
         segments, query = entered
         store = self.sim.store
         if segments == ["metadata"]:
-            types = sorted(store.resources) or ["Patient"]
-            return self._send(200, _capabilities(types))
+            types = sorted(set(store.resources) | set(store.deleted)) or ["Patient"]
+            return self._send(200, _capabilities(types, history=self.sim.history))
         if len(segments) == 1:
             return self._send(200, self._search(segments[0], query))
+        if len(segments) == 2 and segments[1] == "_history":
+            if not self.sim.history:
+                return self._send(404, _outcome("not-supported", "history is not offered"))
+            return self._send(200, self._history(segments[0], query))
         if len(segments) == 2:
             found = store.get(*segments)
             if found is None:
@@ -230,6 +237,8 @@ class _Handler(BaseHTTPRequestHandler):
         f.fail_after = body.get("fail_after")
         if body.get("invalid"):
             self.sim.invalid_add(f"broken-{uuid.uuid4().hex[:8]}")
+        for reference in body.get("delete") or []:  # e.g. ["Observation/o1"]: deleted at the site
+            self.sim.store.delete(*str(reference).split("/", 1))
         self._send(200, {"resourceType": "Parameters", "parameter": [{"name": "ok", "valueBoolean": True}]})
 
     def _search(self, rtype: str, query: dict) -> dict:
@@ -249,6 +258,29 @@ class _Handler(BaseHTTPRequestHandler):
             nxt = {**query, "_after": f"{last[0]}|{last[1]}"}
             links.append({"relation": "next", "url": f"{self.sim.base_url}/{rtype}?{urlencode(nxt)}"})
         return _bundle(page, total=total, links=links)
+
+    def _history(self, rtype: str, query: dict) -> dict:
+        count = min(int(query.get("_count", 50)), 1000)
+        after = tuple(query["_after"].split("|", 1)) if "_after" in query else None
+        events = self.sim.store.history(rtype, since=query.get("_since"), after=after, count=count)
+        entries = []
+        for last_updated, rid, resource in events:
+            url = f"{self.sim.base_url}/{rtype}/{rid}"
+            if resource is None:
+                entries.append(
+                    {"fullUrl": url, "request": {"method": "DELETE", "url": f"{rtype}/{rid}"},
+                     "response": {"status": "204", "lastModified": last_updated}}
+                )  # fmt: skip
+            else:
+                entries.append(
+                    {"fullUrl": url, "resource": resource, "request": {"method": "PUT", "url": f"{rtype}/{rid}"},
+                     "response": {"status": "200", "lastModified": last_updated}}
+                )  # fmt: skip
+        links = [{"relation": "self", "url": f"{self.sim.base_url}/{rtype}/_history?{urlencode(query)}"}]
+        if len(events) == count:
+            nxt = {**query, "_after": f"{events[-1][0]}|{events[-1][1]}"}
+            links.append({"relation": "next", "url": f"{self.sim.base_url}/{rtype}/_history?{urlencode(nxt)}"})
+        return {"resourceType": "Bundle", "type": "history", "link": links, "entry": entries}
 
     def _everything(self, patient_id: str) -> dict:
         patient = self.sim.store.get("Patient", patient_id)
@@ -271,7 +303,10 @@ def _bundle(resources: list[dict], *, total: int, links: list[dict]) -> dict:
     }
 
 
-def _capabilities(types: list[str]) -> dict:
+def _capabilities(types: list[str], *, history: bool = True) -> dict:
+    interactions = [{"code": "read"}, {"code": "search-type"}, {"code": "update"}]
+    if history:
+        interactions.append({"code": "history-type"})
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -281,10 +316,7 @@ def _capabilities(types: list[str]) -> dict:
         "rest": [
             {
                 "mode": "server",
-                "resource": [
-                    {"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "update"}]}
-                    for t in types
-                ],
+                "resource": [{"type": t, "interaction": interactions} for t in types],
             }
         ],
     }

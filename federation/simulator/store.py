@@ -31,6 +31,8 @@ class SimStore:
     resources: dict[str, dict[str, dict]] = field(default_factory=dict)
     order: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Deletions by type, in time order: (lastUpdated of the deletion, id, versionId of the tombstone).
+    deleted: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     _clock: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def _tick(self) -> datetime:
@@ -58,6 +60,36 @@ class SimStore:
             by_id[rid] = stored
             bisect.insort(order, (stored["meta"]["lastUpdated"], rid))
             return stored
+
+    def delete(self, rtype: str, rid: str) -> bool:
+        """Delete ``rtype/rid`` (a new, deleted version); False when it is not there."""
+        with self.lock:
+            previous = self.resources.get(rtype, {}).pop(rid, None)
+            if previous is None:
+                return False
+            order = self.order[rtype]
+            del order[bisect.bisect_left(order, (previous["meta"]["lastUpdated"], rid))]
+            version = str(int(previous["meta"]["versionId"]) + 1)
+            self.deleted.setdefault(rtype, []).append((_instant(self._tick()), rid, version))
+            return True
+
+    def history(
+        self, rtype: str, *, since: str | None, after: tuple[str, str] | None, count: int
+    ) -> list[tuple[str, str, dict | None]]:
+        """Type-level history from ``since`` in time order: ``(lastUpdated, id, resource or None if deleted)``.
+
+        Only each record's latest version, and its deletion, are kept here (enough for a sync to learn
+        of changes and deletions; http://hl7.org/fhir/R4/http.html#history)."""
+        with self.lock:
+            events = [(lu, rid, self.resources[rtype][rid]) for lu, rid in self.order.get(rtype, [])]
+            events += [(lu, rid, None) for lu, rid, _version in self.deleted.get(rtype, [])]
+        events.sort(key=lambda event: (event[0], event[1]))
+        if since:
+            bound = _instant(parse_instant(since))
+            events = [event for event in events if event[0] >= bound]
+        if after is not None:
+            events = [event for event in events if (event[0], event[1]) > after]
+        return events[:count]
 
     def get(self, rtype: str, rid: str) -> dict | None:
         with self.lock:

@@ -31,6 +31,16 @@ def health_success(*, sync: SiteSync, degraded: bool, now: datetime | None = Non
     sync.save(update_fields=["state", "last_success_at", "consecutive_failures", "next_attempt_at", "last_error"])
 
 
+def health_note(*, sync: SiteSync, message: str, now: datetime | None = None) -> None:
+    """Something a site administrator must look at although the sync itself went through."""
+    now = now or timezone.now()
+    sync.last_error = message[:2000]
+    sync.recent_errors = ([{"at": now.isoformat(), "error": message[:500]}] + list(sync.recent_errors or []))[
+        :RECENT_ERRORS
+    ]
+    sync.save(update_fields=["last_error", "recent_errors"])
+
+
 def health_failure(*, sync: SiteSync, error: str, now: datetime | None = None) -> None:
     now = now or timezone.now()
     sync.consecutive_failures += 1

@@ -27,6 +27,9 @@ class SiteSync(models.Model):
     interval_seconds = models.PositiveIntegerField(_("every (seconds)"), default=300)
     page_size = models.PositiveIntegerField(_("page size"), default=200)
     timeout_seconds = models.FloatField(_("timeout (seconds)"), default=10.0)
+    # For a site without type-level history: how often its ids are listed to find deleted records (0: never).
+    reconcile_seconds = models.PositiveIntegerField(_("reconcile deletions every (seconds)"), default=86400)
+    last_reconciled_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
 
     state = models.CharField(_("state"), max_length=10, choices=HealthState.choices, default=HealthState.UNKNOWN)

@@ -12,6 +12,8 @@ class SyncCursor(models.Model):
     sync = models.ForeignKey(SiteSync, on_delete=models.CASCADE, related_name="cursors")
     resource_type = models.CharField(max_length=64)
     since = models.CharField(_("synced up to"), max_length=40, blank=True)
+    # Where the site's history was last read for deletions (``federation.sync.deletions``).
+    deletions_since = models.CharField(_("deletions read up to"), max_length=40, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -34,6 +36,7 @@ class SyncRun(models.Model):
     stored = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     dead_lettered = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)  # records deleted at the site, deleted at the hub too
     ok = models.BooleanField(default=False)
     error = models.TextField(blank=True)
 

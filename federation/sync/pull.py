@@ -15,9 +15,16 @@ from urllib.parse import urlencode
 from django.db import connection, transaction
 from django.utils import timezone
 
-from federation.sites.health import health_failure, health_success
+from federation.sites.health import health_failure, health_note, health_success
 from federation.sites.sync_config import SiteSync
 from federation.sync.client import RetryPolicy, SiteUnavailable, json_fetch, site_client
+from federation.sync.deletions import (
+    capabilities_fetch,
+    deletions_from_history,
+    reconcile,
+    reconcile_due,
+    site_offers_history,
+)
 from federation.sync.intake import records_store
 from federation.sync.models import DeadLetter, SyncCursor, SyncRun
 from fhir_gateway.storage.writes import instant
@@ -101,6 +108,8 @@ def _run(sync: SiteSync, resource_types: list[str], policy: RetryPolicy) -> Sync
     sync.save(update_fields=["last_attempt_at"])
     run = SyncRun.objects.create(sync=sync)
     retried = False
+    notes: list[str] = []
+    reconciling = reconcile_due(sync)
     try:
         with (
             site_client(token=sync.bearer_token, timeout=sync.timeout_seconds) as client,
@@ -130,13 +139,31 @@ def _run(sync: SiteSync, resource_types: list[str], policy: RetryPolicy) -> Sync
                         run.unchanged += result.unchanged
                         run.dead_lettered += result.dead_lettered
                         run.save(update_fields=["pages", "fetched", "stored", "unchanged", "dead_lettered"])
+            # Deletions, once every type's changes are in: from the site's history when it offers one, else by
+            # reconciling ids now and then.
+            capabilities = capabilities_fetch(client, sync, policy)
+            for resource_type in resource_types:
+                if site_offers_history(capabilities, resource_type):
+                    cursor = SyncCursor.objects.get(sync=sync, resource_type=resource_type)
+                    run.deleted += deletions_from_history(client=client, sync=sync, cursor=cursor, policy=policy)
+                elif reconciling:
+                    outcome = reconcile(client=client, sync=sync, resource_type=resource_type, policy=policy)
+                    run.deleted += outcome.deleted
+                    if outcome.refused:
+                        notes.append(outcome.refused)
+                run.save(update_fields=["deleted"])
+            if reconciling or sync.last_reconciled_at is None:  # the first sync starts the clock
+                sync.last_reconciled_at = timezone.now()
+                sync.save(update_fields=["last_reconciled_at"])
     except SiteUnavailable as error:
         run.error = str(error)
         health_failure(sync=sync, error=str(error))
     else:
         run.ok = True
         open_letters = DeadLetter.objects.filter(site_code=site, resolved=False).exists()
-        health_success(sync=sync, degraded=retried or open_letters)
+        health_success(sync=sync, degraded=retried or open_letters or bool(notes))
+        if notes:
+            health_note(sync=sync, message="; ".join(notes))
     run.finished_at = timezone.now()
     run.save(update_fields=["ok", "error", "finished_at"])
     return run

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.translation import gettext as _
 
+from fhir_gateway import validation
 from fhir_gateway.api import lean
 
 
@@ -98,12 +99,14 @@ class WsgiThreadApp:
             started["status"], started["headers"] = int(status.split(" ", 1)[0]), headers
 
         result = self.handler(_environ(scope, body), start_response)
+        headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in started["headers"]]
+        if getattr(result, "streaming", False):
+            return started["status"], headers, result  # sent chunk by chunk (an export file, a large body)
         try:
             content = b"".join(result)
         finally:
             if hasattr(result, "close"):
                 result.close()
-        headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in started["headers"]]
         return started["status"], headers, content
 
     async def __call__(self, scope, receive, send) -> None:
@@ -134,7 +137,25 @@ class WsgiThreadApp:
             answer = await run(scope, body)
         status, headers, content = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        if isinstance(content, bytes | bytearray):
+            await send({"type": "http.response.body", "body": content})
+            return
+        await self._stream(content, send)
+
+    async def _stream(self, result, send) -> None:
+        """A streaming response's chunks, each read in the pool (file reads block) and sent as it comes."""
+        loop = asyncio.get_running_loop()
+        chunks = iter(result)
+        try:
+            while True:
+                chunk = await loop.run_in_executor(self.executor, next, chunks, None)
+                if chunk is None:
+                    break
+                await send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            if hasattr(result, "close"):
+                await loop.run_in_executor(self.executor, result.close)
 
 
 async def _too_large(send, limit: int, *, fhir: bool = True) -> None:
@@ -158,6 +179,7 @@ def with_fhir_fast_path(app, *, prefix: str = "/fhir/", all_http: bool = False):
     ``all_http``: every HTTP request is, in the same thread pool; ``app`` then gets only other scope types.
     """
     fhir_app = WsgiThreadApp(fhir_prefix=prefix.rstrip("/"))
+    validation.warm_up()  # the validator's tables and compiled invariants, before the first request
 
     async def router(scope, receive, send):
         if scope["type"] == "http" and (

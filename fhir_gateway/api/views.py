@@ -239,13 +239,18 @@ def instance_operation(request, resource_type, fhir_id, operation):
 def _operation(request, resource_type, fhir_id, operation):
     services.type_check(resource_type)
     actor = request.fhir_actor
-    if operation == "$validate" and request.method == "POST":
-        body = body_json(request)
-        resource, mode = body, request.GET.get("mode")
-        if isinstance(body, dict) and body.get("resourceType") == "Parameters" and resource_type != "Parameters":
-            resource, mode = _validate_parameters(body, mode)
+    if operation == "$validate" and (request.method == "POST" or fhir_id):
+        resource, mode, profile = None, request.GET.get("mode"), request.GET.get("profile")
+        if request.method == "POST":
+            resource = body_json(request)
+            if (
+                isinstance(resource, dict)
+                and resource.get("resourceType") == "Parameters"
+                and resource_type != "Parameters"
+            ):
+                resource, mode, profile = _validate_parameters(resource, mode, profile)
         outcome = services.resource_validate(
-            resource=resource, actor=actor, resource_type=resource_type, fhir_id=fhir_id, mode=mode
+            resource=resource, actor=actor, resource_type=resource_type, fhir_id=fhir_id, mode=mode, profile=profile
         )
         failed = any(issue.get("severity") in ("error", "fatal") for issue in outcome["issue"])
         return render(request, outcome, status=400 if failed else 200)
@@ -262,7 +267,9 @@ def _operation(request, resource_type, fhir_id, operation):
     )
 
 
-def _validate_parameters(body: dict, mode: str | None) -> tuple[dict | None, str | None]:
+def _validate_parameters(
+    body: dict, mode: str | None, profile: str | None
+) -> tuple[dict | None, str | None, str | None]:
     resource = None
     for parameter in body.get("parameter") or []:
         if not isinstance(parameter, dict):
@@ -271,7 +278,9 @@ def _validate_parameters(body: dict, mode: str | None) -> tuple[dict | None, str
             resource = parameter.get("resource")
         elif parameter.get("name") == "mode":
             mode = parameter.get("valueCode") or mode
-    return resource, mode
+        elif parameter.get("name") == "profile":
+            profile = parameter.get("valueUri") or parameter.get("valueCanonical") or profile
+    return resource, mode, profile
 
 
 @fhir_view(("GET", "POST", "PUT", "PATCH", "DELETE"))

@@ -29,7 +29,7 @@ class Entry:
     full_url: str | None = None
     if_none_exist: str | None = None
     if_match: str | None = None
-    patch: list | None = None
+    patch: list | dict | None = None
 
     @property
     def where(self) -> str:
@@ -63,12 +63,14 @@ def envelope_check(bundle: object) -> tuple[str, list]:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         raise FhirError(400, _("Bundle.entry must be an array"), code="structure", expression=["Bundle.entry"])
+    validation.envelope_check(bundle)  # the Bundle's own rules (bdl-*); each entry's in entry_parse
     return kind, entries
 
 
 def entry_parse(index: int, raw: object, base_url: str) -> Entry:
     if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict):
         raise _fail(index, _("each entry needs a request"))
+    validation.entry_check(index, raw)
     request = raw["request"]
     method, url = request.get("method"), request.get("url")
     if method not in METHODS or not isinstance(url, str) or not url:
@@ -115,10 +117,12 @@ def entry_parse(index: int, raw: object, base_url: str) -> Entry:
     return entry
 
 
-def _patch_body(index: int, resource: object) -> list:
-    """A JSON Patch carried in a Binary (the only way to put one in a Bundle)."""
+def _patch_body(index: int, resource: object) -> list | dict:
+    """A FHIRPath Patch (a Parameters resource), or a JSON Patch carried in a Binary."""
+    if isinstance(resource, dict) and resource.get("resourceType") == "Parameters":
+        return resource
     if not isinstance(resource, dict) or resource.get("resourceType") != "Binary":
-        raise _fail(index, _("a PATCH entry needs a Binary holding a JSON Patch"))
+        raise _fail(index, _("a PATCH entry needs a Parameters (FHIRPath Patch) or a Binary holding a JSON Patch"))
     try:
         operations = orjson.loads(base64.b64decode(resource.get("data", ""), validate=True))
     except (binascii.Error, ValueError, TypeError):

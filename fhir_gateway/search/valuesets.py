@@ -48,20 +48,19 @@ class Codes:
             self.systems[system].add(code)
 
 
-def _stored(reference: str) -> dict | None:
-    if reference.startswith("ValueSet/"):
-        sql = (
-            "SELECT content FROM fhir_gateway_resource WHERE resource_type = 'ValueSet' AND fhir_id = %s "
-            "AND NOT deleted"
-        )
-        args: list = [reference.removeprefix("ValueSet/")]
+def stored_canonical(resource_type: str, reference: str) -> dict | None:
+    """The stored ``resource_type`` named by its canonical URL (``url``, optionally ``|version``; the latest
+    updated when several match) or as ``<type>/<id>``; None when none is stored."""
+    if reference.startswith(f"{resource_type}/"):
+        sql = "SELECT content FROM fhir_gateway_resource WHERE resource_type = %s AND fhir_id = %s AND NOT deleted"
+        args: list = [resource_type, reference.removeprefix(f"{resource_type}/")]
     else:
         url, _bar, version = reference.partition("|")
         sql = (
-            "SELECT content FROM fhir_gateway_resource WHERE resource_type = 'ValueSet' AND NOT deleted "
+            "SELECT content FROM fhir_gateway_resource WHERE resource_type = %s AND NOT deleted "
             "AND content->>'url' = %s"
         )
-        args = [url]
+        args = [resource_type, url]
         if version:
             sql += " AND content->>'version' = %s"
             args.append(version)
@@ -72,6 +71,10 @@ def _stored(reference: str) -> dict | None:
     if row is None:
         return None
     return orjson.loads(row[0]) if isinstance(row[0], str | bytes) else row[0]
+
+
+def _stored(reference: str) -> dict | None:
+    return stored_canonical("ValueSet", reference)
 
 
 def _contains(items: list, out: Codes) -> None:

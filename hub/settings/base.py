@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "channels",
     "fhir_gateway",
     "fhir_gateway.search",
+    "fhir_gateway.bulk",
     "oauth2_provider",
     "federation",
     "hub.accounts",
@@ -139,6 +140,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "referrals-sla-escalation": {"task": "referrals.sla_escalate_due", "schedule": 60.0},
     "federation-sync-due-sites": {"task": "federation.sync_due_sites", "schedule": 30.0},
     "fhir-search-counts-fold": {"task": "fhir.search_counts_fold", "schedule": 300.0},
+    "fhir-exports-recover": {"task": "fhir.exports_recover", "schedule": 60.0},
+    "fhir-exports-expire": {"task": "fhir.exports_expire", "schedule": 3600.0},
 }
 
 # --- Device data --------------------------------------------------------------
@@ -211,6 +214,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES + 1
 HTTP_THREADS = env_int("HTTP_THREADS", 8, minimum=1)
 FHIR_READ_THREADS = env_int("FHIR_READ_THREADS", 2, minimum=1)
 FHIR_SEARCH_THREADS = env_int("FHIR_SEARCH_THREADS", 2, minimum=1)
+
+# Bulk export ($export): NDJSON files in a folder every server and worker shares (or a "fhir_exports" storage
+# in STORAGES, e.g. object storage), kept this long after the export completes.
+FHIR_EXPORT_DIR = Path(env_str("FHIR_EXPORT_DIR", str(VAR_DIR / "exports")))
+FHIR_EXPORT_TTL_SECONDS = env_int("FHIR_EXPORT_TTL_SECONDS", 24 * 3600, minimum=60)
+FHIR_EXPORT_FILE_RESOURCES = env_int("FHIR_EXPORT_FILE_RESOURCES", 100_000, minimum=1)
 
 # --- Network dashboard (hub.dashboards) ----------------------------------------
 # Minutes of KPI targets that differ from the national/default ones, as "key=minutes,key=minutes"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
 
-SYNTHEA = Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea" / "10-patients"
+# ../shared/data beside the checkout; HUB_SHARED_DATA names it elsewhere (a worktree under another folder).
+SHARED_DATA = Path(os.environ.get("HUB_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
+SYNTHEA = SHARED_DATA / "synthea" / "10-patients"
 # Directory resources first: clinical records refer to them with conditional references.
 FIRST = ("Organization", "Location", "Practitioner", "PractitionerRole", "Patient")
 

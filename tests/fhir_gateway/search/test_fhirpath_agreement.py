@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from fhir_gateway.search import fhirpath
 from fhir_gateway.search.definitions import params_for
 from tests.fhir_gateway.search.generated import LISTED, oracle_nodes, resources
-
-SYNTHEA = Path(__file__).resolve().parents[4] / "shared" / "data" / "synthea" / "10-patients"
+from tests.fhir_gateway.synthea import SYNTHEA
 
 
 def _canonical(values) -> set[str]:

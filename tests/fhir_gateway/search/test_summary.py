@@ -142,6 +142,8 @@ def test_summary_true_keeps_mandatory_elements_the_flags_leave_out(fhir, store):
             "id": "visit",
             "status": "booked",
             "description": "心内科复诊",
+            "start": "2026-03-02T09:00:00+08:00",
+            "end": "2026-03-02T09:30:00+08:00",
             "participant": [{"actor": {"reference": "Patient/wang"}, "status": "accepted"}],
         }
     )

@@ -35,7 +35,9 @@ def records(store):
             "status": "active",
             "expansion": {
                 "timestamp": "2026-01-01T00:00:00Z",
-                "contains": [{"abstract": True, "contains": [{"system": LOINC, "code": "718-7"}]}],
+                "contains": [
+                    {"abstract": True, "display": "Haematology", "contains": [{"system": LOINC, "code": "718-7"}]}
+                ],
             },
         }
     )
