@@ -40,6 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports  # access: the import-linter contracts in pyproject.toml
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -9,6 +9,7 @@ import orjson
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
+from federation.hooks import SITE_HEALTH, endpoint_allowed
 from federation.identity.match_operation import patient_match
 from federation.sites.health import health_of
 from federation.sites.sync_config import SiteSync
@@ -52,9 +53,12 @@ def record_view(request, patient_id: str):
 
 
 def sites_health(request):
-    """``GET /federation/sites/health``: every site's sync state, lag and recent errors (signed-in staff)."""
+    """``GET /federation/sites/health``: every site's sync state, lag and recent errors (whom the hub's rules
+    allow: ``hooks.SITE_HEALTH``)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_staff:
+    if user is None or not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated", "detail": _("Sign in first.")}, status=401)
+    if not endpoint_allowed(request, SITE_HEALTH):
         return JsonResponse({"error": "forbidden", "detail": _("Site administrators only.")}, status=403)
     syncs = SiteSync.objects.select_related("site").order_by("site__code")
     return JsonResponse({"sites": [health_of(sync) for sync in syncs]})

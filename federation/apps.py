@@ -8,14 +8,10 @@ class FederationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from federation.auth.policies import site_access_check, site_search_scope, site_write_stamp
         from federation.auth.services import actor_resolve, token_resolve
         from federation.capability import capability_contribute
         from fhir_gateway import hooks
 
         hooks.register(hooks.actor_resolvers, actor_resolve)
         hooks.register(hooks.token_resolvers, token_resolve)
-        hooks.register(hooks.access_policies, site_access_check)
-        hooks.register(hooks.write_stampers, site_write_stamp)
-        hooks.register(hooks.search_scopes, site_search_scope)
         hooks.register(hooks.capability_contributors, capability_contribute)

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from django.utils.translation import gettext as _
 
+from fhir_gateway.context import Actor
 from fhir_gateway.errors import FhirError
 from fhir_gateway.models import Resource
 from fhir_gateway.search import engine
@@ -25,8 +26,11 @@ def criteria_parse(query: str) -> list[tuple[str, str]]:
     return params
 
 
-def matches_find(*, resource_type: str, query: str, limit: int = 2, lock: bool = True) -> list[tuple[int, str]]:
-    """``[(pk, fhir_id), ...]`` of up to ``limit`` current resources matching ``query``.
+def matches_find(
+    *, resource_type: str, query: str, actor: Actor, limit: int = 2, lock: bool = True
+) -> list[tuple[int, str]]:
+    """``[(pk, fhir_id), ...]`` of up to ``limit`` current resources matching ``query`` among those ``actor``
+    may see: records it may not see never match, so a status code or an id cannot reveal them.
 
     ``lock`` (for conditional writes) takes the criteria lock until the transaction ends; resolving a
     conditional reference only reads.
@@ -34,7 +38,7 @@ def matches_find(*, resource_type: str, query: str, limit: int = 2, lock: bool =
     params = criteria_parse(query)
     if lock:
         repository.lock_condition(f"{resource_type}?{sorted(params)}")
-    pks = engine.match_pks(resource_type=resource_type, params=params)[:limit]
+    pks = engine.match_pks(resource_type=resource_type, params=params, actor=actor)[:limit]
     if not pks:
         return []
     return list(Resource.objects.filter(pk__in=pks).values_list("pk", "fhir_id"))

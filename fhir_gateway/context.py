@@ -34,6 +34,18 @@ class Actor:
         return self.kind != ANONYMOUS
 
 
+# The interactions an ``Interaction.action`` names (http://hl7.org/fhir/R4/http.html), defined once here.
+READ, VREAD, SEARCH, HISTORY = "read", "vread", "search", "history"
+CREATE, UPDATE, PATCH, DELETE = "create", "update", "patch", "delete"
+TRANSACTION, BATCH, OPERATION, CAPABILITIES = "transaction", "batch", "operation", "capabilities"
+READ_ACTIONS = frozenset({READ, VREAD, SEARCH, HISTORY})
+WRITE_ACTIONS = frozenset({CREATE, UPDATE, PATCH, DELETE})
+
+# When an access policy is asked (``Interaction.stage``): before anything is looked up (only the type and the
+# action are known), once the target record is known (its owner in ``detail["owner"]``; before a patch is
+# applied or a precondition is checked), and with the content read or about to be written.
+REQUEST, TARGET, CONTENT = "request", "target", "content"
+
 ANONYMOUS_ACTOR = Actor(kind=ANONYMOUS)
 INTERNAL_ACTOR = Actor(kind=INTERNAL, id="hub", display="Alliance Hub")
 
@@ -49,3 +61,4 @@ class Interaction:
     operation: str | None = None  # e.g. "$validate", "$everything"
     source: str = ""  # meta.source to stamp on writes
     detail: dict = field(default_factory=dict)
+    stage: str = "content"  # which question an access policy is asked now (REQUEST, TARGET or CONTENT)

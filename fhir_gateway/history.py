@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 import orjson
 from django.utils.translation import gettext as _
 
-from fhir_gateway import hooks
 from fhir_gateway.context import Actor
 from fhir_gateway.errors import FhirError
+from fhir_gateway.search.scope import Scope
 from fhir_gateway.storage import Stored, repository
 from fhir_gateway.storage.repository import HistoryQuery
 from fhir_gateway.storage.writes import instant
+from fhir_gateway.visibility import VERSION_COLUMNS
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
@@ -82,8 +83,8 @@ def history_bundle(
     offset = min(int(values["_offset"]), MAX_OFFSET) if values.get("_offset", "").isdigit() else 0
     until = date_parse("_until", values["_until"]) if "_until" in values else datetime.now(UTC)
     # An instance's history was authorised on the instance itself; type and system history are scoped.
-    owners = None if fhir_id else _owners(actor, resource_type)
-    query = HistoryQuery(resource_type, fhir_id, since, at, until, offset, count, owners)
+    visibility = None if fhir_id else _visibility(actor, resource_type)
+    query = HistoryQuery(resource_type, fhir_id, since, at, until, offset, count, visibility)
     rows, total = repository.history(query)
     path = "/".join(p for p in (resource_type, fhir_id) if p)
     base = base_url.rstrip("/")
@@ -108,13 +109,10 @@ def history_bundle(
     }
 
 
-def _owners(actor: Actor, resource_type: str | None) -> frozenset[str] | None:
-    allowed: set[str] | None = None
-    for scope in hooks.search_scopes:
-        owners = scope(actor, resource_type)
-        if owners is not None:
-            allowed = set(owners) if allowed is None else allowed & set(owners)
-    return None if allowed is None else frozenset(allowed)
+def _visibility(actor: Actor, resource_type: str | None) -> tuple[str, list] | None:
+    """The actor's visibility as a condition on the version rows ``v`` (None: no restriction)."""
+    condition, args = Scope(actor).sql("v", resource_type, VERSION_COLUMNS)
+    return (condition.removeprefix(" AND "), args) if condition else None
 
 
 def _entry(row: Stored, base: str) -> dict:

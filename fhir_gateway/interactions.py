@@ -11,12 +11,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.utils.translation import gettext as _
 
 from fhir_gateway import hooks
-from fhir_gateway.context import Interaction
+from fhir_gateway.context import CONTENT, Interaction
 from fhir_gateway.errors import FhirError, Unauthorized
+from fhir_gateway.search.scope import Scope as SearchScope
 
 logger = logging.getLogger(__name__)
 PUBLIC_ACTIONS = frozenset({"capabilities"})
@@ -30,10 +32,25 @@ class Scope:
     # When set (entries of a transaction), observations wait here until the outcome is known.
     deferred: list | None = None
 
-    def authorize(self, resource: dict | None) -> None:
-        """Run every access policy on ``resource`` (the content to write, or the content read)."""
+    def authorize(self, resource: dict | None, stage: str = CONTENT) -> None:
+        """Run every access policy on ``resource`` (the content to write, or the content read) at ``stage``."""
+        self.interaction.stage = stage
         for policy in hooks.access_policies:
             policy(self.interaction, resource)
+
+    @cached_property
+    def visibility(self) -> SearchScope:
+        return SearchScope(self.interaction.actor)
+
+    def visible(self, resource_type: str, fhir_id: str, owner: str, pk: int | None) -> bool:
+        """Whether the actor may see this stored record at all; one that is not is answered as missing."""
+        visible = self.visibility.allows(resource_type, owner, fhir_id=fhir_id, pk=pk)
+        if not visible:
+            # For the audit trail (never for the caller): whose record was asked for, and that it was refused.
+            self.interaction.detail["not_visible"] = True
+            self.interaction.detail["hidden_owner"] = owner
+            self.interaction.detail.setdefault("owner", owner)
+        return visible
 
     def stamp(self, resource: dict) -> None:
         for stamper in hooks.write_stampers:

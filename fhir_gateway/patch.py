@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import orjson
 from django.utils.translation import gettext as _
 
 from fhir_gateway.errors import FhirError
@@ -76,10 +77,26 @@ def _add(document: object, parts: list[str], value: object, index: int, *, repla
         raise _fail(_("the target's parent is not an object or array"), index)
 
 
-def patch_apply(document: dict, operations: object) -> dict:
-    """A patched copy of ``document``; a failed operation raises 422 and changes nothing."""
+MAX_OPERATIONS = 10_000
+
+
+def _too_big() -> FhirError:
+    return FhirError(422, _("The patched resource would be too large"), code="too-costly")
+
+
+def patch_apply(document: dict, operations: object, growth: int | None = None) -> dict:
+    """A patched copy of ``document``; a failed operation raises 422 and changes nothing.
+
+    ``growth``: how many bytes of JSON the operations may add (``copy`` duplicates parts of the document, so
+    a few operations could otherwise double it until the worker runs out of memory); None: no bound.
+    """
     if not isinstance(operations, list):
         raise FhirError(400, _("A JSON Patch body must be an array of operations"), code="structure")
+    if len(operations) > MAX_OPERATIONS:
+        raise FhirError(
+            422, _("A JSON Patch may have at most %(n)s operations") % {"n": MAX_OPERATIONS}, code="too-costly"
+        )
+    budget = growth
     result = copy.deepcopy(document)
     for index, operation in enumerate(operations):
         if not isinstance(operation, dict) or "op" not in operation:
@@ -95,7 +112,15 @@ def patch_apply(document: dict, operations: object) -> dict:
             _remove(result, parts, index)
         elif op in ("move", "copy"):
             source = _pointer(operation.get("from"), index)
-            value = _remove(result, source, index) if op == "move" else copy.deepcopy(_get(result, source, index))
+            if op == "move":
+                value = _remove(result, source, index)
+            else:
+                found = _get(result, source, index)
+                if budget is not None:
+                    budget -= len(orjson.dumps(found))
+                    if budget < 0:
+                        raise _too_big()
+                value = copy.deepcopy(found)
             _add(result, parts, value, index)
         elif op == "test":
             if _get(result, parts, index) != operation["value"]:
@@ -131,10 +156,12 @@ def merge_patch_apply(document: dict, patch: dict) -> dict:
     return merge(document, patch)
 
 
-def any_patch_apply(document: dict, patch: object) -> dict:
-    """A JSON Patch (an array), a FHIRPath Patch (a Parameters resource) or a JSON Merge Patch (an object)."""
+def any_patch_apply(document: dict, patch: object, growth: int | None = None) -> dict:
+    """A JSON Patch (an array), a FHIRPath Patch (a Parameters resource) or a JSON Merge Patch (an object);
+    ``growth`` as in ``patch_apply`` (a merge or FHIRPath patch adds only what its body holds, which the
+    request's size limit bounds)."""
     if is_fhirpath_patch(patch):
         return fhirpath_patch_apply(document, patch)
     if isinstance(patch, dict):
         return merge_patch_apply(document, patch)
-    return patch_apply(document, patch)
+    return patch_apply(document, patch, growth)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fhir_gateway import conditional, validation
-from fhir_gateway.context import Actor, Interaction
+from fhir_gateway.context import REQUEST, TARGET, Actor, Interaction
 from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
 from fhir_gateway.interactions import Scope, interaction_scope
@@ -61,19 +61,36 @@ def _result(written: Written) -> WriteResult:
     )
 
 
-def _preparer(scope: Scope):
-    def prepare(write: Write, content: dict | None, current: Current | None) -> None:
-        scope.interaction.detail["owner"] = current.owner if current else (write.owner or scope.interaction.actor.site)
+class WriteGuard:
+    """The access policies of a write's interaction, asked by the storage for each write (``writes.Guard``);
+    ``scope_of(write)`` is the interaction scope of the write (one per entry in a transaction)."""
+
+    def __init__(self, scope_of):
+        self.scope_of = scope_of
+
+    def visible(self, write: Write, current: Current) -> bool:
+        return self.scope_of(write).visible(write.resource_type, write.fhir_id, current.owner, current.pk)
+
+    def target(self, write: Write, current: Current | None) -> None:
+        scope = self.scope_of(write)
+        detail = scope.interaction.detail
+        detail["owner"] = current.owner if current else (write.owner or scope.interaction.actor.site)
+        detail["creating"] = current is None or current.deleted
+        detail["exists"] = current is not None  # a deleted record of the caller's revived keeps its id and owner
+        detail["method"] = write.method  # PUT: the client chose the id
+        detail["current_source"] = current.source if current else ""
+        scope.authorize(None, TARGET)
+
+    def prepare(self, write: Write, content: dict | None, current: Current | None) -> None:
+        scope = self.scope_of(write)
         scope.authorize(content)
         if content is not None:
             scope.stamp(content)
 
-    return prepare
-
 
 def _patched(resource_type: str, fhir_id: str):
-    def patcher(document: dict, operations: list) -> dict:
-        result = any_patch_apply(document, operations)
+    def patcher(document: dict, operations: list, growth: int | None = None) -> dict:
+        result = any_patch_apply(document, operations, growth)
         if result.get("resourceType") != resource_type or result.get("id") != fhir_id:
             raise FhirError(422, _("A patch may not change resourceType or id"), code="processing")
         validation.resource_check(result, expected_type=resource_type)
@@ -87,7 +104,7 @@ def _write(scope: Scope, write: Write) -> WriteResult:
         written = writes_apply(
             [write],
             actor=scope.interaction.actor,
-            prepare=_preparer(scope),
+            guard=WriteGuard(lambda _write: scope),
             patcher=_patched(write.resource_type, write.fhir_id),
         )[0]
     result = _result(written)
@@ -116,17 +133,19 @@ def resource_create(
     resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
     interaction = Interaction(actor=actor, action="create", resource_type=resource_type, source=source or "")
     with interaction_scope(interaction) as scope:
+        scope.authorize(None, REQUEST)
         fhir_id = str(uuid.uuid4())
         if isinstance(resource, dict) and "id" in resource:
             resource = {**resource, "id": fhir_id}  # a create ignores the client's id
         validation.resource_check(resource)
         if if_none_exist:
             with transaction.atomic():
-                found = conditional.matches_find(resource_type=resource_type, query=if_none_exist)
+                found = conditional.matches_find(resource_type=resource_type, query=if_none_exist, actor=actor)
                 if len(found) > 1:
                     raise conditional.too_many(resource_type, if_none_exist)
-                if found:
+                if found:  # one the actor may see: answered with it, as a read of it
                     stored = _load(scope, resource_type, found[0][1])
+                    interaction.detail["creating"] = False
                     content = orjson.loads(stored.text)
                     scope.authorize(content)
                     scope.done(200, content)
@@ -143,10 +162,10 @@ def _location(stored: Stored) -> str:
 
 def _load(scope: Scope, resource_type: str, fhir_id: str) -> Stored:
     stored = repository.current(resource_type, fhir_id)
-    if stored is None:
+    if stored is None or not scope.visible(resource_type, fhir_id, stored.owner, stored.pk):
         raise NotFound(_("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}"})
     scope.interaction.detail["owner"] = stored.owner
-    if stored.deleted:
+    if stored.deleted:  # said only to those who may see the record
         raise Gone(
             _("%(reference)s was deleted") % {"reference": f"{resource_type}/{fhir_id}"},
             headers={"ETag": f'W/"{stored.version_id}"'},
@@ -159,6 +178,7 @@ def resource_read_stored(*, resource_type: str, fhir_id: str, actor: Actor) -> t
     interaction = Interaction(actor=actor, action="read", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        scope.authorize(None, REQUEST)
         stored = _load(scope, resource_type, fhir_id)
         content = orjson.loads(stored.text)
         scope.authorize(content)
@@ -175,8 +195,9 @@ def resource_vread_stored(*, resource_type: str, fhir_id: str, version_id: str, 
     interaction.detail["version_id"] = version_id
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        scope.authorize(None, REQUEST)
         stored = repository.version(resource_type, fhir_id, int(version_id)) if version_id.isdigit() else None
-        if stored is None:
+        if stored is None or not scope.visible(resource_type, fhir_id, stored.owner, stored.pk):
             raise NotFound(
                 _("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}/_history/{version_id}"}
             )
@@ -218,6 +239,8 @@ def resource_update(
         actor=actor, action="update", resource_type=resource_type, fhir_id=fhir_id, source=source or ""
     )
     with interaction_scope(interaction) as scope:
+        type_check(resource_type)
+        scope.authorize(None, REQUEST)
         _update_check(resource_type, fhir_id, resource)
         write = Write("PUT", resource_type, fhir_id, resource, if_match=_if_match(if_match), source=source, owner=owner)
         return _write(scope, write)
@@ -237,8 +260,10 @@ def resource_conditional_update(
     interaction = Interaction(actor=actor, action="update", resource_type=resource_type, source=source or "")
     interaction.detail["criteria"] = query
     with interaction_scope(interaction) as scope, transaction.atomic():
+        type_check(resource_type)
+        scope.authorize(None, REQUEST)
         _update_check(resource_type, None, resource)
-        found = conditional.matches_find(resource_type=resource_type, query=query)
+        found = conditional.matches_find(resource_type=resource_type, query=query, actor=actor)
         if len(found) > 1:
             raise conditional.too_many(resource_type, query)
         if found:
@@ -263,6 +288,7 @@ def resource_patch(
     interaction = Interaction(actor=actor, action="patch", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        scope.authorize(None, REQUEST)
         if not isinstance(patch, list | dict):
             raise FhirError(400, _("A patch must be a JSON Patch array or a JSON Merge Patch object"), code="structure")
         return _write(scope, Write("PATCH", resource_type, fhir_id, patch=patch, if_match=_if_match(if_match)))
@@ -272,6 +298,7 @@ def resource_delete(*, resource_type: str, fhir_id: str, actor: Actor, if_match:
     interaction = Interaction(actor=actor, action="delete", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        scope.authorize(None, REQUEST)
         return _write(scope, Write("DELETE", resource_type, fhir_id, if_match=_if_match(if_match)))
 
 
@@ -281,7 +308,8 @@ def resource_conditional_delete(*, resource_type: str, query: str, actor: Actor)
     interaction.detail["criteria"] = query
     with interaction_scope(interaction) as scope, transaction.atomic():
         type_check(resource_type)
-        found = conditional.matches_find(resource_type=resource_type, query=query)
+        scope.authorize(None, REQUEST)
+        found = conditional.matches_find(resource_type=resource_type, query=query, actor=actor)
         if len(found) > 1:
             raise conditional.too_many(resource_type, query)
         if not found:
@@ -304,14 +332,14 @@ def resource_history(
     with interaction_scope(interaction) as scope:
         if resource_type is not None:
             type_check(resource_type)
+        scope.authorize(None, REQUEST)
         if fhir_id is not None:
             stored = repository.current(resource_type, fhir_id)
-            if stored is None:
+            # A deleted record's history too is shown only to those who may see the record.
+            if stored is None or not scope.visible(resource_type, fhir_id, stored.owner, stored.pk):
                 raise NotFound(_("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}"})
             scope.interaction.detail["owner"] = stored.owner
             scope.authorize(orjson.loads(stored.text) if stored.text else None)
-        else:
-            scope.authorize(None)
         bundle = history_bundle(
             resource_type=resource_type, fhir_id=fhir_id, actor=actor, params=params, base_url=base_url
         )
@@ -341,6 +369,7 @@ def resource_validate(
             type_check(resource_type)
         if mode not in (None, "create", "update", "delete"):
             raise FhirError(400, _("mode must be create, update or delete"), code="value", expression=["mode"])
+        scope.authorize(None, REQUEST)
         if fhir_id is not None and (mode in ("update", "delete") or resource is None):
             stored = orjson.loads(_load(scope, resource_type, fhir_id).text)
             scope.authorize(stored)
@@ -394,7 +423,8 @@ def resource_search(
     with interaction_scope(interaction) as scope:
         if resource_type is not None:
             type_check(resource_type)
-        scope.authorize(None)
+        interaction.detail["types"] = engine.types_named(resource_type, params)
+        scope.authorize(None, REQUEST)
         bundle = engine.search(
             resource_type=resource_type, params=params, actor=actor, base_url=base_url, strict=strict, raw=raw
         )
@@ -408,6 +438,9 @@ def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], actor: Ac
         actor=actor, action="operation", resource_type="Patient", fhir_id=fhir_id, operation="$everything"
     )
     with interaction_scope(interaction) as scope:
+        types = next((value for name, value in params if name == "_type"), "")
+        interaction.detail["types"] = frozenset({"Patient", *(t for t in types.split(",") if t)})
+        scope.authorize(None, REQUEST)
         stored = _load(scope, "Patient", fhir_id)
         scope.authorize(orjson.loads(stored.text))
         bundle = engine.patient_everything(fhir_id=fhir_id, params=params, actor=actor, base_url=base_url)

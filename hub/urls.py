@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/dashboard/", include("hub.dashboards.api.urls")),
     path("dashboard/", include("hub.dashboards.web.urls")),
     # --- end dashboards ---
+    path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
@@ -29,6 +30,7 @@ urlpatterns = [
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
     path("referrals/", include("hub.referrals.web.urls")),
+    path("access/", include("hub.access.web.urls")),  # access: a patient's record, emergency access reviews
     path("", include("hub.web.urls")),
 ]
 

@@ -36,6 +36,20 @@ def scopes_allow(scopes: frozenset[str] | set[str], resource_type: str, action: 
     return False
 
 
+def scoped_types(scopes: frozenset[str] | set[str], actions: tuple[str, ...]) -> frozenset[str] | None:
+    """The resource types on which ``scopes`` permit any of ``actions`` (None: every type, a ``*`` scope)."""
+    types: set[str] = set()
+    for scope in scopes:
+        match = _SCOPE.match(scope)
+        if match is None:
+            continue
+        if any(scopes_allow({scope}, match.group(1) if match.group(1) != "*" else "Patient", a) for a in actions):
+            if match.group(1) == "*":
+                return None
+            types.add(match.group(1))
+    return frozenset(types)
+
+
 class SiteScopes(BaseScopes):
     """django-oauth-toolkit scopes backend: each client gets the scopes of its ``SiteClient``."""
 

@@ -24,6 +24,8 @@ from federation.identity.models import (
 )
 
 GOLDEN_TAG = {"system": "https://alliance.example/fhir/CodeSystem/mpi", "code": "golden"}
+# The owner of golden Patients in the gateway: no site, so no site's users see them (``hub.access.rules``).
+GOLDEN_OWNER = "mpi:golden"  # not a site code (those are slugs)
 
 
 class IdentityError(Exception):
@@ -53,10 +55,9 @@ def golden_resource(golden: GoldenRecord, *, records: list[MpiRecord] | None = N
     if records is None:
         records = list(golden.records.order_by("-updated_at"))
     if best is None and records:
-        from fhir_gateway.models import Resource
+        from fhir_gateway.public import contents_of
 
-        row = Resource.objects.filter(resource_type="Patient", fhir_id=records[0].patient_id, deleted=False).first()
-        best = row.content if row is not None else None
+        best = contents_of(resource_type="Patient", fhir_ids=[records[0].patient_id]).get(records[0].patient_id)
     patient: dict = {"resourceType": "Patient", "id": golden.fhir_id, "active": golden.active and bool(records)}
     for key in ("identifier", "name", "telecom", "gender", "birthDate", "address"):
         if best and key in best:
@@ -74,29 +75,21 @@ def golden_resource(golden: GoldenRecord, *, records: list[MpiRecord] | None = N
 
 
 def goldens_publish(*, golden_ids: list[int]) -> int:
-    """Write the golden Patients of ``golden_ids`` to the gateway (owned by no site), in one transaction.
+    """Write the golden Patients of ``golden_ids`` to the gateway (owned by ``GOLDEN_OWNER``), in one transaction.
 
     A golden Patient is published once it links two site Patients, and kept up to date from then on.
     """
     from fhir_gateway import services
-    from fhir_gateway.context import INTERNAL_ACTOR
-    from fhir_gateway.models import Resource
+    from fhir_gateway.context import INTERNAL, Actor
+    from fhir_gateway.public import contents_of, known_ids
 
     goldens = list(GoldenRecord.objects.filter(pk__in=golden_ids).select_related("merged_into"))
     records: dict[int, list[MpiRecord]] = {g.pk: [] for g in goldens}
     for record in MpiRecord.objects.filter(golden_id__in=records).order_by("-updated_at"):
         records[record.golden_id].append(record)
     newest = [rs[0].patient_id for rs in records.values() if rs]
-    contents = dict(
-        Resource.objects.filter(resource_type="Patient", fhir_id__in=newest, deleted=False).values_list(
-            "fhir_id", "content"
-        )
-    )
-    published = set(
-        Resource.objects.filter(resource_type="Patient", fhir_id__in=[g.fhir_id for g in goldens]).values_list(
-            "fhir_id", flat=True
-        )
-    )
+    contents = contents_of(resource_type="Patient", fhir_ids=newest)
+    published = known_ids(resource_type="Patient", fhir_ids=[g.fhir_id for g in goldens])
     entries = []
     for golden in goldens:
         mine = records[golden.pk]
@@ -106,7 +99,8 @@ def goldens_publish(*, golden_ids: list[int]) -> int:
         entries.append({"resource": resource, "request": {"method": "PUT", "url": f"Patient/{golden.fhir_id}"}})
     if entries:
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-        services.bundle_process(bundle=bundle, actor=INTERNAL_ACTOR, base_url="urn:alliance:hub")
+        mpi = Actor(kind=INTERNAL, id="mpi", display="Master patient index", site=GOLDEN_OWNER)
+        services.bundle_process(bundle=bundle, actor=mpi, base_url="urn:alliance:hub")
     return len(entries)
 
 

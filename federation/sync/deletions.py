@@ -26,9 +26,8 @@ from federation.sites.sync_config import SiteSync
 from federation.sync.client import RetryPolicy, SiteUnavailable, json_fetch
 from federation.sync.models import SyncCursor
 from federation.sync.records import hub_id
-from fhir_gateway import services
-from fhir_gateway.models import Resource
-from fhir_gateway.storage.writes import instant
+from fhir_gateway import public, services
+from fhir_gateway.public import instant
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +66,7 @@ def records_delete(*, sync: SiteSync, resource_type: str, source_ids: list[str],
 
     site = sync.site.code
     ids = [hub_id(site, source_id) for source_id in source_ids]
-    present = list(
-        Resource.objects.filter(resource_type=resource_type, fhir_id__in=ids, owner=site, deleted=False).values_list(
-            "fhir_id", flat=True
-        )
-    )
+    present = public.current_ids_owned(resource_type=resource_type, owner=site, fhir_ids=ids)
     if not present:
         return 0
     entries = [{"request": {"method": "DELETE", "url": f"{resource_type}/{fhir_id}"}} for fhir_id in present]
@@ -176,9 +171,7 @@ def reconcile(
     at_site = site_ids_list(client=client, sync=sync, resource_type=resource_type, policy=policy)
     prefix = f"{sync.base_url.rstrip('/')}/{resource_type}/"
     pulled = {}
-    for source in Resource.objects.filter(
-        resource_type=resource_type, owner=sync.site.code, deleted=False, source__startswith=prefix
-    ).values_list("source", flat=True):
+    for source in public.sources_owned(resource_type=resource_type, owner=sync.site.code, source_prefix=prefix):
         source_id = source[len(prefix) :].split("/", 1)[0]
         pulled[source_id] = source
     missing = sorted(set(pulled) - at_site)

@@ -19,7 +19,7 @@ from federation.sync.records import hub_copy, provenance_for
 from fhir_gateway import services
 from fhir_gateway.context import SYNC, Actor
 from fhir_gateway.errors import FhirError
-from fhir_gateway.models import Resource
+from fhir_gateway.public import sources_of
 
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]")
 
@@ -46,8 +46,7 @@ def _unchanged(copies: list[dict]) -> set[tuple[str, str]]:
         by_type.setdefault(copy["resourceType"], {})[copy["id"]] = copy["meta"]["source"]
     same = set()
     for rtype, sources in by_type.items():
-        rows = Resource.objects.filter(resource_type=rtype, fhir_id__in=list(sources), deleted=False)
-        for fhir_id, source in rows.values_list("fhir_id", "source"):
+        for fhir_id, source in sources_of(resource_type=rtype, fhir_ids=list(sources)).items():
             if sources.get(fhir_id) == source:
                 same.add((rtype, fhir_id))
     return same

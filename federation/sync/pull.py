@@ -27,7 +27,7 @@ from federation.sync.deletions import (
 )
 from federation.sync.intake import records_store
 from federation.sync.models import DeadLetter, SyncCursor, SyncRun
-from fhir_gateway.storage.writes import instant
+from fhir_gateway.public import instant
 
 
 def _first_url(sync: SiteSync, resource_type: str, since: str) -> str:

@@ -2,7 +2,8 @@
 
 Each record is written under its hub id ``<site>-<id at the site>`` (the id the pull engine uses too), so
 the same record sent twice, even by two racing deliveries, or both pushed and pulled, is one resource.
-Records carry the site in ``meta.source`` and a tag, and a Provenance names the site as their author.
+Records carry the site in ``meta.source`` and a tag, and a Provenance the hub writes itself names the site as
+their author.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from federation.identity.services import patients_index
 from federation.sync.records import hub_id, provenance_for, references_localize, site_tag_add
 from fhir_gateway import services
-from fhir_gateway.context import SYSTEM, Actor
+from fhir_gateway.context import INTERNAL, SYSTEM, Actor
 from fhir_gateway.errors import FhirError, Forbidden
 
 _WRITES = ("POST", "PUT")
@@ -91,24 +93,35 @@ def bundle_intake(*, bundle: dict, actor: Actor, base_url: str) -> dict:
     ):
         raise FhirError(400, _("The body must be a batch or transaction Bundle."), expression=["Bundle"])
     site = actor.site
-    entries, mapping, written = _rewrite(bundle, site)
+    entries, mapping, _written = _rewrite(bundle, site)
     for entry in entries:
         if entry.get("resource") is not None:
             references_localize(entry["resource"], site=site, base_url="")  # the site's own ids first,
             _references_map(entry["resource"], mapping)  # then its urn:uuid fullUrls
-    if written:
-        provenance = provenance_for(
-            site=site, base_url=f"urn:alliance:site:{site}", targets=written, recorded=datetime.now(UTC).isoformat()
+    with transaction.atomic():
+        response = services.bundle_process(
+            bundle={"resourceType": "Bundle", "type": bundle["type"], "entry": entries}, actor=actor, base_url=base_url
         )
-        entries.append({"resource": provenance, "request": {"method": "POST", "url": "Provenance"}})
-    response = services.bundle_process(
-        bundle={"resourceType": "Bundle", "type": bundle["type"], "entry": entries}, actor=actor, base_url=base_url
-    )
-    stored_patients = [
-        entry["resource"]
-        for entry, answer in zip(entries, response.get("entry") or [], strict=False)
-        if (entry.get("resource") or {}).get("resourceType") == "Patient"
-        and str((answer.get("response") or {}).get("status", "")).startswith("2")
-    ]
-    patients_index(site=site, patients=stored_patients)
+        answers = response.get("entry") or []
+        stored = [
+            entry
+            for entry, answer in zip(entries, answers, strict=False)
+            if entry.get("resource") is not None
+            and entry["request"]["method"] == "PUT"
+            and str((answer.get("response") or {}).get("status", "")).startswith("2")
+        ]
+        if stored:
+            # The hub's own record of where these came from: written by the hub for the site, not by the site's
+            # client, whose scopes (e.g. ``system/Patient.write``) need not cover Provenance.
+            provenance = provenance_for(
+                site=site,
+                base_url=f"urn:alliance:site:{site}",
+                targets=[entry["request"]["url"] for entry in stored],
+                recorded=datetime.now(UTC).isoformat(),
+            )
+            hub = Actor(kind=INTERNAL, id="intake", display=f"intake {site}", site=site)
+            services.resource_create(resource=provenance, actor=hub, owner=site)
+        patients_index(
+            site=site, patients=[e["resource"] for e in stored if e["resource"].get("resourceType") == "Patient"]
+        )
     return response

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from fhir_gateway import hooks
 from fhir_gateway.bulk.models import ExportFile, ExportJob, ExportStatus
 from fhir_gateway.bulk.storage import export_storage, file_open_for_write
-from fhir_gateway.context import Actor, Interaction
+from fhir_gateway.context import REQUEST, Actor, Interaction
 from fhir_gateway.errors import FhirError, Forbidden, NotFound
 from fhir_gateway.history import date_parse
 from fhir_gateway.interactions import interaction_scope
@@ -68,6 +68,7 @@ def _types_with_data() -> list[str]:
 def _type_allowed(actor: Actor, resource_type: str) -> bool:
     """May ``actor`` search ``resource_type`` at all (SMART scopes, roles)? What it finds is scoped later."""
     interaction = Interaction(actor=actor, action="search", resource_type=resource_type, operation="$export")
+    interaction.stage = REQUEST  # the question a search is asked before it runs
     try:
         for policy in hooks.access_policies:
             policy(interaction, None)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from fhir_gateway import conditional, services, validation
 from fhir_gateway.bundles.entries import ORDER, Entry, entry_error, entry_parse
 from fhir_gateway.bundles.references import conditional_references, references_rewrite
-from fhir_gateway.context import Actor, Interaction
+from fhir_gateway.context import REQUEST, Actor, Interaction
 from fhir_gateway.errors import FhirError
 from fhir_gateway.interactions import interaction_scope, observe
 from fhir_gateway.search import engine
@@ -54,7 +54,7 @@ class _Plan:
         self.writes: list[tuple[Entry, Write]] = []
 
     def match(self, entry: Entry, resource_type: str, query: str, *, lock: bool = True) -> list[tuple[int, str]]:
-        found = conditional.matches_find(resource_type=resource_type, query=query, lock=lock)
+        found = conditional.matches_find(resource_type=resource_type, query=query, actor=self.actor, lock=lock)
         if len(found) > 1:
             raise entry_error(entry.index, conditional.too_many(resource_type, query))
         return found
@@ -76,7 +76,9 @@ class _Plan:
                     ),
                 )
             try:
-                pks = engine.match_pks(resource_type=resource_type, params=conditional.criteria_parse(query))[:2]
+                params = conditional.criteria_parse(query)
+                # Only records the actor may see can be named: "matches nothing" says nothing of the others.
+                pks = engine.match_pks(resource_type=resource_type, params=params, actor=self.actor)[:2]
             except FhirError as error:
                 raise entry_error(entry.index, error) from None
             if len(pks) != 1:
@@ -186,16 +188,12 @@ def _writes_store(plan: _Plan, *, actor: Actor, base_url: str, prefer: str, defe
                 interaction_scope(interaction, deferred=deferred)
             )
 
-        def prepare(write, content, current):
-            scope = scopes[(write.resource_type, write.fhir_id)]
-            scope.interaction.detail["owner"] = current.owner if current else (write.owner or actor.site)
-            scope.authorize(content)
-            if content is not None:
-                scope.stamp(content)
-
+        for scope in scopes.values():
+            scope.authorize(None, REQUEST)
+        guard = services.WriteGuard(lambda write: scopes[(write.resource_type, write.fhir_id)])
         writes = [write for _entry, write in plan.writes]
         try:
-            written = writes_apply(writes, actor=actor, prepare=prepare, patcher=_patcher)
+            written = writes_apply(writes, actor=actor, guard=guard, patcher=_patcher)
         except FhirError as error:
             position = getattr(error, "position", None)
             raise error if position is None else entry_error(plan.writes[position][0].index, error) from None
@@ -215,8 +213,8 @@ def _writes_store(plan: _Plan, *, actor: Actor, base_url: str, prefer: str, defe
             plan.responses[entry.index] = entry_response
 
 
-def _patcher(document: dict, operations: list) -> dict:
-    return services._patched(document["resourceType"], document["id"])(document, operations)
+def _patcher(document: dict, operations: list, growth: int | None = None) -> dict:
+    return services._patched(document["resourceType"], document["id"])(document, operations, growth)
 
 
 def _read(entry: Entry, *, actor: Actor, base_url: str) -> dict:
@@ -231,7 +229,11 @@ def _read(entry: Entry, *, actor: Actor, base_url: str) -> dict:
             )
         else:
             params = conditional.criteria_parse(entry.query) if entry.query else []
-            bundle = engine.search(resource_type=entry.resource_type, params=params, actor=actor, base_url=base_url)
+            # Through the service: the access policies (SMART scopes of every type the search names) and the
+            # audit trail see a Bundle's searches as they see any other.
+            bundle = services.resource_search(
+                resource_type=entry.resource_type, params=params, actor=actor, base_url=base_url
+            )
             return {"resource": bundle, "response": _response(200)}
     except FhirError as error:
         raise entry_error(entry.index, error) from None

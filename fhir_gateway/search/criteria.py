@@ -107,9 +107,11 @@ def condition(ctx: Context, resource_type: str | None, name: str, raw: str, alia
 
 def _list(ctx: Context, alias: str, values: list[str]) -> tuple[str, list]:
     """``_list=[id]``: the resources a List's entries name (http://hl7.org/fhir/R4/search.html#list)."""
-    scope_sql, scope_args = ctx.scope.sql("l", "List")
+    # The List itself must be visible to the actor (its index row carries what visibility needs).
+    scope_sql, scope_args = ctx.scope.sql("ls", "List")
     sql = (
-        "EXISTS (SELECT 1 FROM fhir_gateway_resource l, jsonb_array_elements(l.content->'entry') e "
+        "EXISTS (SELECT 1 FROM fhir_gateway_resource l JOIN fhir_search_res ls ON ls.resource_id = l.id, "
+        "jsonb_array_elements(l.content->'entry') e "
         "WHERE l.resource_type = 'List' AND l.fhir_id = ANY(%s) AND NOT l.deleted "
         "AND jsonb_typeof(l.content->'entry') = 'array' "
         f"AND e->'item'->>'reference' = {alias}.rtype || '/' || {alias}.fhir_id{scope_sql})"

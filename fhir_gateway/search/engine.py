@@ -19,12 +19,34 @@ from fhir_gateway.search.scope import Scope
 from fhir_gateway.search.values import content
 
 
-def match_pks(*, resource_type: str, params: list[tuple[str, str]]) -> list[int]:
-    """Primary keys of the current, non-deleted resources matching ``params`` (any search criteria)."""
+def match_pks(*, resource_type: str, params: list[tuple[str, str]], actor: Actor | None) -> list[int]:
+    """Primary keys of the current, non-deleted resources matching ``params`` (any search criteria) that
+    ``actor`` may see (``None``: every resource, for the gateway's own bookkeeping): a conditional
+    interaction never matches, and so never reveals, a record its caller may not see."""
     parsed = request.parse(resource_type, params)
     if not parsed.criteria:
         raise FhirError(400, _("A conditional interaction needs search criteria"), code="invalid")
-    return query.match_ids(Context(strict=True), parsed)
+    return query.match_ids(Context(strict=True, scope=Scope(actor)), parsed)
+
+
+def types_named(resource_type: str | None, params: list[tuple[str, str]]) -> frozenset[str]:
+    """The resource types a search names (the type searched, ``_type``, the sources and targets of
+    ``_include``/``_revinclude``, ``_has`` sources and chain targets), for access policies to check; types
+    reached through ``*`` are not named (the actor's visibility filters them)."""
+    parsed = request.parse(resource_type, params)
+    named = set(parsed.types or ())
+    if resource_type:
+        named.add(resource_type)
+    for include in parsed.includes:
+        named.update(t for t in (include.source, include.target) if t and t != "*")
+    for name, _value in parsed.criteria:
+        for part in name.split("."):
+            pieces = part.split(":")
+            if pieces[0] == "_has" and len(pieces) > 1:
+                named.add(pieces[1])
+            elif len(pieces) == 2 and pieces[1][:1].isupper():
+                named.add(pieces[1])  # a chain's target type, e.g. subject:Patient.name
+    return frozenset(named)
 
 
 def search(

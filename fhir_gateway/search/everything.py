@@ -45,6 +45,7 @@ def _options(params: list[tuple[str, str]]) -> tuple[int, list[str] | None, obje
 
 
 def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], scope: Scope, base_url: str) -> dict:
+    """The caller has seen the Patient itself; every other record is filtered by its visibility in the SQL."""
     base_url = base_url.rstrip("/")
     count, types, since, after = _options(params)
     with connection.cursor() as cursor:
@@ -52,16 +53,17 @@ def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], scope: Sc
             "SELECT resource_id, owner FROM fhir_search_res WHERE rtype = 'Patient' AND fhir_id = %s", [fhir_id]
         )
         found = cursor.fetchone()
-        if found is None or not scope.allows("Patient", found[1]):
+        if found is None or not scope.allows("Patient", found[1], fhir_id=fhir_id, pk=found[0]):
             raise NotFound(_("Patient/%(id)s is not known") % {"id": fhir_id})
         patient_pk = found[0]
+        scope_sql, scope_args = scope.sql("s", None)
         sql = (
-            "SELECT s.resource_id, s.rtype, s.owner FROM fhir_search_res s "
+            "SELECT s.resource_id, s.rtype FROM fhir_search_res s "
             "WHERE (s.resource_id = %s OR s.resource_id IN "
             "(SELECT i.resource_id FROM fhir_search_reference i WHERE i.target_id = %s AND i.target_type = 'Patient'))"
-            " AND s.resource_id > %s"
+            f" AND s.resource_id > %s{scope_sql}"
         )
-        args: list = [patient_pk, fhir_id, after]
+        args: list = [patient_pk, fhir_id, after, *scope_args]
         if types:
             sql += " AND s.rtype = ANY(%s)"
             args.append(types)
@@ -69,15 +71,16 @@ def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], scope: Sc
             sql += " AND s.last_updated >= %s"
             args.append(since)
         cursor.execute(sql + " ORDER BY s.resource_id LIMIT %s", [*args, count + 1])
-        rows = [(pk, rtype) for pk, rtype, owner in cursor.fetchall() if scope.allows(rtype, owner)]
+        rows = cursor.fetchall()
         extra: list[int] = []
         if not after and (not types or "Patient" in types):
+            target_sql, target_args = scope.sql("t", None)
             cursor.execute(
-                "SELECT t.resource_id, t.rtype, t.owner FROM fhir_search_reference i JOIN fhir_search_res t "
-                "ON t.rtype = i.target_type AND t.fhir_id = i.target_id WHERE i.resource_id = %s",
-                [patient_pk],
+                "SELECT t.resource_id FROM fhir_search_reference i JOIN fhir_search_res t "
+                f"ON t.rtype = i.target_type AND t.fhir_id = i.target_id WHERE i.resource_id = %s{target_sql}",
+                [patient_pk, *target_args],
             )
-            extra = [pk for pk, rtype, owner in cursor.fetchall() if scope.allows(rtype, owner)]
+            extra = [pk for (pk,) in cursor.fetchall()]
     more = len(rows) > count
     rows = rows[:count]
     contents = bundle.fetch([pk for pk, _ in rows] + extra)

@@ -11,7 +11,7 @@ MAX_ROUNDS = 4
 MAX_INCLUDED = 1000
 
 
-def _forward(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
+def _forward(include: Include, frontier: list[tuple[int, str, str]], scope: Scope) -> tuple[str, list]:
     pks = [pk for pk, rtype, _ in frontier if include.source in ("*", rtype)]
     sql = (
         "SELECT t.resource_id, t.rtype, t.fhir_id, t.owner, NULL::text AS target_type, NULL::text AS target_id "
@@ -20,6 +20,9 @@ def _forward(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[st
         "WHERE i.resource_id = ANY(%s)"
     )
     args: list = [pks]
+    scope_sql, scope_args = scope.sql("t", include.target)
+    sql += scope_sql
+    args += scope_args
     if include.param:
         sql += " AND i.param = %s"
         args.append(include.param)
@@ -29,7 +32,7 @@ def _forward(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[st
     return sql, args
 
 
-def _reverse(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
+def _reverse(include: Include, frontier: list[tuple[int, str, str]], scope: Scope) -> tuple[str, list]:
     sql = (
         "SELECT s.resource_id, s.rtype, s.fhir_id, s.owner, i.target_type, i.target_id FROM fhir_search_reference i "
         "JOIN fhir_search_res s ON s.resource_id = i.resource_id WHERE i.target_id = ANY(%s)"
@@ -38,17 +41,20 @@ def _reverse(include: Include, frontier: list[tuple[int, str, str]]) -> tuple[st
     if include.source != "*":
         sql += " AND i.rtype = %s"
         args.append(include.source)
+    scope_sql, scope_args = scope.sql("s", None if include.source == "*" else include.source)
+    sql += scope_sql
+    args += scope_args
     if include.param:
         sql += " AND i.param = %s"
         args.append(include.param)
     return sql + f" LIMIT {MAX_INCLUDED + 1}", args
 
 
-def _round(active: list[Include], frontier: list[tuple[int, str, str]]) -> tuple[str, list]:
+def _round(active: list[Include], frontier: list[tuple[int, str, str]], scope: Scope) -> tuple[str, list]:
     """One statement for every include of a round, each found row with its content (one round trip)."""
     parts, args = [], []
     for number, include in enumerate(active):
-        sql, more = (_reverse if include.reverse else _forward)(include, frontier)
+        sql, more = (_reverse if include.reverse else _forward)(include, frontier, scope)
         parts.append(f"SELECT {number} AS n, x.* FROM ({sql}) x")
         args += more
     sql = (
@@ -75,12 +81,13 @@ def included(
         found: list[tuple[int, str, str]] = []
         wanted = {(rtype, fhir_id) for _, rtype, fhir_id in frontier}
         with connection.cursor() as cursor:
-            cursor.execute(*_round(active, frontier))
+            cursor.execute(*_round(active, frontier, scope))
             rows = cursor.fetchall()
-        for number, pk, rtype, fhir_id, owner, target_type, target_id, content in rows:
+        for number, pk, rtype, fhir_id, _owner, target_type, target_id, content in rows:
             if active[number].reverse and (target_type, target_id) not in wanted:
                 continue
-            if pk not in seen and scope.allows(rtype, owner) and len(out) + len(found) < MAX_INCLUDED:
+            # Only what the actor may see was selected (the scope's condition is in the statement).
+            if pk not in seen and len(out) + len(found) < MAX_INCLUDED:
                 seen.add(pk)
                 found.append((pk, rtype, fhir_id))
                 if content is not None:

@@ -77,7 +77,9 @@ def count(ctx: Context, request: SearchRequest, sql: str, args: list) -> int:
     estimate = request.total == "estimate"
     if not estimate and not request.filtered:
         types = [request.resource_type] if request.resource_type else request.types
-        return counts.total(types, ctx.scope.owners(request.resource_type))
+        owners = _count_owners(ctx, types)
+        if owners is not False:
+            return counts.total(types, owners)
     with connection.cursor() as cursor:
         if estimate:
             cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM fhir_search_res s WHERE {sql}", args)
@@ -86,6 +88,17 @@ def count(ctx: Context, request: SearchRequest, sql: str, args: list) -> int:
             return int(plan[0]["Plan"]["Plan Rows"])
         cursor.execute(f"SELECT count(*) FROM fhir_search_res s WHERE {sql}", args)
         return cursor.fetchone()[0]
+
+
+def _count_owners(ctx: Context, types: list[str] | None):
+    """The owners whose per-type counts sum to the visible records of ``types`` (None: any owner), or False
+    when the actor's visibility is not a filter by owner alone (the rows are then counted)."""
+    if types is None:
+        return ctx.scope.owners(None) if ctx.scope.countable(None) else False
+    answers = {ctx.scope.owners(t) for t in types if ctx.scope.countable(t)}
+    if len(answers) != 1 or not all(ctx.scope.countable(t) for t in types):
+        return False
+    return answers.pop()
 
 
 def run(ctx: Context, request: SearchRequest) -> Page:

@@ -53,7 +53,7 @@ SELECT src.id, src.resource_type, src.fhir_id, src.version_id, src.last_updated,
 FROM src JOIN upd ON upd.id = src.id
 """
 _LOCK = f"""
-SELECT id, resource_type, fhir_id, version_id, deleted, owner, last_updated FROM {RESOURCE}
+SELECT id, resource_type, fhir_id, version_id, deleted, owner, last_updated, source FROM {RESOURCE}
 WHERE (resource_type, fhir_id) IN (SELECT * FROM unnest(%s::varchar[], %s::varchar[]))
 ORDER BY id FOR UPDATE
 """
@@ -118,7 +118,7 @@ class PostgresRepository:
             return {}
         with _cursor() as cursor:
             rows = cursor.execute(_LOCK, ([k[0] for k in keys], [k[1] for k in keys])).fetchall()
-        return {(t, i): Current(pk, v, d, o, lu) for pk, t, i, v, d, o, lu in rows}
+        return {(t, i): Current(pk, v, d, o, lu, src) for pk, t, i, v, d, o, lu, src in rows}
 
     def contents(self, pks: list[int]) -> dict[int, str]:
         with _cursor() as cursor:
@@ -149,9 +149,9 @@ class PostgresRepository:
         elif query.resource_type:
             where.append("v.resource_type = %s")
             params.append(query.resource_type)
-        if query.owners is not None:
-            where.append("v.owner = ANY(%s)")
-            params.append(list(query.owners))
+        if query.visibility is not None:
+            where.append(query.visibility[0])
+            params += query.visibility[1]
         if query.since:
             where.append("v.last_updated >= %s")
             params.append(query.since)

@@ -16,6 +16,7 @@ class Current:
     deleted: bool
     owner: str
     last_updated: datetime | None = None
+    source: str = ""  # meta.source of the current version
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class HistoryQuery:
     until: datetime
     offset: int
     count: int
-    owners: frozenset[str] | None = None  # None: no restriction (hooks.search_scopes)
+    # The actor's visibility as a condition on the version row ``v`` (SQL, args); None: no restriction.
+    visibility: tuple[str, list] | None = None
 
 
 class Repository(Protocol):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import orjson
 from django.utils.translation import gettext as _
 
 from fhir_gateway.context import Actor
-from fhir_gateway.errors import FhirError, Gone, NotFound, PreconditionFailed
+from fhir_gateway.errors import Conflict, FhirError, Gone, NotFound, PreconditionFailed
 from fhir_gateway.search.indexer import IndexRow, index_write
 from fhir_gateway.storage import repository
 from fhir_gateway.storage.repository import Current, VersionRow
@@ -52,8 +53,48 @@ class Written:
     row: VersionRow | None = field(default=None, repr=False)
 
 
-# prepare(write, content, current): applies policies and stampers to the content about to be stored.
-Prepare = Callable[[Write, dict | None, Current | None], None]
+class Guard(Protocol):
+    """What the caller's access rules say about each write, asked in this order:
+
+    ``visible(write, current)``: may the actor see the stored record at all? One it may not see is written
+    as if absent (a PUT creates under the policies' say, a PATCH is 404, a DELETE has nothing to do), so
+    no answer reveals it. ``target(write, current)``: may the actor write to this record (``current`` None:
+    create it)? Asked before a precondition is checked or a patch applied. ``prepare(write, content,
+    current)``: policies and stampers on the content about to be stored.
+    """
+
+    def visible(self, write: Write, current: Current) -> bool: ...
+
+    def target(self, write: Write, current: Current | None) -> None: ...
+
+    def prepare(self, write: Write, content: dict | None, current: Current | None) -> None: ...
+
+
+class OpenGuard:
+    """No access rules (the gateway's own writes, tests of the storage)."""
+
+    def __init__(self, prepare: Callable[[Write, dict | None, Current | None], None] | None = None):
+        self._prepare = prepare
+
+    def visible(self, write: Write, current: Current) -> bool:
+        return True
+
+    def target(self, write: Write, current: Current | None) -> None:
+        return None
+
+    def prepare(self, write: Write, content: dict | None, current: Current | None) -> None:
+        if self._prepare is not None:
+            self._prepare(write, content, current)
+
+
+# A patched document may grow to at most this many bytes (``FHIR_MAX_BODY_BYTES``, else 20 MiB).
+DEFAULT_MAX_RESOURCE_BYTES = 20 * 1024 * 1024
+
+
+def max_resource_bytes() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "FHIR_MAX_BODY_BYTES", DEFAULT_MAX_RESOURCE_BYTES) or DEFAULT_MAX_RESOURCE_BYTES)
 
 
 def instant(moment: datetime) -> str:
@@ -83,7 +124,7 @@ def _same(stored: dict, content: dict) -> bool:
     return stored_meta == content_meta and all(stored[k] == content[k] for k in stored if k != "meta")
 
 
-def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher=None) -> list[Written]:
+def writes_apply(writes: list[Write], *, actor: Actor, guard: Guard, patcher=None) -> list[Written]:
     """Store ``writes`` (each key at most once) and return their outcomes in the same order."""
     keys = [(w.resource_type, w.fhir_id) for w in writes]
     if len(set(keys)) != len(keys):
@@ -99,7 +140,7 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
     rows: list[VersionRow] = []
     for position, (key, write) in enumerate(zip(keys, writes, strict=True)):
         try:
-            written = _plan(write, key, currents.get(key), sources, now, actor, prepare, patcher)
+            written = _plan(write, key, currents.get(key), sources, now, actor, guard, patcher)
         except FhirError as error:
             error.position = position  # which write failed, for the Bundle entry's outcome
             raise
@@ -117,8 +158,12 @@ def writes_apply(writes: list[Write], *, actor: Actor, prepare: Prepare, patcher
     return results
 
 
-def _plan(write, key, current, sources, now, actor, prepare, patcher) -> Written:
+def _plan(write, key, current, sources, now, actor, guard: Guard, patcher) -> Written:
     label = f"{key[0]}/{key[1]}"
+    hidden = None
+    if current is not None and not guard.visible(write, current):
+        hidden, current = current, None  # answered exactly as if it did not exist
+    guard.target(write, current)
     if write.if_match is not None and (current is None or current.deleted or current.version_id != write.if_match):
         raise PreconditionFailed(
             _("%(reference)s is not at version %(version)s") % {"reference": label, "version": write.if_match}
@@ -132,14 +177,19 @@ def _plan(write, key, current, sources, now, actor, prepare, patcher) -> Written
             raise NotFound(_("%(reference)s is not known") % {"reference": label})
         if current.deleted:
             raise Gone(_("%(reference)s was deleted") % {"reference": label})
-        content = patcher(orjson.loads(sources[current.pk]), write.patch)
+        text = sources[current.pk]
+        content = patcher(orjson.loads(text), write.patch, max_resource_bytes() - len(text))
     created = current is None or current.deleted
     if content is not None:
         content = dict(content)  # with its own meta: stampers must not touch the caller's dicts
         content["meta"] = dict(content.get("meta") or {})
         if write.source:  # before the stampers, which have the last word on meta.source
             content["meta"]["source"] = write.source
-    prepare(write, content, current)
+    guard.prepare(write, content, current)
+    if hidden is not None:
+        # The policies would let the actor create this id, but a record it may not see holds it (ids of one
+        # namespace at two owners): refused like any create the actor may not make, nothing said of it.
+        raise FhirError(403, _("%(reference)s cannot be written by you") % {"reference": label}, code="forbidden")
     owner = write.owner if write.owner is not None else (current.owner if current else actor.site)
     if not created and content is not None and owner == current.owner and current.pk in sources:
         stored = orjson.loads(sources[current.pk])
@@ -190,6 +240,13 @@ def _raced_resolve(raced: list[VersionRow], updates: list[VersionRow]) -> set[in
     unchanged = set()
     for row in raced:
         current = currents[(row.resource_type, row.fhir_id)]
+        if current.owner != row.owner:
+            # The write was allowed as a create for its own owner; it never becomes an update of (or a change
+            # of owner for) another owner's record. The client may retry and is then judged on that record.
+            raise Conflict(
+                _("%(reference)s was created by another request meanwhile; retry")
+                % {"reference": f"{row.resource_type}/{row.fhir_id}"}
+            )
         text = texts.get(current.pk)
         if row.content is not None and not current.deleted and text and _same(orjson.loads(text), row.content):
             row.pk, row.version_id, row.last_updated, row.text = (

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from federation.identity.selectors import patients_of_same_people
+from hub.access.constants import GrantReason
 from hub.access.models import AccessGrant
 
 
@@ -20,6 +21,7 @@ def grant_open(
     expires_at: datetime | None = None,
     justification: str = "",
     granted_by=None,
+    patient_site: str = "",
 ) -> AccessGrant:
     """Let ``user`` read ``patient_ref``'s records until ``grant_close`` (or ``expires_at``); idempotent per source."""
     grants = AccessGrant.objects.filter(user=user, patient_ref=patient_ref, source=source, closed_at__isnull=True)
@@ -38,6 +40,7 @@ def grant_open(
         justification=justification,
         granted_by=granted_by,
         opened_at=timezone.now(),
+        patient_site=patient_site,
     )
 
 
@@ -56,6 +59,16 @@ def open_grants(user):
     )
 
 
+def _with_same_people(refs: set[str]) -> dict[str, str]:
+    """``{Patient/<id> of the same person at any site: the granted ref it comes from}`` (few refs: one query each)."""
+    out = {ref: ref for ref in refs}
+    for ref in refs:
+        if ref.startswith("Patient/"):
+            for _site, same in patients_of_same_people(patient_ids=[ref.split("/", 1)[1]]):
+                out.setdefault(same, ref)
+    return out
+
+
 def patient_refs_granted(user) -> set[str]:
     """Patients shared with ``user`` by open grants, with the same person's Patients at other sites."""
     if not getattr(user, "is_authenticated", False):
@@ -63,3 +76,17 @@ def patient_refs_granted(user) -> set[str]:
     refs = set(open_grants(user).values_list("patient_ref", flat=True))
     ids = [ref.split("/", 1)[1] for ref in refs if ref.startswith("Patient/")]
     return refs | {ref for _site, ref in patients_of_same_people(patient_ids=ids)}
+
+
+def break_glass_patients(user) -> dict[str, list[int]]:
+    """``{Patient/<id>: [grant ids]}``: the patients ``user`` holds open now by breaking the glass (with the same
+    person at other sites), so that every use can be flagged in the audit trail."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    grants = list(open_grants(user).filter(reason=GrantReason.BREAK_GLASS).values_list("pk", "patient_ref"))
+    if not grants:
+        return {}
+    by_ref: dict[str, list[int]] = {}
+    for pk, ref in grants:
+        by_ref.setdefault(ref, []).append(pk)
+    return {ref: by_ref[origin] for ref, origin in _with_same_people(set(by_ref)).items()}

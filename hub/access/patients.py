@@ -1,47 +1,31 @@
-"""May this user read this patient's records? One answer for every entry point."""
+"""May this user read this patient's records? One answer for every entry point: the FHIR gateway's own.
+
+``patient_visible`` asks the user's ``Visibility`` (``hub.access.rules``) about the stored Patient, exactly as
+the gateway asks it before a read; so a page, an API, a websocket or a consultation room that checks here
+agrees with what ``/fhir`` answers the same user.
+"""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from hub.accounts.constants import Role
+from fhir_gateway.public import stored_visible
+from hub.access.actors import rule_of_user
+from hub.access.constants import ActorKind
 from hub.api_errors import NotFoundError
 
-CLINICAL_ROLES = (Role.COUNTY_DOCTOR, Role.SPECIALIST)
-
-
-def _owner_of_patient(patient_ref: str) -> str | None:
-    from fhir_gateway.models import Resource
-
-    resource_type, _sep, fhir_id = patient_ref.partition("/")
-    if resource_type != "Patient" or not fhir_id:
-        return None
-    return (
-        Resource.objects.filter(resource_type="Patient", fhir_id=fhir_id, deleted=False)
-        .values_list("owner", flat=True)
-        .first()
-    )
+CLINICAL_KINDS = (ActorKind.COUNTY_DOCTOR, ActorKind.SPECIALIST)
 
 
 def patient_visible(user, patient_ref: str) -> bool:
     """Own site's patient (clinicians and site admins), shared by a request or an open grant; never officials."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    resource_type, _sep, fhir_id = (patient_ref or "").partition("/")
+    if resource_type != "Patient" or not fhir_id:
         return False
-    if user.is_superuser:
-        return _owner_of_patient(patient_ref) is not None
-    if user.role not in (*CLINICAL_ROLES, Role.SITE_ADMIN) or not user.site_id:
+    rule = rule_of_user(user)
+    if rule.kind not in (*CLINICAL_KINDS, ActorKind.SITE_ADMIN, ActorKind.SUPERUSER):
         return False
-    owner = _owner_of_patient(patient_ref)
-    if owner is None:
-        return False
-    if owner == user.site.code:
-        return True
-    if user.role not in CLINICAL_ROLES:
-        return False
-    from hub.access.grants import patient_refs_granted
-    from hub.audit.access import shared_patient_refs
-
-    return patient_ref in patient_refs_granted(user) or patient_ref in shared_patient_refs(user)
+    return stored_visible(visibility=rule.visibility(), resource_type="Patient", fhir_id=fhir_id)
 
 
 def patient_check(user, patient_ref: str) -> None:

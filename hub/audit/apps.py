@@ -1,6 +1,5 @@
 from celery.signals import task_postrun, task_prerun
 from django.apps import AppConfig
-from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,11 +11,8 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from fhir_gateway import hooks
-        from hub.audit import access, recorder
+        from hub.audit import recorder
 
         hooks.register(hooks.interaction_observers, recorder.record_interaction)
-        hooks.register(hooks.access_policies, access.user_access_policy)
-        hooks.register(hooks.search_scopes, access.user_search_scope)
         task_prerun.connect(recorder.task_started, dispatch_uid="audit-task-start", weak=False)
         task_postrun.connect(recorder.task_finished, dispatch_uid="audit-task-end", weak=False)
-        post_save.connect(access.forget_user, sender="accounts.User", dispatch_uid="audit-forget-user")

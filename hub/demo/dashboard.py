@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from federation.sites.constants import SiteKind
 from federation.sites.models import Department, Site
-from fhir_gateway.models import Resource
+from fhir_gateway.public import ids_owned
 from hub.accounts.constants import Role
 from hub.accounts.models import User
 from hub.referrals.constants import (
@@ -75,12 +75,7 @@ class _History:
             for site in self.counties
         }
         self.patients = {
-            site.code: [
-                f"Patient/{i}"
-                for i in Resource.objects.filter(resource_type="Patient", owner=site.code, deleted=False)
-                .order_by("pk")
-                .values_list("fhir_id", flat=True)
-            ]
+            site.code: [f"Patient/{i}" for i in ids_owned(resource_type="Patient", owner=site.code)]
             for site in self.counties
         }
         self.referrals: list[Referral] = []

@@ -17,7 +17,7 @@ from federation.identity.services import patients_index
 from federation.sites.directory import directory_publish, practitioner_role_publish
 from federation.sites.models import Site
 from federation.sites.sync_config import SiteSync
-from fhir_gateway.models import Resource
+from fhir_gateway.public import contents_of, ids_owned
 from hub.accounts.models import User
 from hub.demo.services import COUNTIES
 from hub.env import env_int
@@ -40,8 +40,8 @@ def demo_federation_load() -> int:
             site=Site.objects.get(code=code),
             defaults={"base_url": f"http://127.0.0.1:{simulator_port(index)}/fhir", "interval_seconds": 30},
         )
-        patients = Resource.objects.filter(resource_type="Patient", owner=code, deleted=False)
-        patients_index(site=code, patients=[r.content for r in patients])
+        ids = ids_owned(resource_type="Patient", owner=code)
+        patients_index(site=code, patients=list(contents_of(resource_type="Patient", fhir_ids=ids).values()))
     directory_publish()
     for user in User.objects.filter(site__isnull=False).select_related("site", "department"):
         practitioner_role_publish(

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from federation.sites.models import Department
-from fhir_gateway.models import Resource
+from fhir_gateway.public import ids_owned
 from hub.accounts.models import User
 from hub.notifications.events import notifications_muted
 from hub.referrals import services
@@ -22,8 +22,7 @@ CONSENT = services.ConsentGiven(method="written", given_by="patient")
 
 
 def _patients(site_code: str) -> list[str]:
-    ids = Resource.objects.filter(resource_type="Patient", owner=site_code, deleted=False).order_by("pk")
-    return [f"Patient/{fhir_id}" for fhir_id in ids.values_list("fhir_id", flat=True)[:12]]
+    return [f"Patient/{fhir_id}" for fhir_id in ids_owned(resource_type="Patient", owner=site_code, limit=12)]
 
 
 def _roster(now) -> None:

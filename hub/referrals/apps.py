@@ -9,9 +9,6 @@ class ReferralsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from fhir_gateway import hooks
         from hub.referrals import caches
-        from hub.referrals.fhir.policy import signed_opinions_are_immutable
 
-        hooks.register(hooks.access_policies, signed_opinions_are_immutable)
         caches.connect()

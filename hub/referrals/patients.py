@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from federation.identity import resident_id
 from federation.identity.selectors import person_of
 from federation.identity.services import patients_index
+from hub.access.referrals import referral_may_name
 from hub.api_errors import DomainError, NotFoundError
 from hub.referrals.fhir.store import StoredResource, fhir_patients_with_identifier, fhir_read
 
@@ -93,7 +94,9 @@ def _patient_named(*, site_code: str, name: str, shared: set[str] | frozenset[st
     """The Patient ``name`` designates among those the site may name: its own (or ``shared``); else 404."""
 
     def allowed(reference: str, stored: StoredResource | None) -> bool:
-        return stored is not None and (stored.owner == site_code or reference in shared)
+        return stored is not None and referral_may_name(
+            site_code=site_code, reference=reference, owner=stored.owner, shared=shared
+        )
 
     if _REFERENCE.match(name) and name.startswith("Patient/"):
         stored = fhir_read(reference=name)
@@ -165,7 +168,9 @@ def attachments_check(
                 code="invalid_attachment",
             )
         stored = fhir_read(reference=reference)
-        if stored is None or (stored.owner != site_code and reference not in shared):
+        if stored is None or not referral_may_name(
+            site_code=site_code, reference=reference, owner=stored.owner, shared=shared
+        ):
             raise NotFoundError(_("No such record at your site: %(ref)s") % {"ref": reference})
         subject = (stored.resource.get("subject") or stored.resource.get("patient") or {}).get("reference")
         if subject and subject != patient_ref:

@@ -220,6 +220,9 @@ FHIR_SEARCH_THREADS = env_int("FHIR_SEARCH_THREADS", 2, minimum=1)
 FHIR_EXPORT_DIR = Path(env_str("FHIR_EXPORT_DIR", str(VAR_DIR / "exports")))
 FHIR_EXPORT_TTL_SECONDS = env_int("FHIR_EXPORT_TTL_SECONDS", 24 * 3600, minimum=60)
 FHIR_EXPORT_FILE_RESOURCES = env_int("FHIR_EXPORT_FILE_RESOURCES", 100_000, minimum=1)
+FHIR_EXPORT_BATCH = env_int("FHIR_EXPORT_BATCH", 2000, minimum=1)  # resources read per query
+# A running export whose worker has not reported for this long is started again by another worker.
+FHIR_EXPORT_STALE_SECONDS = env_int("FHIR_EXPORT_STALE_SECONDS", 120, minimum=1)
 
 # --- Network dashboard (hub.dashboards) ----------------------------------------
 # Minutes of KPI targets that differ from the national/default ones, as "key=minutes,key=minutes"
@@ -274,3 +277,6 @@ HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN", "") or ""
 # Demo password printed by `make demo`; the demo loader refuses to run when it is unset.
 DEMO_PASSWORD = env_str("HUB_DEMO_PASSWORD", "alliance-demo-2026")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# access: how long a record opened by breaking the glass stays open (minutes).
+HUB_BREAK_GLASS_MINUTES = env_int("HUB_BREAK_GLASS_MINUTES", 240, minimum=1)

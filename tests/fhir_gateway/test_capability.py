@@ -50,8 +50,15 @@ def test_it_lists_every_operation_with_its_definition(statement):
         "validate": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
         "everything": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
         "match": "http://hl7.org/fhir/OperationDefinition/Patient-match",
+        "export": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
     }
-    assert all({op["name"] for op in r["operation"]} == {"validate"} for t, r in resources.items() if t != "Patient")
+    group_operations = {op["name"]: op["definition"] for op in resources["Group"]["operation"]}
+    assert group_operations["export"] == "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+    assert statement["rest"][0]["operation"] == [
+        {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
+    ]
+    others = {t: r for t, r in resources.items() if t not in ("Patient", "Group")}
+    assert all({op["name"] for op in r["operation"]} == {"validate"} for r in others.values())
 
 
 def test_security_is_smart_with_the_token_url_and_scopes(statement, client):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from fhir_gateway import services
 from fhir_gateway.context import INTERNAL, INTERNAL_ACTOR, Actor
 from fhir_gateway.errors import FhirError, Gone, NotFound
+from hub.access.constants import WORKFLOW_SOURCE
 from hub.api_errors import DomainError
 
-SOURCE = "urn:alliance-hub:referrals"
+SOURCE = WORKFLOW_SOURCE  # marks the workflow's records: only the workflow changes them (``hub.access.rules``)
 BASE_URL = "urn:alliance-hub:fhir"  # only to resolve the Bundle's own references; nothing is served from it
 
 
@@ -48,7 +49,11 @@ def fhir_create_together(*, resources: list[tuple[str, dict]], owner: str) -> di
         "resourceType": "Bundle",
         "type": "transaction",
         "entry": [
-            {"fullUrl": urn, "resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}
+            {
+                "fullUrl": urn,
+                "resource": {**resource, "meta": {**(resource.get("meta") or {}), "source": SOURCE}},
+                "request": {"method": "POST", "url": resource["resourceType"]},
+            }
             for urn, resource in resources
         ],
     }

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from hub.access.referrals import recipients_entitled
 from hub.api_errors import ConflictError, NotFoundError
 from hub.notifications.events import notify_on_commit
 from hub.referrals.constants import TERMINAL_STATUSES, ParticipantRole, TaskStatus
@@ -217,7 +218,9 @@ def referral_payload(referral: Referral) -> dict:
 
 
 def referral_notify(*, referral: Referral, event: str, recipients, title: str, body: str = "") -> None:
-    notify_on_commit(event=event, recipients=recipients, title=title, body=body, payload=referral_payload(referral))
+    """Tell ``recipients`` about the request: only those who may see it (a notification names the patient)."""
+    entitled = recipients_entitled(referral, recipients)
+    notify_on_commit(event=event, recipients=entitled, title=title, body=body, payload=referral_payload(referral))
 
 
 def requesting_side(referral: Referral) -> list:

@@ -52,7 +52,7 @@ def test_a_site_reads_its_own_records_but_not_another_sites(client, county_a, co
     other = client.get("/fhir/Patient/county-b-p2", **headers)
 
     assert own.status_code == 200
-    assert other.status_code == 403
+    assert other.status_code == 404
     assert other.json()["resourceType"] == "OperationOutcome"
 
 

@@ -51,14 +51,18 @@ def test_a_pushed_bundle_is_stored_with_its_source_and_a_provenance(client, coun
     response = client.post("/federation/fhir", _bundle(), content_type=FHIR, **headers)
 
     assert response.status_code == 200, response.content
-    assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["201", "201", "201"]
+    assert [e["response"]["status"][:3] for e in response.json()["entry"]] == ["201", "201"]
     patient = Resource.objects.get(resource_type="Patient", fhir_id="county-a-p77")
     assert patient.owner == "county-a"
     assert patient.content["meta"]["source"] == "urn:alliance:site:county-a#Patient/p77"
     observation = Resource.objects.get(resource_type="Observation", fhir_id="county-a-o1").content
     assert observation["subject"]["reference"] == "Patient/county-a-p77"
-    provenance = Resource.objects.get(resource_type="Provenance").content
-    assert {t["reference"] for t in provenance["target"]} == {"Patient/county-a-p77", "Observation/county-a-o1"}
+    provenance = Resource.objects.get(resource_type="Provenance")  # the hub's own, for the site
+    assert provenance.owner == "county-a"
+    assert {t["reference"] for t in provenance.content["target"]} == {
+        "Patient/county-a-p77",
+        "Observation/county-a-o1",
+    }
     assert MpiRecord.objects.filter(patient_id="county-a-p77").exists()
 
 

@@ -6,18 +6,20 @@ import pytest
 from django.core.cache import cache
 
 from federation.sync.pull import site_sync_run
+from federation.sync.record_view import cache_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PATIENT = "county-a-a0000001"
+CACHED = cache_key("county-a", "a0000001")
 
 
 @pytest.fixture
 def synced(sync_a, settings):
     settings.FEDERATION_RECORD_VIEW_TIMEOUT = 0.5
-    cache.delete(f"federation:record-view:{PATIENT}")
+    cache.delete(CACHED)
     assert site_sync_run(sync_id=sync_a.pk).ok
     yield sync_a
-    cache.delete(f"federation:record-view:{PATIENT}")
+    cache.delete(CACHED)
 
 
 def test_a_doctor_sees_the_live_record_then_the_brief_cache(
@@ -61,7 +63,7 @@ def test_a_site_down_falls_back_too(client, synced, site_a_server, dr_li_at_coun
 def test_another_sites_doctor_gets_no_record_view(client, synced, dr_zhao_at_county_b, token_for):
     response = client.get(f"/federation/patients/{PATIENT}/record", **token_for(dr_zhao_at_county_b))
 
-    assert response.status_code == 403
+    assert response.status_code == 404  # as for a patient that does not exist
     assert response.json()["resourceType"] == "OperationOutcome"
 
 

@@ -66,11 +66,11 @@ def test_conditional_matching_accepts_any_search(store):
     store.put(patient("p1", "王", "芳", birth="1970-01-01"))
     store.put(patient("p2", "王", "伟", birth="1980-01-01"))
 
-    found = engine.match_pks(resource_type="Patient", params=[("family", "王"), ("birthdate", "lt1975")])
+    found = engine.match_pks(resource_type="Patient", params=[("family", "王"), ("birthdate", "lt1975")], actor=None)
     assert len(found) == 1
-    assert len(engine.match_pks(resource_type="Patient", params=[("family", "王")])) == 2
+    assert len(engine.match_pks(resource_type="Patient", params=[("family", "王")], actor=None)) == 2
     with pytest.raises(FhirError):
-        engine.match_pks(resource_type="Patient", params=[("nonsense", "1")])
+        engine.match_pks(resource_type="Patient", params=[("nonsense", "1")], actor=None)
 
 
 def test_supported_parameters_describe_each_type():

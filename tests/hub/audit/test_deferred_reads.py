@@ -32,8 +32,8 @@ def test_a_refused_read_is_never_deferred(client, dr_zhao_at_county_b, dr_li_at_
     created = client.post(
         "/fhir/Patient", json.dumps(patient_resource(4)), content_type=FHIR, **token_for(dr_li_at_county_a)
     ).json()
-    assert client.get(f"/fhir/Patient/{created['id']}", **token_for(dr_zhao_at_county_b)).status_code == 403
-    assert AuditEvent.objects.filter(action="read", fhir_id=created["id"], status=403).count() == 1
+    assert client.get(f"/fhir/Patient/{created['id']}", **token_for(dr_zhao_at_county_b)).status_code == 404
+    assert AuditEvent.objects.filter(action="read", fhir_id=created["id"], status=404).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

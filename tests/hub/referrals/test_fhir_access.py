@@ -37,5 +37,5 @@ def test_the_routed_specialist_reads_the_shared_patients_records_and_others_do_n
 
     for path in (li_request["patient"], ecg, li_request["fhir"]["task"], li_request["fhir"]["service_request"]):
         assert fhir_get(client, zhang, path).status_code == 200, path
-        assert fhir_get(client, zhou, path).status_code == 403, path
-        assert fhir_get(client, token_for(dr_zhao_at_county_b), path).status_code == 403, path
+        assert fhir_get(client, zhou, path).status_code == 404, path
+        assert fhir_get(client, token_for(dr_zhao_at_county_b), path).status_code == 404, path

@@ -160,8 +160,8 @@ def test_the_specialist_sees_the_persons_patient_at_another_site_and_reads_their
     zhang, zhou, li = token_for(cardiologist_zhang), token_for(neurologist_zhou), token_for(dr_li_at_county_a)
     for path in (county_b_patient, f"Observation/{bp_at_county_b['id']}"):
         assert fhir_get(client, zhang, path).status_code == 200, path
-        assert fhir_get(client, zhou, path).status_code == 403, path  # the request did not reach him
-        assert fhir_get(client, li, path).status_code == 403, path  # county sites stay walled off
+        assert fhir_get(client, zhou, path).status_code == 404, path  # the request did not reach him
+        assert fhir_get(client, li, path).status_code == 404, path  # county sites stay walled off
 
 
 def test_a_link_undone_in_the_index_is_no_longer_shared(
@@ -177,7 +177,7 @@ def test_a_link_undone_in_the_index_is_no_longer_shared(
 
     assert detail["linked_patients"] == []
     assert detail["person"] == created["person"]  # what the request recorded when it was made
-    assert fhir_get(client, token_for(cardiologist_zhang), f"Patient/{li_ming_at_county_b['id']}").status_code == 403
+    assert fhir_get(client, token_for(cardiologist_zhang), f"Patient/{li_ming_at_county_b['id']}").status_code == 404
 
 
 def test_bad_patient_names_get_a_clear_400(api_for, dr_li_at_county_a, cardiologist_zhang, chest_pain_request):

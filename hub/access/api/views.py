@@ -1,0 +1,76 @@
+"""Break the glass over the API: open a record in an emergency, and the site administrators' review list."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from hub.access import break_glass
+from hub.access.constants import ReviewStatus
+
+
+class GrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.CharField(source="patient_ref")
+    clinician = serializers.CharField(source="user.username")
+    clinician_site = serializers.CharField(source="user.site.code", default="")
+    reason = serializers.CharField(source="justification")
+    opened_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField()
+    patient_site = serializers.CharField()
+    review = serializers.CharField(source="review_status")
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+    reviewed_at = serializers.DateTimeField()
+    review_note = serializers.CharField()
+
+
+class BreakGlassOpenApi(APIView):
+    """An emergency clinician opens a patient's record outside their normal rights, for a limited time."""
+
+    class InputSerializer(serializers.Serializer):
+        patient = serializers.RegexField(r"^Patient/[A-Za-z0-9\-.]{1,64}$", help_text="Patient/<id>")
+        reason = serializers.CharField(max_length=2000, help_text="Why the record is needed now; reviewed later.")
+
+    @extend_schema(request=InputSerializer, responses={201: GrantSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = break_glass.break_glass_open(
+            user=request.user, patient_ref=data.validated_data["patient"], reason=data.validated_data["reason"]
+        )
+        return Response(GrantSerializer(grant).data, status=201)
+
+
+class BreakGlassReviewListApi(APIView):
+    """The emergency accesses to the caller's site's patients (site administrators), newest first."""
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=GrantSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        grants = break_glass.break_glass_reviews(user=request.user, status=filters.validated_data.get("status", ""))
+        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        page = paginator.paginate_queryset(grants, request, view=self)
+        return paginator.get_paginated_response(GrantSerializer(page, many=True).data)
+
+
+class BreakGlassReviewApi(APIView):
+    """Confirm one emergency access as justified, or report it (which also closes it)."""
+
+    class InputSerializer(serializers.Serializer):
+        decision = serializers.ChoiceField(choices=[ReviewStatus.CONFIRMED, ReviewStatus.REPORTED])
+        note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+    @extend_schema(request=InputSerializer, responses=GrantSerializer)
+    def post(self, request, grant_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = break_glass.break_glass_review(user=request.user, grant_id=grant_id, **data.validated_data)
+        return Response(GrantSerializer(grant).data)
