@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +32,7 @@ class GrantSerializer(serializers.Serializer):
 class BreakGlassOpenApi(APIView):
     """An emergency clinician opens a patient's record outside their normal rights, for a limited time."""
 
+    @extend_schema_serializer(component_name="BreakGlassInput")
     class InputSerializer(serializers.Serializer):
         patient = serializers.RegexField(r"^Patient/[A-Za-z0-9\-.]{1,64}$", help_text="Patient/<id>")
         reason = serializers.CharField(max_length=2000, help_text="Why the record is needed now; reviewed later.")
@@ -75,6 +76,7 @@ class BreakGlassReviewListApi(APIView):
 class BreakGlassReviewApi(APIView):
     """Confirm one emergency access as justified, or report it (which also closes it)."""
 
+    @extend_schema_serializer(component_name="BreakGlassReviewInput")
     class InputSerializer(serializers.Serializer):
         decision = serializers.ChoiceField(choices=[ReviewStatus.CONFIRMED, ReviewStatus.REPORTED])
         note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -55,6 +55,7 @@ class ReferralListCreateApi(APIView):
         kind = serializers.ChoiceField(choices=ReferralKind.choices, required=False)
         urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
 
+    @extend_schema_serializer(component_name="ReferralCreateInput")  # other APIs have an "InputSerializer" too
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ReferralKind.choices)
         urgency = serializers.ChoiceField(choices=Urgency.choices)

@@ -35,7 +35,7 @@ def test_no_default_is_a_value_the_server_refuses(schema):
                 checked += 1
                 assert node["default"] in resolved["enum"], f"{name}.{prop} defaults to {node['default']!r}"
     assert checked >= 3
-    create = schema["components"]["schemas"]["Input"]["properties"]  # a new request's body
+    create = schema["components"]["schemas"]["ReferralCreateInput"]["properties"]  # a new request's body
     assert "default" not in create["study_kind"] and "default" not in create["target_specialty"]
 
 
