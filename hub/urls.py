@@ -16,6 +16,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/audit/", include("hub.audit.api.urls")),
+    # --- dashboards (network dashboard: JSON API, exports, page) ---
+    path("api/dashboard/", include("hub.dashboards.api.urls")),
+    path("dashboard/", include("hub.dashboards.web.urls")),
+    # --- end dashboards ---
     path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
     path("api/consultations/", include("hub.consultations.api.urls")),
     path("api/", include("hub.accounts.api.urls")),

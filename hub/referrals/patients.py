@@ -48,11 +48,24 @@ class ResolvedPatient:
     identifiers: tuple[dict, ...]
     person: str = ""  # the golden record's id in the master patient index ("" if it could not be indexed)
     patients: tuple[tuple[str, str], ...] = ()  # (site code, ``Patient/<id>``) of the person at every site
+    test: bool = False  # labelled as test data (meta.security HTEST)
 
     @property
     def linked(self) -> tuple[tuple[str, str], ...]:
         """The same person's Patients at the other sites."""
         return tuple((site, ref) for site, ref in self.patients if ref != self.reference)
+
+
+# http://terminology.hl7.org/CodeSystem/v3-ActReason#HTEST: "test health data", on a record's meta.security.
+TEST_DATA_CODE = ("http://terminology.hl7.org/CodeSystem/v3-ActReason", "HTEST")
+
+
+def is_test_data(resource: dict) -> bool:
+    """Whether a record is labelled as test data (its requests are left out of the statistics)."""
+    labels = (resource.get("meta") or {}).get("security") or []
+    return any(
+        isinstance(label, dict) and (label.get("system"), label.get("code")) == TEST_DATA_CODE for label in labels
+    )
 
 
 def _name(patient: dict) -> str:
@@ -135,6 +148,7 @@ def patient_resolve(
         identifiers=tuple(stored.resource.get("identifier") or []),
         person=person.golden_id if person else "",
         patients=person.patients if person else (),
+        test=is_test_data(stored.resource),
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
@@ -18,8 +16,9 @@ from hub.accounts.constants import Role
 from hub.accounts.fhir import actor_of
 from hub.accounts.models import User
 from hub.api_errors import DomainError
-from hub.referrals.constants import OPEN_STATUSES, PATHWAY_TARGETS, TaskStatus, Urgency
-from hub.referrals.models import Opinion, Referral, SlaBreach, TimeNodeRecord
+from hub.referrals.constants import OPEN_STATUSES, TaskStatus, Urgency
+from hub.referrals.models import Opinion, Referral, SlaBreach
+from hub.referrals.sla import pathway_targets
 
 
 def user_by_username(username: str) -> User:
@@ -147,8 +146,11 @@ def owners_visible_to(user) -> dict[str, set[str]]:
 
 
 def referral_statistics(*, site_code: str | None = None) -> dict:
-    """Aggregates only (for officials): counts by state, kind, urgency and pathway, SLA breaches."""
-    queryset = Referral.objects.all()
+    """Aggregates only (for officials): counts by state, kind, urgency and pathway, SLA breaches.
+
+    Drafts and test data are left out, as on the network dashboard (``hub.dashboards``), which has the rest.
+    """
+    queryset = Referral.objects.filter(is_test=False).exclude(status=TaskStatus.DRAFT)
     if site_code:
         queryset = queryset.filter(requesting_site__code=site_code)
 
@@ -167,48 +169,25 @@ def referral_statistics(*, site_code: str | None = None) -> dict:
 
 
 def pathway_intervals(*, referral: Referral) -> list[dict]:
-    """The pathway's intervals in minutes against the national targets (chest pain, stroke)."""
+    """The pathway's intervals in minutes against their targets (chest pain, stroke, trauma, poisoning)."""
     times = {row.node: row.at for row in referral.time_nodes.all()}
     results = []
-    for start, end, target, strict, label in PATHWAY_TARGETS.get(referral.pathway, []):
+    for target in pathway_targets(referral.pathway):
         minutes = None
-        if start in times and end in times:
-            minutes = round((times[end] - times[start]).total_seconds() / 60, 1)
-        met = None if minutes is None else (minutes < target if strict else minutes <= target)
+        if target.start in times and target.end in times:
+            minutes = round((times[target.end] - times[target.start]).total_seconds() / 60, 1)
+        met = None if minutes is None else (minutes < target.minutes if target.strict else minutes <= target.minutes)
         results.append(
-            {"from": start, "to": end, "label": label, "target_minutes": target, "minutes": minutes, "met": met}
-        )
-    return results
-
-
-def pathway_performance(*, pathway: str, since=None, site_code: str | None = None) -> list[dict]:
-    """For the dashboard: per national target, how many requests have both times, the median and the share met."""
-    queryset = TimeNodeRecord.objects.filter(referral__pathway=pathway)
-    if since is not None:
-        queryset = queryset.filter(referral__created_at__gte=since)
-    if site_code:
-        queryset = queryset.filter(referral__requesting_site__code=site_code)
-    times: dict[int, dict[str, object]] = {}
-    for referral_id, node, at in queryset.values_list("referral_id", "node", "at"):
-        times.setdefault(referral_id, {})[node] = at
-    report = []
-    for start, end, target, strict, label in PATHWAY_TARGETS.get(pathway, []):
-        minutes = sorted(
-            (nodes[end] - nodes[start]).total_seconds() / 60
-            for nodes in times.values()
-            if start in nodes and end in nodes
-        )
-        met = sum(1 for m in minutes if (m < target if strict else m <= target))
-        report.append(
             {
-                "label": label,
-                "target_minutes": target,
-                "requests": len(minutes),
-                "median_minutes": round(statistics.median(minutes), 1) if minutes else None,
-                "met_share": round(met / len(minutes), 3) if minutes else None,
+                "from": target.start,
+                "to": target.end,
+                "label": str(target.label),
+                "target_minutes": target.minutes,
+                "minutes": minutes,
+                "met": met,
             }
         )
-    return report
+    return results
 
 
 def patient_read_as(*, user, patient_ref: str) -> dict | None:

@@ -1,11 +1,13 @@
-"""Response targets: the SLA policy rows, falling back to the alliance's defaults."""
+"""Targets: response times (the SLA policy rows, falling back to the alliance's defaults) and pathway intervals."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from hub.referrals.caches import sla_targets
-from hub.referrals.constants import DEFAULT_ACCEPT_WITHIN
+from hub.referrals.constants import DEFAULT_ACCEPT_WITHIN, PATHWAY_TARGETS, IntervalTarget
 from hub.referrals.models import SlaPolicy
 
 
@@ -23,3 +25,12 @@ def _sla_target(*, urgency: str, pathway: str) -> tuple[timedelta, timedelta]:
     within = timedelta(minutes=policy.accept_within_minutes)
     every = timedelta(minutes=policy.escalate_every_minutes) if policy.escalate_every_minutes else within
     return within, every
+
+
+def pathway_targets(pathway: str) -> list[IntervalTarget]:
+    """The pathway's interval targets, with the minutes configured in ``settings.KPI_TARGET_MINUTES`` by key."""
+    configured = getattr(settings, "KPI_TARGET_MINUTES", {}) or {}
+    return [
+        target._replace(minutes=configured[target.key]) if target.key in configured else target
+        for target in PATHWAY_TARGETS.get(pathway, [])
+    ]

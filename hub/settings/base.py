@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "hub.referrals",
     "hub.audit",
     "hub.observability",
+    "hub.dashboards",  # dashboards
 ]
 
 MIDDLEWARE = [
@@ -166,9 +167,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hub.api_schema.HubAutoSchema",  # free text: what CharField refuses, in the schema
+    # The REST API takes JSON only (as its schema says): a form body's nested fields were silently dropped.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "hub.api_errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "hub.pagination.StrictLimitOffsetPagination",  # 400 for a bad limit/offset
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -180,6 +183,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api_schema.closed_components",  # additionalProperties: false where unknown keys are refused
+    ],
+    "ENUM_NAME_OVERRIDES": {"ReferralKindEnum": "hub.referrals.constants.ReferralKind"},
 }
 
 # --- Federation: site systems' OAuth2 credentials, sync, patient identity ---------
@@ -215,6 +223,17 @@ FHIR_EXPORT_FILE_RESOURCES = env_int("FHIR_EXPORT_FILE_RESOURCES", 100_000, mini
 FHIR_EXPORT_BATCH = env_int("FHIR_EXPORT_BATCH", 2000, minimum=1)  # resources read per query
 # A running export whose worker has not reported for this long is started again by another worker.
 FHIR_EXPORT_STALE_SECONDS = env_int("FHIR_EXPORT_STALE_SECONDS", 120, minimum=1)
+
+# --- Network dashboard (hub.dashboards) ----------------------------------------
+# Minutes of KPI targets that differ from the national/default ones, as "key=minutes,key=minutes"
+# (keys: the pathway intervals of hub.referrals.constants.PATHWAY_TARGETS and opinion_<urgency>).
+KPI_TARGET_MINUTES: dict[str, int] = {}
+for _pair in filter(None, (p.strip() for p in (env_str("HUB_KPI_TARGETS", "") or "").split(","))):
+    _key, _sep, _minutes = _pair.partition("=")
+    if not _sep or not _minutes.strip().isdigit() or int(_minutes) < 1:
+        raise RuntimeError(f"HUB_KPI_TARGETS: {_pair!r} is not key=minutes")
+    KPI_TARGET_MINUTES[_key.strip()] = int(_minutes)
+# --- end network dashboard ---
 
 # --- i18n ----------------------------------------------------------------------
 LANGUAGE_CODE = env_str("HUB_LANGUAGE", "zh-hans")

@@ -1,6 +1,9 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from hub.api_schema import errors
 
 
 class MeApi(APIView):
@@ -14,6 +17,7 @@ class MeApi(APIView):
         site_name = serializers.CharField(source="site.name", allow_null=True, default=None)
         department = serializers.CharField(source="department.code", allow_null=True, default=None)
 
+    @extend_schema(operation_id="me", responses={200: MeOutputSerializer, **errors()})
     def get(self, request):
         return Response(self.MeOutputSerializer(request.user).data)
 

@@ -1,11 +1,13 @@
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import APIView
 
 from hub.accounts.constants import Role
 from hub.api_errors import ForbiddenError
+from hub.api_schema import errors
 from hub.audit.selectors import audit_event_list
+from hub.pagination import StrictLimitOffsetPagination
 
 
 class AuditEventListApi(APIView):
@@ -35,11 +37,17 @@ class AuditEventListApi(APIView):
         detail = serializers.JSONField()
 
     serializer_class = AuditEventOutputSerializer
+    pagination_class = StrictLimitOffsetPagination
 
+    @extend_schema(
+        operation_id="audit_events",
+        parameters=[FilterSerializer],
+        responses={200: AuditEventOutputSerializer(many=True), **errors(400)},
+    )
     def get(self, request):
         if not (request.user.is_superuser or request.user.role == Role.SITE_ADMIN):
             raise ForbiddenError(_("Only site administrators read the audit trail."))
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())  # "?x=" is a value, not an absence
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         events = audit_event_list(
@@ -50,6 +58,6 @@ class AuditEventListApi(APIView):
             until=data.get("until"),
             success=data.get("success"),
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(self.AuditEventOutputSerializer(page, many=True).data)

@@ -8,10 +8,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from hub.api_schema import errors
 from hub.referrals import services
-from hub.referrals.api.serializers import ReferralDetailSerializer
+from hub.referrals.api.serializers import ReferralDetailSerializer, TimeNodeTimes
 from hub.referrals.api.views import _clinicians_only, detail_response, referral_for
-from hub.referrals.constants import TimeNode
 from hub.referrals.selectors import user_by_username
 
 
@@ -61,13 +61,7 @@ class AddendumInput(serializers.Serializer):
 
 
 class TimeNodesInput(serializers.Serializer):
-    nodes = serializers.DictField(child=serializers.DateTimeField(), help_text="{time node: ISO time}")
-
-    def validate_nodes(self, nodes):
-        unknown = sorted(set(nodes) - set(TimeNode.values))
-        if unknown:
-            raise serializers.ValidationError(f"unknown time nodes: {', '.join(unknown)}")
-        return nodes
+    nodes = TimeNodeTimes()
 
 
 def _action(name: str, doc: str, input_serializer, perform: Callable, status: int = 200) -> type[APIView]:
@@ -75,7 +69,7 @@ def _action(name: str, doc: str, input_serializer, perform: Callable, status: in
         operation_id=f"referral_{name}",
         summary=doc,
         request=input_serializer,
-        responses={status: ReferralDetailSerializer},
+        responses={status: ReferralDetailSerializer, **errors(400, 404, 409, 415)},
     )
     def post(self, request, referral_id: int):
         _clinicians_only(request)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hub.api_errors import DomainError
+from hub.referrals.constants import TimeNode
 from hub.referrals.models import Referral
 from hub.referrals.selectors import pathway_intervals, referral_person
 
@@ -17,6 +20,24 @@ class PersonField(serializers.Field):
 
     def to_representation(self, user):
         return {"username": user.username, "name": user.display_name or user.username}
+
+
+class TimeNodeTimes(serializers.Serializer):
+    """``{time node: ISO time}``: any of the pathway's time points; an unknown time node is refused."""
+
+    def get_fields(self):
+        return {
+            node: serializers.DateTimeField(required=False, help_text=str(label)) for node, label in TimeNode.choices
+        }
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in set(data) - set(TimeNode.values))
+            if unknown:  # the same refusal as the service's (``time_node_check``)
+                raise DomainError(
+                    _("Unknown time node: %(node)s") % {"node": ", ".join(unknown)[:200]}, code="invalid_time_node"
+                )
+        return super().to_internal_value(data)
 
 
 class ReferralSummarySerializer(serializers.ModelSerializer):

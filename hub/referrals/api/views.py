@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from federation.sites.constants import Specialty
 from hub.accounts.constants import Role
 from hub.api_errors import ForbiddenError, NotFoundError
+from hub.api_schema import errors
+from hub.pagination import StrictLimitOffsetPagination
 from hub.referrals import selectors, services
 from hub.referrals.api.serializers import (
     ReferralCreatedSerializer,
     ReferralDetailSerializer,
     ReferralSummarySerializer,
+    TimeNodeTimes,
     referral_created_data,
 )
 from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, Urgency
@@ -53,11 +55,14 @@ class ReferralListCreateApi(APIView):
         kind = serializers.ChoiceField(choices=ReferralKind.choices, required=False)
         urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
 
+    @extend_schema_serializer(component_name="ReferralCreateInput")  # other APIs have an "InputSerializer" too
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ReferralKind.choices)
         urgency = serializers.ChoiceField(choices=Urgency.choices)
         pathway = serializers.ChoiceField(choices=Pathway.choices, default=Pathway.OTHER)
-        study_kind = serializers.ChoiceField(choices=StudyKind.choices, required=False, default="")
+        study_kind = serializers.ChoiceField(
+            choices=StudyKind.choices, required=False, help_text="what a remote diagnosis reads (required for one)"
+        )
         patient = serializers.CharField(
             max_length=100,
             help_text="The patient, held by your site: Patient/<id>, or one of its identifiers as system|value, e.g. "
@@ -66,7 +71,12 @@ class ReferralListCreateApi(APIView):
         )
         clinical_question = serializers.CharField(max_length=4000)
         reason = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
-        target_specialty = serializers.ChoiceField(choices=Specialty.choices, required=False, default="")
+        target_specialty = serializers.ChoiceField(
+            choices=Specialty.choices,
+            required=False,
+            help_text="the department's specialty to route to; optional for the emergency pathways, a named expert "
+            "and down-referrals",
+        )
         target_site = serializers.SlugField(required=False, help_text="site code; default: the general hospital")
         named_expert = serializers.CharField(required=False, help_text="username of a specialist")
         attachments = serializers.ListField(
@@ -74,23 +84,33 @@ class ReferralListCreateApi(APIView):
         )
         consent = ConsentSerializer(required=False, allow_null=True, default=None)
         discharge_summary = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
-        time_nodes = serializers.DictField(child=serializers.DateTimeField(), required=False, default=dict)
+        time_nodes = TimeNodeTimes(required=False, help_text="the pathway's first time points (door, first ECG...)")
         submit = serializers.BooleanField(default=True)
 
-    @extend_schema(parameters=[FilterSerializer], responses=ReferralSummarySerializer(many=True))
+    pagination_class = StrictLimitOffsetPagination
+
+    @extend_schema(
+        operation_id="referral_list",
+        parameters=[FilterSerializer],
+        responses={200: ReferralSummarySerializer(many=True), **errors(400)},
+    )
     def get(self, request):
         _clinicians_only(request)
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())  # "?x=" is a value, not an absence
         filters.is_valid(raise_exception=True)
         queryset = selectors.referral_queue(user=request.user, scope=filters.validated_data["scope"])
         for field in ("status", "kind", "urgency"):
             if field in filters.validated_data:
                 queryset = queryset.filter(**{field: filters.validated_data[field]})
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ReferralSummarySerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ReferralCreatedSerializer})
+    @extend_schema(
+        operation_id="referral_create",
+        request=InputSerializer,
+        responses={201: ReferralCreatedSerializer, **errors(400, 404, 415)},
+    )
     def post(self, request):
         _clinicians_only(request)
         data = self.InputSerializer(data=request.data)
@@ -104,15 +124,15 @@ class ReferralListCreateApi(APIView):
             kind=data["kind"],
             urgency=data["urgency"],
             pathway=data["pathway"],
-            study_kind=data["study_kind"],
+            study_kind=data.get("study_kind", ""),
             patient_ref=data["patient"],
             clinical_question=data["clinical_question"],
             reason=data["reason"],
-            target_specialty=data["target_specialty"],
+            target_specialty=data.get("target_specialty", ""),
             attachments=data["attachments"],
             consent=consent,
             discharge_summary=data["discharge_summary"],
-            time_nodes=data["time_nodes"],
+            time_nodes=data.get("time_nodes") or {},
             submit=data["submit"],
         )
         return Response(referral_created_data(referral), status=201)
@@ -121,24 +141,33 @@ class ReferralListCreateApi(APIView):
 class ReferralDetailApi(APIView):
     """One request with its participants, history, routing decisions, times, sessions and opinions."""
 
-    @extend_schema(responses=ReferralDetailSerializer)
+    @extend_schema(operation_id="referral_detail", responses={200: ReferralDetailSerializer, **errors(404)})
     def get(self, request, referral_id: int):
         _clinicians_only(request)
         return detail_response(request, referral_id)
 
 
 class ReferralStatisticsApi(APIView):
-    """Aggregates only: officials see the alliance, site administrators their own site."""
+    """Aggregates only: officials and the hub's administrators see the alliance (or one site), a site's
+    administrator their own site. Kept for existing clients; ``GET /api/dashboard/`` has periods, trends,
+    sites, departments and the pathway KPIs."""
+
+    class StatisticsSerializer(serializers.Serializer):
+        total = serializers.IntegerField()
+        by_status = serializers.DictField(child=serializers.IntegerField())
+        by_kind = serializers.DictField(child=serializers.IntegerField())
+        by_urgency = serializers.DictField(child=serializers.IntegerField())
+        by_pathway = serializers.DictField(child=serializers.IntegerField())
+        sla_breaches = serializers.IntegerField()
+        breached_requests = serializers.IntegerField()
 
     @extend_schema(
-        parameters=[OpenApiParameter("site", str, required=False)],
-        responses={200: {"type": "object", "additionalProperties": True}},
+        operation_id="referral_statistics",
+        parameters=[OpenApiParameter("site", str, required=False, description="a site's code (officials)")],
+        responses={200: StatisticsSerializer, **errors(404)},
     )
     def get(self, request):
-        if request.user.role == Role.OFFICIAL:
-            site = request.query_params.get("site") or None
-        elif request.user.role == Role.SITE_ADMIN and request.user.site_id:
-            site = request.user.site.code
-        else:
-            raise ForbiddenError(_("Statistics are for officials and site administrators."))
-        return Response(selectors.referral_statistics(site_code=site))
+        from hub.dashboards.scope import dashboard_scope
+
+        scope = dashboard_scope(user=request.user, site_code=request.query_params.get("site") or "")
+        return Response(selectors.referral_statistics(site_code=scope.site.code if scope.site else None))

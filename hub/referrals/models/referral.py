@@ -68,6 +68,8 @@ class Referral(models.Model):
     clinical_question = models.TextField(_("clinical question"))
     reason = models.TextField(_("reason"), blank=True)
     attachments = models.JSONField(_("attached records"), default=list, blank=True)
+    # A request about a patient labelled as test data (FHIR meta.security HTEST): statistics leave it out.
+    is_test = models.BooleanField(_("test data"), default=False)
     consent_state = models.CharField(_("consent"), max_length=12, choices=ConsentState.choices)
 
     service_request_id = models.CharField(_("ServiceRequest id"), max_length=64, blank=True)

@@ -63,10 +63,17 @@ ACTION_NAMES = {
 
 
 def referral_lock(*, referral_id: int) -> Referral:
-    """The request's row, locked until the transaction ends: concurrent actions on it run one at a time."""
+    """The request's row, locked until the transaction ends: concurrent actions on it run one at a time.
+
+    The lock is taken first and the row read after it: a statement that waited for the lock would otherwise
+    see the request's new owner without the joined row (a lost race told "None has already accepted").
+    """
+    if not Referral.objects.select_for_update().filter(pk=referral_id).values_list("pk", flat=True):
+        raise NotFoundError(_("No such referral."))
     referral = (
-        Referral.objects.select_for_update(of=("self",))
-        .select_related("requester", "requesting_site", "target_site", "target_department", "owner", "named_expert")
+        Referral.objects.select_related(
+            "requester", "requesting_site", "target_site", "target_department", "owner", "named_expert"
+        )
         .filter(pk=referral_id)
         .first()
     )

@@ -179,6 +179,7 @@ def referral_create(
         clinical_question=clinical_question.strip(),
         reason=reason.strip(),
         attachments=records,
+        is_test=patient.test,
         consent_state=ConsentState.GIVEN if consent else ConsentState.DEFERRED,
         created_at=now,
     )

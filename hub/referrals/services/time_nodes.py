@@ -14,6 +14,8 @@ from hub.referrals.models import Referral, TimeNodeRecord
 from hub.referrals.permissions import check_view
 from hub.referrals.services.common import referral_lock
 
+EARLIEST_YEAR = 2000
+
 
 def time_node_check(*, node: str, at: datetime, now: datetime) -> None:
     if node not in TimeNode.values:
@@ -22,6 +24,10 @@ def time_node_check(*, node: str, at: datetime, now: datetime) -> None:
         raise DomainError(_("Time nodes need a time zone."), code="invalid_time_node")
     if at > now + timedelta(minutes=5):
         raise DomainError(_("A time node cannot be in the future."), code="invalid_time_node")
+    if at.year < EARLIEST_YEAR:  # a typo, and before 1901 local times even have odd offsets (+08:05:43)
+        raise DomainError(
+            _("A time node cannot be before %(year)d.") % {"year": EARLIEST_YEAR}, code="invalid_time_node"
+        )
 
 
 def time_nodes_add(*, referral: Referral, nodes: dict[str, datetime], actor, now: datetime) -> list[TimeNodeRecord]:

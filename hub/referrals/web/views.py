@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from federation.identity.resident_id import RESIDENT_ID_SYSTEM
-from federation.sites.models import Site
 from hub.accounts.constants import Role
 from hub.api_errors import DomainError
 from hub.referrals import selectors, services
@@ -24,10 +23,8 @@ from hub.referrals.constants import (
     OPEN_STATUSES,
     UNACCEPTED_STATUSES,
     Pathway,
-    ReferralKind,
     TaskStatus,
     TimeNode,
-    Urgency,
 )
 from hub.referrals.patients import ATTACHABLE
 from hub.referrals.web.actions import ACTIONS, HISTORY_LABELS, action_form, actions_allowed
@@ -44,7 +41,9 @@ def _not_for_you(request):
 
 
 def _sees_statistics(user) -> bool:
-    return user.role == Role.OFFICIAL or (user.role == Role.SITE_ADMIN and bool(user.site_id))
+    from hub.dashboards.scope import sees_dashboard
+
+    return sees_dashboard(user)
 
 
 def _referral_or_404(request, referral_id: int):
@@ -218,37 +217,3 @@ def referral_action(request, referral_id: int, action: str):
     else:
         messages.success(request, step.done)
     return redirect("referrals-web:detail", referral_id=referral.pk)
-
-
-def _labelled(counts: dict[str, int], choices) -> list[tuple[str, int]]:
-    labels = dict(choices.choices)
-    return [(labels.get(value, value), n) for value, n in sorted(counts.items(), key=lambda item: -item[1])]
-
-
-@login_required
-def statistics(request):
-    """Aggregates only: officials see the alliance (or one site), site administrators their own site."""
-    user = request.user
-    if user.role == Role.OFFICIAL:
-        site = request.GET.get("site") or None
-    elif user.role == Role.SITE_ADMIN and user.site_id:
-        site = user.site.code
-    else:
-        return render(request, "referrals/forbidden.html", {"statistics": False}, status=403)
-    stats = selectors.referral_statistics(site_code=site)
-    context = {
-        "stats": stats,
-        "by": [
-            (_("By state"), _labelled(stats["by_status"], TaskStatus)),
-            (_("By kind"), _labelled(stats["by_kind"], ReferralKind)),
-            (_("By urgency"), _labelled(stats["by_urgency"], Urgency)),
-            (_("By pathway"), _labelled(stats["by_pathway"], Pathway)),
-        ],
-        "site": site,
-        "sites": Site.objects.filter(active=True).order_by("name") if user.role == Role.OFFICIAL else [],
-        "pathways": [
-            (Pathway(p).label, selectors.pathway_performance(pathway=p, site_code=site))
-            for p in (Pathway.CHEST_PAIN, Pathway.STROKE)
-        ],
-    }
-    return render(request, "referrals/statistics.html", context)

@@ -41,6 +41,9 @@ def test_exactly_one_of_two_simultaneous_accepts_wins(
     winner = next(name for name, status, _ in results if status == 200)
     loser_body = next(body for _, status, body in results if status == 409)
     assert loser_body["error"] == "already_accepted"
+    # The loser is told who won (the row read after its lock was taken, never "None has already accepted").
+    assert loser_body["detail"].startswith(liu.display_name if winner == "liu" else cardiologist_zhang.display_name)
+    assert "None" not in loser_body["detail"]
     detail = api_for(dr_li_at_county_a).get(f"{rid}").json()
     assert detail["owner"]["username"] == f"cardiologist_{winner}"
     assert [t["action"] for t in detail["transitions"]].count("accept") == 1

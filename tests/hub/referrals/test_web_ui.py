@@ -91,12 +91,13 @@ def test_each_role_sees_exactly_the_requests_the_api_shows_them(
     refused = browser(official_wang).get("/referrals/")
     assert refused.status_code == 403
     assert a not in refused.content.decode() and b not in refused.content.decode()
-    assert 'href="/referrals/statistics/"' in refused.content.decode()
+    assert 'href="/dashboard/"' in refused.content.decode()
     assert browser(official_wang).get(f"/referrals/{request_from_county_a.pk}/").status_code == 403
-    aggregates = browser(official_wang).get("/referrals/statistics/")
+    assert browser(official_wang).get("/referrals/statistics/")["Location"] == "/dashboard/"  # the old page
+    aggregates = browser(official_wang).get("/dashboard/")
     assert aggregates.status_code == 200
     assert a not in aggregates.content.decode()
-    assert aggregates.context["stats"]["total"] == 2
+    assert aggregates.context["payload"]["summary"]["requests"] == 2
 
 
 def test_the_worklist_filters_and_puts_the_most_urgent_open_request_first(
@@ -257,7 +258,7 @@ def test_the_pages_are_linked_and_listen_for_live_notifications(dr_li_at_county_
     home = browser(dr_li_at_county_a).get("/").content.decode()
     assert 'href="/referrals/"' in home and 'href="/referrals/new/"' in home
     assert "web/notifications.js" in home and 'id="live-notifications"' in home
-    assert 'href="/referrals/statistics/"' in browser(official_wang).get("/").content.decode()
+    assert 'href="/dashboard/"' in browser(official_wang).get("/").content.decode()
     signed_out = Client().get("/referrals/")
     assert signed_out.status_code == 302 and signed_out["Location"] == "/login/?next=/referrals/"
 

@@ -134,26 +134,8 @@ def test_pathway_times_are_compared_with_the_national_targets(
 
     assert response.status_code == 200, response.json()
     intervals = {i["label"]: (i["minutes"], i["met"]) for i in response.json()["pathway_intervals"]}
-    assert intervals == {"FMC-to-ECG < 10 min": (7.0, True), "door-to-balloon <= 90 min": (95.0, False)}
+    assert intervals["FMC-to-ECG < 10 min"] == (7.0, True)
+    assert intervals["door-to-balloon <= 90 min"] == (95.0, False)
+    assert intervals["Point-of-care troponin <= 20 min"] == (None, None)  # not recorded: not measured
     bad = li.post(f"{rid}/time-nodes", {"nodes": {"lunch": "2026-11-26T12:00:00+08:00"}})
     assert bad.status_code == 400 and "lunch" in str(bad.json()["detail"])
-
-
-def test_the_dashboard_gets_each_pathways_performance(
-    api_for, dr_li_at_county_a, cardiologist_zhang, chest_pain_request
-):
-    from hub.referrals.selectors import pathway_performance
-
-    li = api_for(dr_li_at_county_a)
-    for balloon in ("09:20", "10:15"):
-        rid = li.post("", chest_pain_request).json()["id"]
-        li.post(
-            f"{rid}/time-nodes",
-            {"nodes": {"door": "2026-11-26T08:00:00+08:00", "needle_or_balloon": f"2026-11-26T{balloon}:00+08:00"}},
-        )
-
-    report = {row["label"]: row for row in pathway_performance(pathway="chest_pain")}
-
-    balloon = report["door-to-balloon <= 90 min"]
-    assert (balloon["requests"], balloon["median_minutes"], balloon["met_share"]) == (2, 107.5, 0.5)
-    assert report["FMC-to-ECG < 10 min"]["requests"] == 0
