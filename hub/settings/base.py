@@ -187,7 +187,13 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.api_schema.closed_components",  # additionalProperties: false where unknown keys are refused
     ],
-    "ENUM_NAME_OVERRIDES": {"ReferralKindEnum": "hub.referrals.constants.ReferralKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralKindEnum": "hub.referrals.constants.ReferralKind",
+        "StatusEnum": "hub.referrals.constants.TaskStatus",  # a request's status, named as before rooms came
+        "RoomStatusEnum": "hub.consultations.constants.RoomStatus",
+        "RoomEventKindEnum": "hub.consultations.constants.EventKind",
+        "VideoSourceEnum": "hub.consultations.constants.VideoSource",
+    },
 }
 
 # --- Federation: site systems' OAuth2 credentials, sync, patient identity ---------

@@ -8,16 +8,27 @@ import base64
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.api_errors import DomainError, NotFoundError
+from hub.api_schema import errors
 from hub.consultations import media, selectors, services
+from hub.consultations.api.serializers import (
+    AttachmentInputSerializer,
+    EndInputSerializer,
+    IceServersSerializer,
+    InviteInputSerializer,
+    RoomEventSerializer,
+    RoomEventsSerializer,
+    RoomSerializer,
+    SnapshotInputSerializer,
+)
 from hub.consultations.audit import room_audited
-from hub.consultations.constants import VideoSource
 from hub.consultations.fhir import fhir_read_internal
 from hub.consultations.services.log import record_read_as
 from hub.referrals.selectors import user_by_username
@@ -50,14 +61,20 @@ def _room_data(room) -> dict:
 class RoomOpenApi(APIView):
     """Open the room of a request (or get the open one)."""
 
-    @extend_schema(request=None, responses={201: dict})
+    serializer_class = RoomSerializer
+
+    @extend_schema(operation_id="room_open", request=None, responses={201: RoomSerializer, **errors(404, 409)})
     def post(self, request, referral_id: int):
         room = services.room_open(referral_id=referral_id, actor=request.user)
         return Response(_room_data(room), status=status.HTTP_201_CREATED)
 
 
 class RoomDetailApi(APIView):
-    @extend_schema(responses=dict)
+    """The room: who is admitted, who is connected, what is shown."""
+
+    serializer_class = RoomSerializer
+
+    @extend_schema(operation_id="room_detail", responses={200: RoomSerializer, **errors(404)})
     def get(self, request, room_id: int):
         room, _participant = _room(request, room_id)
         room_audited(user=request.user, room=room, action="read", what="room")
@@ -71,9 +88,15 @@ class RoomEventsApi(APIView):
         since = serializers.IntegerField(min_value=0, default=0)
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
 
-    @extend_schema(parameters=[FilterSerializer], responses=dict)
+    serializer_class = RoomEventsSerializer
+
+    @extend_schema(
+        operation_id="room_events",
+        parameters=[FilterSerializer],
+        responses={200: RoomEventsSerializer, **errors(400, 404)},
+    )
     def get(self, request, room_id: int):
-        params = self.FilterSerializer(data=request.query_params)
+        params = self.FilterSerializer(data=request.query_params.dict())  # "?x=" is a value, not an absence
         params.is_valid(raise_exception=True)
         room, _participant = _room(request, room_id)
         events, truncated = selectors.events_since(
@@ -94,8 +117,17 @@ class AttachmentApi(APIView):
     """An image or file in the chat (multipart: ``file``, ``id``, optional ``text``)."""
 
     parser_classes = [MultiPartParser]
+    serializer_class = RoomEventSerializer
 
-    @extend_schema(request=None, responses={201: dict})
+    @extend_schema(
+        operation_id="room_attachment",
+        request={"multipart/form-data": AttachmentInputSerializer},
+        responses={
+            200: OpenApiResponse(RoomEventSerializer, description="already stored (a resend)"),
+            201: RoomEventSerializer,
+            **errors(400, 404, 409, 415),
+        },
+    )
     def post(self, request, room_id: int):
         content, content_type, name = _upload(request)
         event = services.attachment_post(
@@ -114,16 +146,19 @@ class SnapshotApi(APIView):
     """A still of a shared video (multipart: ``file`` JPEG/PNG, ``id``, ``source``, ``width``, ``height``)."""
 
     parser_classes = [MultiPartParser]
+    serializer_class = RoomEventSerializer
 
-    class InputSerializer(serializers.Serializer):
-        id = serializers.CharField(max_length=64)
-        source = serializers.ChoiceField(choices=VideoSource.choices, default=VideoSource.ULTRASOUND)
-        width = serializers.IntegerField(min_value=1, max_value=10000, required=False)
-        height = serializers.IntegerField(min_value=1, max_value=10000, required=False)
-
-    @extend_schema(request=None, responses={201: dict})
+    @extend_schema(
+        operation_id="room_snapshot",
+        request={"multipart/form-data": SnapshotInputSerializer},
+        responses={
+            200: OpenApiResponse(RoomEventSerializer, description="already stored (a resend)"),
+            201: RoomEventSerializer,
+            **errors(400, 404, 409, 415),
+        },
+    )
     def post(self, request, room_id: int):
-        data = self.InputSerializer(data=request.data)
+        data = SnapshotInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         content, content_type, _name = _upload(request)
         event = services.snapshot_store(
@@ -142,6 +177,17 @@ class SnapshotApi(APIView):
 class MediaContentApi(APIView):
     """The image of a Media of the room's patient (read as the caller through the gateway: checked, audited)."""
 
+    serializer_class = None
+
+    @extend_schema(
+        operation_id="room_media_content",
+        parameters=[OpenApiParameter("media_id", str, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9\-.]{1,64}$")],
+        responses={
+            (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="the image"),
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="the image"),
+            **errors(404),
+        },
+    )
     def get(self, request, room_id: int, media_id: str):
         room, _participant = _room(request, room_id)
         media_resource = record_read_as(room=room, user=request.user, reference=f"Media/{media_id}")
@@ -158,6 +204,14 @@ class MediaContentApi(APIView):
 class RecordApi(APIView):
     """One record of the room's patient as the caller may read it (what "present" shows)."""
 
+    @extend_schema(
+        operation_id="room_record",
+        parameters=[
+            OpenApiParameter("resource_type", str, OpenApiParameter.PATH, enum=sorted(selectors.RECORD_TYPES)),
+            OpenApiParameter("fhir_id", str, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9\-.]{1,64}$"),
+        ],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="the FHIR resource"), **errors(404)},
+    )
     def get(self, request, room_id: int, resource_type: str, fhir_id: str):
         room, _participant = _room(request, room_id)
         return Response(record_read_as(room=room, user=request.user, reference=f"{resource_type}/{fhir_id}"))
@@ -166,12 +220,15 @@ class RecordApi(APIView):
 class ParticipantsApi(APIView):
     """Invite experts or county colleagues (the responsible specialist)."""
 
-    class InputSerializer(serializers.Serializer):
-        usernames = serializers.ListField(child=serializers.CharField(max_length=150), min_length=1, max_length=20)
+    serializer_class = RoomSerializer
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(
+        operation_id="room_invite",
+        request=InviteInputSerializer,
+        responses={201: RoomSerializer, **errors(400, 404, 409, 415)},
+    )
     def post(self, request, room_id: int):
-        data = self.InputSerializer(data=request.data)
+        data = InviteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         _room(request, room_id)
         invitees = [user_by_username(name) for name in data.validated_data["usernames"]]
@@ -183,6 +240,10 @@ class ParticipantsApi(APIView):
 class ParticipantRemoveApi(APIView):
     """Remove someone from the room: their access ends and their connections close at once."""
 
+    @extend_schema(
+        operation_id="room_participant_remove",
+        responses={204: OpenApiResponse(description="removed"), **errors(400, 404, 409)},
+    )
     def delete(self, request, room_id: int, user_id: int):
         from hub.accounts.models import User
 
@@ -197,14 +258,15 @@ class ParticipantRemoveApi(APIView):
 class RoomEndApi(APIView):
     """End the room; with a conclusion, the responsible specialist signs the opinion at the same time."""
 
-    class InputSerializer(serializers.Serializer):
-        title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-        conclusion = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
-        recommendations = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
+    serializer_class = RoomSerializer
 
-    @extend_schema(request=InputSerializer, responses=dict)
+    @extend_schema(
+        operation_id="room_end",
+        request=EndInputSerializer,
+        responses={200: RoomSerializer, **errors(400, 404, 409, 415)},
+    )
     def post(self, request, room_id: int):
-        data = self.InputSerializer(data=request.data)
+        data = EndInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         _room(request, room_id)
         room = services.room_end(room_id=room_id, actor=request.user, **data.validated_data)
@@ -214,6 +276,9 @@ class RoomEndApi(APIView):
 class IceServersApi(APIView):
     """Fresh ICE servers (TURN credentials expire): a client asks again before an ICE restart."""
 
+    serializer_class = IceServersSerializer
+
+    @extend_schema(operation_id="room_ice_servers", responses={200: IceServersSerializer, **errors(404)})
     def get(self, request, room_id: int):
         room, _participant = _room(request, room_id, open_only=True)
         return Response({"ice_servers": media.ice_servers(user_id=request.user.pk)})

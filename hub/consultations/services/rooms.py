@@ -67,6 +67,16 @@ def _media_mode(room: Room) -> str:
     return MediaMode.SFU if admitted > MESH_LIMIT and settings.LIVEKIT_URL else MediaMode.MESH
 
 
+def _media_mode_update(room: Room) -> None:
+    """Mesh up to ``MESH_LIMIT`` admitted people, the SFU beyond; the connected browsers move when it changes."""
+    mode = _media_mode(room)
+    if mode == room.media_mode:
+        return
+    room.media_mode = mode
+    room.save(update_fields=["media_mode"])
+    events.publish_on_commit([events.frame_to_room(room.pk, {"type": "media", "mode": mode})])
+
+
 def room_url(room: Room) -> str:
     return reverse("consultations-web:room", kwargs={"room_id": room.pk})
 
@@ -198,8 +208,7 @@ def participant_invite(*, room_id: int, actor, invitees: list, now: datetime | N
         raise ConflictError(_("The room has ended."), code="room_ended")
     task_invite(referral_id=room.referral_id, actor=actor, invitees=invitees, now=now)
     admitted = [participant_admit(room=room, user=person, by=actor, now=now) for person in invitees]
-    room.media_mode = _media_mode(room)
-    room.save(update_fields=["media_mode"])
+    _media_mode_update(room)
     _room_notify(
         room=room,
         recipients=invitees,

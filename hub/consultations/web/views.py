@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -138,7 +139,7 @@ def room_page(request, room_id: int):
         "decisions": DecisionKind.choices,
         "invitees": _invitees(room) if participant.role == "owner" else [],
         "strings": js_strings(),
-        "sfu": room.media_mode == "sfu",
+        "sfu": bool(settings.LIVEKIT_URL),  # the SFU's client is loaded where a room may move to it
     }
     return render(request, "consultations/room.html", context)
 

@@ -105,3 +105,7 @@ def test_the_audit_trail_is_closed_to_doctors_and_checks_its_filters(
     bad = client.get("/api/audit/events?since=yesterday", **token_for(admin_of_county_a))
     assert bad.status_code == 400
     assert bad.json()["error"] == "invalid"
+    for query in ("success=", "success=maybe"):  # an empty value is not "either": it is refused
+        refused = client.get(f"/api/audit/events?{query}", **token_for(admin_of_county_a))
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid", query
+    assert client.get("/api/audit/events?success=false", **token_for(admin_of_county_a)).status_code == 200

@@ -100,6 +100,7 @@
       case "signal": if (call) call.onsignal(frame); return;
       case "pointer": return onPointer(frame);
       case "livekit": if (window.HubSfu) window.HubSfu.join(frame, call); return;
+      case "media": return onMediaMode(frame.mode);
       case "removed": case "ended": case "replaced": return onClosed(frame);
       case "error": return onError(frame);
     }
@@ -581,6 +582,7 @@
     });
     call.me = me.connection;
     call.iceServers = media.ice_servers || [];
+    call.sfu = !!sfu;
     if (sfu) call.connect = function () { return null; }; // media through LiveKit, not a mesh
     call.remoteMuted = function (id) { return presence[id] && presence[id].audio_muted; };
     window.hubRoomCall = call; // for diagnostics and the browser tests
@@ -591,6 +593,15 @@
       speakingDetector();
       listCameras();
     }).catch(function () { banner(T.no_media, "error"); });
+  }
+
+  // The room grew past a mesh (an expert more than four): the peers are dropped and media goes through the SFU.
+  function onMediaMode(mode) {
+    if (!call || mode !== "sfu" || call.sfu || !window.HubSfu) return;
+    call.sfu = true;
+    call.connect = function () { return null; };
+    Object.keys(call.peers).forEach(function (id) { call.disconnect(id); });
+    send({ type: "livekit" });
   }
 
   function speakingDetector() {
