@@ -18,7 +18,7 @@ from hub.dashboards.api.serializers import DashboardSerializer
 from hub.dashboards.api.views import dashboard_for
 from hub.dashboards.constants import Interval
 from hub.dashboards.periods import period_code
-from hub.dashboards.scope import sees_dashboard
+from hub.access.dashboards import sees_dashboard
 from hub.dashboards.tables import dashboard_tables
 
 PERIOD_KINDS = ("day", "week", "month", "quarter", "year", "custom")
