@@ -44,5 +44,3 @@ def dashboard_scope(*, user, site_code: str = "", department_code: str = "") -> 
         if department is None:
             raise NotFoundError(_("No such department."))
     return Scope(sites=sites, site=site, department=department)
-
-
