@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# hardening: outside debug the hub needs DJANGO_SECRET_KEY; these development commands use the development key.
+export HUB_DEV_SECRET_KEY ?= true
 
 .PHONY: demo test lint install serve migrate format bench clean-db stop-db messages bench-ingest bench-read
 

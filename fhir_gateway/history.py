@@ -67,7 +67,11 @@ def date_parse(name: str, value: str) -> datetime:
 def _count(value: str) -> int:
     if not value.isdigit():
         raise FhirError(400, _("_count must be a non-negative integer"), code="value", expression=["_count"])
-    return min(int(value), MAX_COUNT)
+    if int(value) > MAX_COUNT:
+        raise FhirError(
+            400, _("_count must be at most %(limit)s") % {"limit": MAX_COUNT}, code="too-costly", expression=["_count"]
+        )
+    return int(value)
 
 
 def history_bundle(

@@ -6,7 +6,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.base")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from hub.db_limits import request_statement_timeout  # noqa: E402
+
 django_asgi_app = get_asgi_application()
+request_statement_timeout()  # hardening: no request's SQL runs longer than DATABASE_STATEMENT_TIMEOUT_MS
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from federation import api as federation_api
 from fhir_gateway.api.views import base as fhir_base
@@ -13,7 +13,8 @@ urlpatterns = [
     path("metrics", observability.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # hardening: the split view serves Swagger UI's start-up script as a file (no inline script under the CSP)
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/referrals/", include("hub.referrals.api.urls")),
     path("api/audit/", include("hub.audit.api.urls")),
     # --- dashboards (network dashboard: JSON API, exports, page) ---
@@ -22,12 +23,13 @@ urlpatterns = [
     # --- end dashboards ---
     path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
     path("api/consultations/", include("hub.consultations.api.urls")),
+    path("api/signatures/", include("hub.signatures.api.urls")),  # hardening: public keys, opinion verification
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
     path("fhir", fhir_base, name="fhir-base-no-slash"),  # FHIR clients post Bundles to the base URL as given
     path("federation/", include("federation.urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("hub.accounts.oauth_urls", namespace="oauth2_provider")),  # hardening: admins' pages guarded
     # The language comes from the user's choice (cookie) or the browser's Accept-Language.
     path("admin/", admin.site.urls),
     path("referrals/", include("hub.referrals.web.urls")),

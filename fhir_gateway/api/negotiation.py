@@ -51,8 +51,8 @@ def accepted_type(accept: str) -> str | None:
     return None
 
 
-def body_bytes(request) -> bytes:
-    limit = settings.FHIR_MAX_BODY_BYTES
+def body_bytes(request, *, limit: int | None = None) -> bytes:
+    limit = limit or settings.FHIR_MAX_BODY_BYTES
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > limit:
         raise FhirError(413, _("The body is larger than %(limit)s bytes") % {"limit": limit}, code="too-costly")

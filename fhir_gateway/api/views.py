@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from fhir_gateway import capability, services
@@ -162,7 +163,7 @@ def type_search(request, resource_type):
     content_type = request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
     if content_type and content_type != FORM:
         raise FhirError(415, _("POST _search takes application/x-www-form-urlencoded"), code="not-supported")
-    body_bytes(request)
+    body_bytes(request, limit=getattr(settings, "FHIR_SEARCH_MAX_BODY_BYTES", 64 * 1024))  # 413 past it
     params = _params(request) + [(name, value) for name, values in request.POST.lists() for value in values]
     return _search(request, resource_type, params)
 

@@ -25,7 +25,14 @@ def _options(params: list[tuple[str, str]]) -> tuple[int, list[str] | None, obje
         if name == "_count":
             if not value.isdigit() or int(value) < 1:
                 raise FhirError(400, _("_count must be a whole number above 0"), expression=["_count"])
-            count = min(int(value), MAX_COUNT)
+            if int(value) > MAX_COUNT:
+                raise FhirError(
+                    400,
+                    _("_count must be at most %(limit)s") % {"limit": MAX_COUNT},
+                    code="too-costly",
+                    expression=["_count"],
+                )
+            count = int(value)
         elif name == "_type":
             types = [item for item in value.split(",") if item]
             if any(item not in defined_types() for item in types):

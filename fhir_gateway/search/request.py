@@ -10,7 +10,9 @@ from fhir_gateway.errors import FhirError
 from fhir_gateway.search.definitions import defined_types, params_for
 
 DEFAULT_COUNT = 20
-MAX_COUNT = 1000
+MAX_COUNT = 1000  # a larger _count is refused (400), not silently cut: the client learns the limit
+MAX_CHAIN_DEPTH = 3  # links of a chain (a.b.c) and nested _has, each a join per link
+MAX_PARAMETERS = 100  # parameters of one search
 # Handled by the REST layer (format negotiation); never an unknown parameter, never in links.
 TRANSPORT = {"_format", "_pretty"}
 SUMMARIES = {"true", "false", "text", "data", "count"}
@@ -77,8 +79,19 @@ def _include(name: str, value: str, resource_type: str | None) -> Include:
     return Include(source, None if code == "*" else code, target, iterate, reverse)
 
 
+def _chain_depth(name: str) -> int:
+    """Links a criterion follows: each ``.`` of a chain and each ``_has:`` (``a.b.c`` and ``_has:..:_has:..`` nest)."""
+    return name.count(".") + name.count("_has:")
+
+
 def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchRequest:
     request = SearchRequest(resource_type)
+    if len(params) > MAX_PARAMETERS:
+        raise FhirError(
+            400,
+            _("A search takes at most %(limit)s parameters") % {"limit": MAX_PARAMETERS},
+            code="too-costly",
+        )
     for name, value in params:
         if "\x00" in name or "\x00" in value:
             raise _bad(name.replace("\x00", ""), _("contains a NUL character"))
@@ -87,7 +100,9 @@ def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchReq
         if name == "_count":
             if not value.isdigit():
                 raise _bad(name, _("must be a whole number, 0 or more"))
-            request.count = min(int(value), MAX_COUNT)
+            if int(value) > MAX_COUNT:
+                raise _bad(name, _("must be at most %(limit)s") % {"limit": MAX_COUNT}, "too-costly")
+            request.count = int(value)
         elif name == "_sort":
             request.sort = ",".join(filter(None, [request.sort, value]))
         elif name == "_total":
@@ -113,6 +128,8 @@ def parse(resource_type: str | None, params: list[tuple[str, str]]) -> SearchReq
         elif name in ("_contained", "_containedType"):
             raise _bad(name, _("contained resources are not searched"), "not-supported")
         else:
+            if _chain_depth(name) > MAX_CHAIN_DEPTH:
+                raise _bad(name, _("chains at most %(limit)s links deep") % {"limit": MAX_CHAIN_DEPTH}, "too-costly")
             request.criteria.append((name, value))
             continue  # added to ``used`` once recognized
         request.used.append((name, value))

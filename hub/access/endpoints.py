@@ -14,3 +14,22 @@ def federation_endpoint_allowed(request, action: str) -> bool | None:
         # The sites' sync state, lag and errors: for those who run the network, not for clinicians.
         return kind in (ActorKind.SITE_ADMIN, ActorKind.SUPERUSER, ActorKind.AUDITOR)
     return None
+
+
+def oauth_applications_allowed(user) -> bool:
+    """The OAuth application registration pages (site systems' clients): the hub's administrators only."""
+    return user_kind(user) == ActorKind.SUPERUSER
+
+
+def metrics_allowed(request, *, token: str) -> bool:
+    """``/metrics``: scrapers only: the ``HUB_METRICS_TOKEN`` bearer token, or without one a caller on this host."""
+    import hmac
+    import ipaddress
+
+    if token:
+        scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False

@@ -22,3 +22,13 @@ class AccountsConfig(AppConfig):
         for model in ("accounts.User", "accounts.ApiToken"):
             post_save.connect(api_token_cache_clear, sender=model, dispatch_uid=f"token-cache-{model}-save")
             post_delete.connect(api_token_cache_clear, sender=model, dispatch_uid=f"token-cache-{model}-delete")
+
+        # hardening: a site system's client secret is stored hashed whatever the form said (DOT's registration
+        # page has an unticked "hash client secret" box that would store it as typed).
+        from django.db.models.signals import pre_save
+
+        pre_save.connect(_hash_client_secret, sender="oauth2_provider.Application", dispatch_uid="oauth-hash-secret")
+
+
+def _hash_client_secret(sender, instance, **kwargs) -> None:
+    instance.hash_client_secret = True

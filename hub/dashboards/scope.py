@@ -1,5 +1,5 @@
-"""Who sees which part of the network: officials and the hub's administrators every site, a site's
-administrator their own; nobody a patient. An unknown site or department and one out of reach answer alike."""
+"""The part of the network a dashboard request looks at. Who may see which part is the access rules' to say
+(``hub.access.dashboards``); an unknown site or department and one out of reach answer alike."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from federation.sites.constants import SiteKind
 from federation.sites.models import Department, Site
-from hub.accounts.constants import Role
+from hub.access.dashboards import dashboard_default_site, dashboard_sites, sees_dashboard
 from hub.api_errors import DomainError, ForbiddenError, NotFoundError
 
 
@@ -26,23 +25,12 @@ class Scope:
         return "department" if self.department else "site" if self.site else "alliance"
 
 
-def sees_dashboard(user) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser or user.role == Role.OFFICIAL:
-        return True
-    return user.role == Role.SITE_ADMIN and user.site is not None and user.site.kind != SiteKind.ALLIANCE
-
-
 def dashboard_scope(*, user, site_code: str = "", department_code: str = "") -> Scope:
     """The part of the network ``user`` asks for and may see; ``ForbiddenError`` / ``NotFoundError`` if not."""
     if not sees_dashboard(user):
         raise ForbiddenError(_("The network dashboard is for officials and site administrators."))
-    if user.is_superuser or user.role == Role.OFFICIAL:
-        sites = tuple(Site.objects.exclude(kind=SiteKind.ALLIANCE).order_by("kind", "code"))
-    else:
-        sites = (user.site,)
-        site_code = site_code or user.site.code
+    sites = dashboard_sites(user)
+    site_code = site_code or dashboard_default_site(user)
     site = None
     if site_code:
         site = next((s for s in sites if s.code == site_code), None)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotFound, JsonResponse
 from django.views.decorators.http import require_GET
@@ -13,15 +10,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _scraper(request) -> bool:
-    """With ``HUB_METRICS_TOKEN``: its bearer token; without: a caller on this host only."""
-    token = getattr(settings, "HUB_METRICS_TOKEN", "")
-    if token:
-        scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-    try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-    except ValueError:
-        return False
+    """With ``HUB_METRICS_TOKEN``: its bearer token; without: a caller on this host only (the rule: hub.access)."""
+    from hub.access.endpoints import metrics_allowed
+
+    return metrics_allowed(request, token=getattr(settings, "HUB_METRICS_TOKEN", ""))
 
 
 @require_GET

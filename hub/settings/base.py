@@ -19,9 +19,13 @@ VAR_DIR = Path(env_str("HUB_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or ""
 if not SECRET_KEY:
-    if not DEBUG and env_bool("HUB_REQUIRE_SECRET_KEY", False):
-        raise RuntimeError("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set")
-    # Development default: stable per checkout, never used when a key is configured.
+    # hardening: outside debug the hub refuses to start without a key; the Makefile's development commands
+    # (demo, serve, test, lint) say HUB_DEV_SECRET_KEY=true to use the development key knowingly.
+    if not DEBUG and not env_bool("HUB_DEV_SECRET_KEY", False):
+        raise RuntimeError(
+            "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set "
+            "(for development only: DJANGO_DEBUG=true or HUB_DEV_SECRET_KEY=true)"
+        )
     SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -51,10 +55,16 @@ INSTALLED_APPS = [
     "hub.audit",
     "hub.observability",
     "hub.dashboards",  # dashboards
+    # hardening: login throttling, two-factor sign-in, clinicians' signing keys
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "hub.signatures",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # hardening: Content-Security-Policy
     "hub.api_errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +73,9 @@ MIDDLEWARE = [
     "hub.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # hardening: request.user.is_verified()
+    "hub.accounts.two_factor.TwoFactorMiddleware",  # hardening: admins finish the second step first
+    "axes.middleware.AxesMiddleware",  # hardening: a locked-out sign-in answers 429
     "hub.audit.recorder.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -98,6 +111,9 @@ if EMBEDDED_DATABASE:
 DATABASES = {"default": database_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# hardening: no request's SQL runs longer than this (ms; PostgreSQL cancels it: FHIR 503/500-free answers come
+# from the error handlers). 0 turns it off; migrations and long commands set their own with SET.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000, minimum=0)
 # A connection pool per process (psycopg_pool): under ASGI every request runs in a thread of its own, so
 # without a pool each request opens a new connection. Off (0) by default; the server processes set it.
 DATABASE_POOL_MAX = env_int("DATABASE_POOL_MAX", 0, minimum=0)
@@ -158,8 +174,66 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- hardening: HTTPS, headers, login throttling, two factors ---------------------------------------
+# HUB_HTTPS=true in production (behind the TLS proxy of deploy/nginx): cookies only over HTTPS, HSTS, and the
+# proxy's X-Forwarded-Proto trusted. SESSION_COOKIE_SECURE is the older name of the cookies' half.
+HUB_HTTPS = env_bool("HUB_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HUB_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if HUB_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("HUB_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HUB_HSTS_INCLUDE_SUBDOMAINS", False)
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles, images and fonts from the hub only; scripts never inline (the dashboard's
+# labels are JSON data blocks, which CSP does not run). Style attributes stay allowed: ECharts' tooltips and
+# the room's pointer are positioned with them. Websockets and fetches go to the hub (and LiveKit when set).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A username is locked out after HUB_LOGIN_FAILURE_LIMIT failed sign-ins in a row (whatever the address, so a
+# botnet gains nothing) for HUB_LOGIN_LOCKOUT_MINUTES; ``manage.py axes_reset_username NAME`` lifts it.
+AXES_FAILURE_LIMIT = env_int("HUB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("HUB_LOGIN_LOCKOUT_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Not by address as well: a county hospital's clinicians share one NAT address, and one mistyped password
+# after another would lock them all out (axes.W006 says to add it).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+# Two-factor sign-in (TOTP): required for site and hub administrators, optional for everyone else.
+OTP_TOTP_ISSUER = env_str("HUB_OTP_ISSUER", "Alliance Hub")
+OTP_TOTP_TOLERANCE = 1
+HUB_TWO_FACTOR_REQUIRED_FOR_ADMINS = True
+# The key that encrypts clinicians' private signing keys at rest (hub.signatures); default: derived from
+# DJANGO_SECRET_KEY. Set it apart from the secret key so that rotating one does not lose the other.
+HUB_SIGNING_KEY_SECRET = env_str("HUB_SIGNING_KEY_SECRET", "") or ""
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -215,6 +289,9 @@ AUDIT_DEFER_READS = env_bool("AUDIT_DEFER_READS", True)
 # --- FHIR gateway ------------------------------------------------------------
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FHIR_MAX_BODY_BYTES + 1
+# hardening: the form body of POST [type]/_search (larger ones get 413); searches also take at most 100
+# parameters, _count <= 1000 and chains 3 links deep (fhir_gateway.search.request), else 400.
+FHIR_SEARCH_MAX_BODY_BYTES = env_int("FHIR_SEARCH_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 # Threads per server process (fhir_gateway.api.asgi): HTTP requests, and lanes of their own for plain FHIR
 # reads and type-level FHIR searches.
 HTTP_THREADS = env_int("HTTP_THREADS", 8, minimum=1)

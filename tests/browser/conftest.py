@@ -89,6 +89,34 @@ def offsite_requests():
     assert not tried, f"pages tried to reach outside 127.0.0.1: {tried}"
 
 
+@pytest.fixture
+def csp_violations():
+    """What the Content-Security-Policy blocked on the pages (Chromium's console); asserted empty after each test:
+    the policy must block nothing the pages need."""
+    seen: list[str] = []
+    yield seen
+    assert not seen, f"the Content-Security-Policy blocked: {seen}"
+
+
+# Every page reports each violation on its console (Chromium logs most of them itself; this makes sure).
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("Content Security Policy violation: " + e.violatedDirective + " " + e.blockedURI + " "
+    + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
+def _watch_csp(context, seen: list[str]) -> None:
+    context.add_init_script(_REPORT_VIOLATIONS)
+
+    def console(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            seen.append(message.text)
+
+    context.on("console", console)
+
+
 def _guard(context, tried: list[str]) -> None:
     def route(route):
         url = route.request.url
@@ -103,7 +131,7 @@ def _guard(context, tried: list[str]) -> None:
 
 
 @pytest.fixture
-def page_for(browser, hub_server, offsite_requests, transactional_db):
+def page_for(browser, hub_server, offsite_requests, csp_violations, transactional_db):
     """``page_for(user, viewport=PHONE, language="zh-hans")``: a new signed-in page (its own browser context)."""
     from django.conf import settings
     from django.test import Client
@@ -116,6 +144,7 @@ def page_for(browser, hub_server, offsite_requests, transactional_db):
         )
         contexts.append(context)
         _guard(context, offsite_requests)
+        _watch_csp(context, csp_violations)
         cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": hub_server}]
         if user is not None:
             client = Client()

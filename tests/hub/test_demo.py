@@ -53,4 +53,5 @@ def test_the_demo_alliance_has_a_general_hospital_four_counties_and_every_role(d
 def test_demo_users_sign_in_with_the_printed_password(client, db, settings, capsys):
     call_command("load_demo")
     assert settings.DEMO_PASSWORD in capsys.readouterr().out
-    assert client.login(username="cardiologist_zhang", password=settings.DEMO_PASSWORD)
+    signed_in = client.post("/login/", {"username": "cardiologist_zhang", "password": settings.DEMO_PASSWORD})
+    assert signed_in.status_code == 302 and "_auth_user_id" in client.session

@@ -21,7 +21,7 @@ def test_home_requires_login_then_shows_the_users_site(client, dr_li_at_county_a
 
 def test_admin_is_available_in_both_languages(client, db, django_user_model):
     django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests")
-    client.login(username="root", password="pw-for-tests")
+    client.post("/login/", {"username": "root", "password": "pw-for-tests"})
     assert "站点" in client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "Sites" in client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 

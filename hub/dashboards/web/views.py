@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from federation.sites.models import Department
+from hub.access.dashboards import sees_dashboard
 from hub.api_errors import DomainError
 from hub.dashboards.api.serializers import DashboardSerializer
 from hub.dashboards.api.views import dashboard_for
 from hub.dashboards.constants import Interval
 from hub.dashboards.periods import period_code
-from hub.dashboards.scope import sees_dashboard
 from hub.dashboards.tables import dashboard_tables
 
 PERIOD_KINDS = ("day", "week", "month", "quarter", "year", "custom")

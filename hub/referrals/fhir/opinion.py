@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
-
-from django.utils.crypto import salted_hmac
 
 from hub.referrals.constants import OPINION_ID_SYSTEM
 from hub.referrals.fhir.resources import user_reference
@@ -28,12 +25,6 @@ AUTHOR_SIGNATURE = {
 def narrative(text: str) -> dict:
     body = "<br/>".join(html.escape(line) for line in text.splitlines()) or html.escape(text)
     return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
-
-
-def opinion_sign_digest(*, content: dict) -> str:
-    """The hub's signature over the opinion's content (HMAC-SHA256 keyed by the hub's secret)."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return salted_hmac("hub.referrals.opinion", canonical, algorithm="sha256").hexdigest()
 
 
 def composition_build(opinion, *, appends_ref: str | None = None) -> dict:

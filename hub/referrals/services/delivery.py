@@ -22,6 +22,7 @@ from hub.referrals.fhir.opinion import composition_build
 from hub.referrals.fhir.store import fhir_read
 from hub.referrals.models import Opinion
 from hub.referrals.models.opinion import DeliveryStatus
+from hub.signatures.services import opinion_signature_extensions
 
 logger = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -58,9 +59,7 @@ def opinion_for_site(*, opinion: Opinion) -> dict:
         content["relatesTo"] = [
             {"code": "appends", "targetIdentifier": {"system": OPINION_ID_SYSTEM, "value": str(opinion.appends.uid)}}
         ]
-    content["extension"] = [
-        {"url": "urn:alliance-hub:signature", "valueString": opinion.signature},
-    ]
+    content["extension"] = opinion_signature_extensions(opinion=opinion)  # verifiable with the published key
     return content
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from hub.api_errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TaskStatus, TimeNode
-from hub.referrals.fhir.opinion import composition_build, opinion_sign_digest, provenance_build
+from hub.referrals.fhir.opinion import composition_build, provenance_build
 from hub.referrals.fhir.resources import appointment_build
 from hub.referrals.fhir.store import fhir_create
 from hub.referrals.models import Appointment, Opinion, Referral
@@ -25,6 +25,7 @@ from hub.referrals.services.common import (
 )
 from hub.referrals.services.delivery import site_endpoint
 from hub.referrals.services.time_nodes import time_node_put
+from hub.signatures.services import opinion_signature_make
 
 MAX_SESSION = timedelta(hours=8)
 
@@ -94,7 +95,7 @@ def _opinion_write(
     )
     appends_ref = f"Composition/{appends.composition_id}" if appends else None
     content = composition_build(opinion, appends_ref=appends_ref)
-    opinion.signature = opinion_sign_digest(content=content)
+    opinion.signature = opinion_signature_make(opinion=opinion)  # the author's Ed25519 key (hub.signatures)
     endpoint = site_endpoint(site_id=referral.requesting_site_id)
     opinion.delivery_status = DeliveryStatus.PENDING if endpoint else DeliveryStatus.NOT_APPLICABLE
     owner = referral.requesting_site.code

@@ -41,7 +41,7 @@ def _not_for_you(request):
 
 
 def _sees_statistics(user) -> bool:
-    from hub.dashboards.scope import sees_dashboard
+    from hub.access.dashboards import sees_dashboard
 
     return sees_dashboard(user)
 

@@ -195,6 +195,68 @@ def _export(c, h, r):
     return SimpleNamespace(status_code=200, content=json.dumps(bundle).encode())
 
 
+# hardening: who sees the network dashboard of county A (aggregates: officials, the platform operator, county A's
+# administrator), the published signing keys (every signed-in person; site systems do not use /api/), an opinion's
+# verification (those who see its request), /metrics (scrapers only) and the OAuth application pages.
+DASHBOARD = {"site_admin": {"dashboard"}, "official": {"dashboard"}, "superuser": {"dashboard"}}
+USERS_SEE = {
+    actor: {"signing_key"}
+    for actor in ("county_doctor", "specialist", "other_specialist", "site_admin", "official", "auditor", "superuser")
+}
+OPINION = {"county_doctor": {"opinion"}, "specialist": {"opinion"}}
+
+
+def _shown_as(response, record, seen: bool):
+    """A non-FHIR answer as a Bundle naming the record when it shows it (so the matrix judges it like the rest)."""
+    from types import SimpleNamespace
+
+    if not seen:
+        return response
+    body = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": record.resource_type, "id": record.id}}]}
+    return SimpleNamespace(status_code=response.status_code, content=json.dumps(body).encode())
+
+
+def _dashboard(c, h, r, export: str, page: bool = False):
+    if page:  # the page is for signed-in browsers: the session of the token's user
+        c = Client()
+        user = _token_user(h.get("HTTP_AUTHORIZATION", ""))
+        if user is not None:
+            c.force_login(user)
+        response = c.get(f"/dashboard/?site={r.id}")
+        return _shown_as(response, r, response.status_code == 200)
+    response = c.get(f"/api/dashboard/{export}?site={r.id}", **h)
+    if response.status_code != 200:
+        return response
+    if export == "":
+        return _shown_as(response, r, (response.json().get("scope", {}).get("site") or {}).get("code") == r.id)
+    return _shown_as(response, r, len(response.content) > 0)
+
+
+def _token_user(header: str):
+    from hub.accounts.services import api_token_authenticate
+
+    scheme, _sep, raw = header.partition(" ")
+    return api_token_authenticate(raw) if scheme == "Bearer" and raw.startswith("ahub_") else None
+
+
+def _metrics(c, h):
+    return c.get("/metrics", REMOTE_ADDR="10.20.30.40", **h)  # not this host, and no HUB_METRICS_TOKEN
+
+
+def _oauth_pages(c, h):
+    from types import SimpleNamespace
+
+    client = Client()
+    user = _token_user(h.get("HTTP_AUTHORIZATION", ""))
+    if user is not None:
+        client.force_login(user)
+    answers = [client.get(path) for path in ("/o/applications/", "/o/applications/register/")]
+    if all(a.status_code == 200 for a in answers):
+        body = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Dashboard", "id": "county-a"}}]}
+        return SimpleNamespace(status_code=200, content=json.dumps(body).encode())
+    return next(a for a in answers if a.status_code != 200)
+
+
 PATIENTS = {"patient", "golden"}
 SITE_PATIENTS = {"a_patient", "b_patient", "shared_patient"}
 # $match answers with the golden Patient to those who may read it (the platform operator) and with the site
@@ -254,6 +316,34 @@ ROWS = [
     Row("referral API detail", {"referral"}, lambda c, h, r: c.get(f"/api/referrals/{r.id}", **h), REFERRAL_API),
     Row("referral API list", {"referral"}, lambda c, h, r: c.get("/api/referrals/", **h), REFERRAL_API),
     Row("referral page", {"referral"}, lambda c, h, r: c.get(f"/referrals/{r.id}/", **h), REFERRAL_API),
+    # hardening: the dashboard's API and exports, /metrics, the signatures API
+    Row("dashboard API", {"dashboard"}, lambda c, h, r: _dashboard(c, h, r, ""), DASHBOARD),
+    Row("dashboard CSV", {"dashboard"}, lambda c, h, r: _dashboard(c, h, r, "export.csv"), DASHBOARD),
+    Row("dashboard XLSX", {"dashboard"}, lambda c, h, r: _dashboard(c, h, r, "export.xlsx"), DASHBOARD),
+    Row("dashboard page", {"dashboard"}, lambda c, h, r: _dashboard(c, h, r, "", page=True), DASHBOARD),
+    Row("/metrics", {"dashboard"}, lambda c, h, r: _metrics(c, h), {}),  # scrapers only: no actor here is one
+    Row(
+        "signing keys",
+        {"signing_key"},
+        lambda c, h, r: c.get("/api/signatures/keys?limit=200", **h),
+        USERS_SEE,
+        shown=lambda p, r: isinstance(p, dict) and any(k.get("key") == r.id for k in p.get("results", [])),
+    ),
+    Row(
+        "signing key",
+        {"signing_key"},
+        lambda c, h, r: c.get(f"/api/signatures/keys/{r.id}", **h),
+        USERS_SEE,
+        shown=lambda p, r: isinstance(p, dict) and p.get("key") == r.id,
+    ),
+    Row(
+        "opinion verification",
+        {"opinion"},
+        lambda c, h, r: c.get(f"/api/signatures/opinions/{r.id}", **h),
+        OPINION,
+        shown=lambda p, r: isinstance(p, dict) and p.get("opinion") == r.id and p.get("valid") is True,
+    ),
+    Row("OAuth application pages", {"dashboard"}, lambda c, h, r: _oauth_pages(c, h), {"superuser": {"dashboard"}}),
 ]
 
 
@@ -275,6 +365,7 @@ def _current(record: Record) -> dict:
 
 def _build() -> World:
     from django.contrib.auth.models import Permission
+    from django.utils.timezone import now
 
     from federation.auth.services import site_client_create
     from federation.identity.features import patient_features
@@ -359,6 +450,22 @@ def _build() -> World:
     )
     records["task"] = Record("task", "Task", referral.task_id, "", {"workflow"})
     records["referral"] = Record("referral", "Referral", str(referral.pk), "胸痛待查", {"referral"})
+    # hardening: county A's dashboard, Dr Zhang's signing key and an opinion he signed on the shared request
+    from django.db import transaction
+
+    from hub.referrals.models import Opinion
+    from hub.signatures.services import opinion_signature_make
+
+    records["dashboard"] = Record("dashboard", "Dashboard", "county-a", "", {"dashboard"})
+    with transaction.atomic():
+        opinion = Opinion(
+            referral=referral, author=users["specialist"], title="matrix", conclusion="matrix opinion", signed_at=now()
+        )
+        opinion.signature = opinion_signature_make(opinion=opinion)
+        opinion.save()
+    records["opinion"] = Record("opinion", "Opinion", str(opinion.uid), "", {"opinion"})
+    key_id = opinion.signature.split(":")[1]
+    records["signing_key"] = Record("signing_key", "SigningKey", key_id, "", {"signing_key"})
     for record in records.values():  # the search rows need a patient and an observation for each record
         record.patient = records.get(record.key.replace("obs", "patient"), record).id
         record.obs = records.get(record.key.replace("patient", "obs"), record).id
