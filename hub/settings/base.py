@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "hub.web",
     "hub.demo",
     "hub.notifications",
+    "hub.deliveries",  # the outbox's dead letters for site administrators
     "hub.referrals",
     "hub.audit",
     "hub.observability",
@@ -313,3 +314,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # access: how long a record opened by breaking the glass stays open (minutes).
 HUB_BREAK_GLASS_MINUTES = env_int("HUB_BREAK_GLASS_MINUTES", 240, minimum=1)
+
+# --- Notifications (hub.notifications) ------------------------------------------------
+# A connected notification socket reads what Redis did not bring it from the database this often (seconds).
+NOTIFICATION_RESYNC_SECONDS = env_int("HUB_NOTIFICATION_RESYNC_SECONDS", 15, minimum=1)
