@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "fhir_gateway.bulk",
     "oauth2_provider",
     "federation",
+    "federation.subscriptions",
     "hub.accounts",
     "hub.access",
     "hub.web",

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SubscriptionsConfig(AppConfig):
+    name = "federation.subscriptions"
+    label = "subscriptions"
+    verbose_name = _("FHIR Subscriptions")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from federation.subscriptions import capability, listener
+        from fhir_gateway import hooks
+
+        hooks.register(hooks.write_listeners, listener.changes_heard)
+        hooks.register(hooks.capability_contributors, capability.capability_contribute)
