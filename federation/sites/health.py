@@ -1,28 +1,27 @@
 """A site's visible health: healthy, degraded or down, with the circuit breaker that protects it.
 
-After ``breaker_threshold`` failed runs in a row the site is down and is not called again until
-``next_attempt_at`` (the probe), which backs off exponentially while it stays down.
+After ``breaker_threshold`` failures in a row the site is down and is not called again until
+``next_attempt_at`` (the probe), which backs off exponentially while it stays down. The breaker is the
+site's one breaker in ``federation.outbox.breaker`` (key ``site:<code>``): failed sync runs and failed
+deliveries to the site (signed opinions) count together, and either kind of success closes it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
+from federation.outbox.breaker import breaker_failure, breaker_open_until, breaker_success, site_destination
 from federation.sites.sync_config import HealthState, SiteSync
 from federation.sync.models import DeadLetter
 
 RECENT_ERRORS = 10
 
 
-def _conf(name: str, default: float) -> float:
-    return float((getattr(settings, "FEDERATION_SYNC", {}) or {}).get(name, default))
-
-
 def health_success(*, sync: SiteSync, degraded: bool, now: datetime | None = None) -> None:
     now = now or timezone.now()
+    breaker_success(site_destination(sync.site.code))
     sync.state = HealthState.DEGRADED if degraded else HealthState.HEALTHY
     sync.last_success_at = now
     sync.consecutive_failures = 0
@@ -43,19 +42,14 @@ def health_note(*, sync: SiteSync, message: str, now: datetime | None = None) ->
 
 def health_failure(*, sync: SiteSync, error: str, now: datetime | None = None) -> None:
     now = now or timezone.now()
-    sync.consecutive_failures += 1
+    breaker = breaker_failure(site_destination(sync.site.code), error=error, now=now)
+    sync.consecutive_failures = breaker.consecutive_failures
     sync.last_error = error[:2000]
     sync.recent_errors = ([{"at": now.isoformat(), "error": error[:500]}] + list(sync.recent_errors or []))[
         :RECENT_ERRORS
     ]
-    threshold = int(_conf("breaker_threshold", 3))
-    if sync.consecutive_failures >= threshold:
-        sync.state = HealthState.DOWN
-        wait = min(_conf("probe_after", 60) * 2 ** (sync.consecutive_failures - threshold), _conf("probe_max", 3600))
-        sync.next_attempt_at = now + timedelta(seconds=wait)
-    else:
-        sync.state = HealthState.DEGRADED
-        sync.next_attempt_at = None
+    sync.state = HealthState.DOWN if breaker.open_until else HealthState.DEGRADED
+    sync.next_attempt_at = breaker.open_until
     sync.save(update_fields=["consecutive_failures", "last_error", "recent_errors", "state", "next_attempt_at"])
 
 
@@ -79,8 +73,11 @@ def syncs_due(*, now: datetime | None = None) -> list[int]:
     """Enabled syncs whose interval has passed and whose circuit (if open) allows a probe."""
     now = now or timezone.now()
     due = []
-    for sync in SiteSync.objects.filter(enabled=True, site__active=True):
-        if sync.next_attempt_at and sync.next_attempt_at > now:
+    for sync in SiteSync.objects.select_related("site").filter(enabled=True, site__active=True):
+        if sync.next_attempt_at:  # the breaker opened on the sync's own failures: its probe time (mirrored)
+            if sync.next_attempt_at > now:
+                continue
+        elif breaker_open_until(site_destination(sync.site.code), now=now):  # deliveries to it keep failing
             continue
         if sync.state != HealthState.DOWN and sync.last_attempt_at:
             if sync.last_attempt_at + timedelta(seconds=sync.interval_seconds) > now:

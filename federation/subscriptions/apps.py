@@ -9,8 +9,9 @@ class SubscriptionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from federation.subscriptions import capability, listener
+        from federation.subscriptions import capability, delivery, listener
         from fhir_gateway import hooks
 
+        delivery.handlers_register()
         hooks.register(hooks.write_listeners, listener.changes_heard)
         hooks.register(hooks.capability_contributors, capability.capability_contribute)

@@ -1,38 +1,22 @@
-"""Talking to a site's FHIR endpoint: retries with exponential backoff and full jitter."""
+"""Talking to a site's FHIR endpoint: quick retries with the federation's one ``RetryPolicy`` (backoff, jitter)."""
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 
 import httpx
-from django.conf import settings
+
+from federation.outbox.policy import RetryPolicy
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
+__all__ = ["RETRYABLE_STATUS", "Fetched", "RetryPolicy", "SiteUnavailable", "json_fetch", "site_client"]
+
+
 class SiteUnavailable(Exception):
     """The site did not answer usefully after every retry."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    retries: int = 3
-    backoff: float = 0.5  # seconds; attempt n waits up to backoff * 2**n
-    max_wait: float = 30.0
-
-    @classmethod
-    def from_settings(cls) -> RetryPolicy:
-        conf = getattr(settings, "FEDERATION_SYNC", {}) or {}
-        return cls(
-            retries=int(conf.get("retries", cls.retries)),
-            backoff=float(conf.get("backoff", cls.backoff)),
-            max_wait=float(conf.get("max_wait", cls.max_wait)),
-        )
-
-    def wait(self, attempt: int) -> float:
-        return random.uniform(0, min(self.max_wait, self.backoff * 2**attempt))  # full jitter
 
 
 @dataclass
@@ -53,7 +37,7 @@ def json_fetch(client: httpx.Client, url: str, *, policy: RetryPolicy) -> Fetche
     last = ""
     for attempt in range(policy.retries + 1):
         if attempt:
-            time.sleep(policy.wait(attempt - 1))
+            time.sleep(policy.wait(attempt))
         try:
             response = client.get(url)
         except httpx.HTTPError as error:

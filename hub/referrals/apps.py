@@ -12,3 +12,8 @@ class ReferralsConfig(AppConfig):
         from hub.referrals import caches
 
         caches.connect()
+
+        from federation.outbox.registry import handler_register
+        from hub.referrals.services.delivery import OUTBOX_KIND, opinion_delivery_recorded, opinion_send
+
+        handler_register(OUTBOX_KIND, send=opinion_send, recorded=opinion_delivery_recorded)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "fhir_gateway.bulk",
     "oauth2_provider",
     "federation",
+    "federation.outbox",
     "federation.subscriptions",
     "hub.accounts",
     "hub.access",
@@ -199,6 +200,19 @@ OAUTH2_PROVIDER = {
 }
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 FEDERATION_SYNC = {"retries": 3, "backoff": 0.5, "breaker_threshold": 3, "probe_after": 60}
+# The outbox (federation.outbox): deliveries retried with backoff (seconds) for give_up_after (at least a day),
+# then dead letters; a worker holds a message lease_seconds before the sweeper may give it to another.
+OUTBOX = {
+    "backoff": env_int("OUTBOX_RETRY_BACKOFF_SECONDS", 15, minimum=1),
+    "max_wait": env_int("OUTBOX_RETRY_MAX_SECONDS", 3600, minimum=1),
+    "give_up_after": env_int("OUTBOX_GIVE_UP_HOURS", 48, minimum=24) * 3600,
+    "lease_seconds": env_int("OUTBOX_LEASE_SECONDS", 60, minimum=1),
+    "keep_days": 30,
+}
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "outbox.sweep",
+    "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1)),
+}
 FEDERATION_HUB_BASE_URL = env_str("HUB_FHIR_BASE_URL", "http://127.0.0.1:8000/fhir")
 FEDERATION_RECORD_VIEW_TIMEOUT = 5.0  # seconds the live record view (调阅) waits for a site
 FEDERATION_MPI: dict = {}  # weights and thresholds: see federation.identity.scoring

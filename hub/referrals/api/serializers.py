@@ -149,6 +149,7 @@ class OpinionSerializer(serializers.Serializer):
     provenance = serializers.SerializerMethodField()
     delivery_status = serializers.CharField()
     delivery_attempts = serializers.IntegerField()
+    delivery_error = serializers.CharField()
     delivered_at = serializers.DateTimeField(allow_null=True)
 
     def get_composition(self, opinion) -> str:

@@ -1,7 +1,7 @@
 """Every write of the referral workflow (import from here)."""
 
 from hub.referrals.services.create import ConsentGiven, referral_create, referral_request, referral_submit
-from hub.referrals.services.delivery import opinion_deliver
+from hub.referrals.services.delivery import opinion_delivery_enqueue
 from hub.referrals.services.escalation import opinion_escalate, opinion_escalate_due, sla_escalate, sla_escalate_due
 from hub.referrals.services.lifecycle import referral_cancel, task_fail, task_hold, task_resume, task_start
 from hub.referrals.services.opinion import appointment_schedule, opinion_addendum, opinion_sign
@@ -20,7 +20,7 @@ __all__ = [
     "ConsentGiven",
     "appointment_schedule",
     "opinion_addendum",
-    "opinion_deliver",
+    "opinion_delivery_enqueue",
     "opinion_sign",
     "referral_cancel",
     "referral_create",

@@ -5,6 +5,12 @@ base URL, bearer token, timeout; a site whose sync is disabled gets nothing), re
 site client. The site does not know the hub's ids, so the patient is referenced by the site's own identifier
 (its record number), and the POST is a conditional create on the opinion's identifier
 (http://hl7.org/fhir/R4/http.html#ccreate): a retry after a lost response never files the opinion twice.
+
+The POST goes through the outbox (``federation.outbox``): ``opinion_delivery_enqueue`` writes the message in
+the signing transaction, a worker sends it after commit with no row lock held (``opinion_send``), and each
+claim and outcome is mirrored on the opinion (``opinion_delivery_recorded``: attempts, last error, delivered
+or failed), so the hub says truthfully where the delivery stands. The opinion's uid is the event id (the
+``Idempotency-Key``); an addendum waits for the opinion it amends (one ordering key per referral).
 """
 
 from __future__ import annotations
@@ -12,11 +18,15 @@ from __future__ import annotations
 import logging
 
 import httpx
-from django.db import transaction
 from django.utils import timezone
 
+from federation.outbox.breaker import site_destination
+from federation.outbox.http import idempotency_headers
+from federation.outbox.models import MessageState, OutboxMessage
+from federation.outbox.registry import GiveUp, Retry
+from federation.outbox.services import outbox_enqueue
 from federation.sites.sync_config import SiteSync
-from federation.sync.client import site_client
+from federation.sync.client import RETRYABLE_STATUS, site_client
 from hub.referrals.constants import OPINION_ID_SYSTEM
 from hub.referrals.fhir.opinion import composition_build
 from hub.referrals.fhir.store import fhir_read
@@ -25,6 +35,7 @@ from hub.referrals.models.opinion import DeliveryStatus
 
 logger = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
+OUTBOX_KIND = "referrals.opinion"
 
 
 def site_endpoint(*, site_id: int) -> SiteSync | None:
@@ -64,47 +75,72 @@ def opinion_for_site(*, opinion: Opinion) -> dict:
     return content
 
 
-def opinion_deliver(*, opinion_id: int, final: bool = False) -> bool:
-    """One delivery attempt; returns whether the site has the opinion. ``final`` marks a failure permanent."""
-    with transaction.atomic():
-        opinion = (
-            Opinion.objects.select_for_update(of=("self",))
-            .select_related("referral", "referral__requesting_site", "referral__target_site", "author", "appends")
-            .get(pk=opinion_id)
-        )
-        if opinion.delivery_status == DeliveryStatus.DELIVERED:
-            return True
-        endpoint = site_endpoint(site_id=opinion.referral.requesting_site_id)
-        if endpoint is None:
+def opinion_delivery_enqueue(*, opinion: Opinion) -> OutboxMessage:
+    """In the signing transaction: the opinion goes to the requesting site once it commits."""
+    referral = opinion.referral
+    return outbox_enqueue(
+        kind=OUTBOX_KIND,
+        destination=site_destination(referral.requesting_site.code),
+        payload={"opinion_id": opinion.pk},
+        ordering_key=f"referral:{referral.pk}",
+        event_id=opinion.uid,
+        site_code=referral.requesting_site.code,
+        subject=f"opinion:{opinion.pk}",
+    )
+
+
+def opinion_send(message: OutboxMessage) -> dict:
+    """The outbox's handler: one POST of the opinion to its site (no transaction, no lock held)."""
+    opinion = (
+        Opinion.objects.select_related("referral", "referral__requesting_site", "author", "appends")
+        .filter(pk=message.payload["opinion_id"])
+        .first()
+    )
+    if opinion is None:
+        raise GiveUp("the opinion no longer exists")
+    endpoint = site_endpoint(site_id=opinion.referral.requesting_site_id)
+    if endpoint is None:
+        return {"not_applicable": True}  # the site's endpoint was removed or disabled meanwhile
+    body = opinion_for_site(opinion=opinion)
+    url = endpoint.base_url.rstrip("/") + "/Composition"
+    headers = {
+        "Content-Type": FHIR_JSON,
+        "If-None-Exist": f"identifier={OPINION_ID_SYSTEM}|{opinion.uid}",
+        **idempotency_headers(message),
+    }
+    try:
+        with site_client(token=endpoint.bearer_token, timeout=endpoint.timeout_seconds) as client:
+            response = client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise Retry(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code in (200, 201):
+        return {"location": response.headers.get("Location", "")[:500]}
+    error = f"HTTP {response.status_code}: {response.text[:500]}"
+    if response.status_code in RETRYABLE_STATUS or response.status_code in (401, 403, 408):
+        raise Retry(error)  # the site is unwell or its credentials are being fixed: retried
+    raise GiveUp(error)  # the site refuses this content: retrying cannot help
+
+
+def opinion_delivery_recorded(message: OutboxMessage) -> None:
+    """The outbox's claim or outcome, mirrored on the opinion (inside the outbox's transaction)."""
+    opinion = Opinion.objects.select_for_update(of=("self",)).filter(pk=message.payload.get("opinion_id")).first()
+    if opinion is None:
+        return
+    opinion.delivery_attempts = min(message.attempts, 32767)
+    if message.state == MessageState.DELIVERED:
+        if message.result.get("not_applicable"):
             opinion.delivery_status = DeliveryStatus.NOT_APPLICABLE
-            opinion.save(update_fields=["delivery_status"])
-            return True
-        body = opinion_for_site(opinion=opinion)
-        opinion.delivery_attempts += 1
-        url = endpoint.base_url.rstrip("/") + "/Composition"
-        headers = {"Content-Type": FHIR_JSON, "If-None-Exist": f"identifier={OPINION_ID_SYSTEM}|{opinion.uid}"}
-        try:
-            with site_client(token=endpoint.bearer_token, timeout=endpoint.timeout_seconds) as client:
-                response = client.post(url, json=body, headers=headers)
-            error = "" if response.status_code in (200, 201) else f"HTTP {response.status_code}: {response.text[:500]}"
-        except httpx.HTTPError as exc:
-            response, error = None, f"{type(exc).__name__}: {exc}"
-        if not error:
-            opinion.delivery_status = DeliveryStatus.DELIVERED
-            opinion.delivered_at = timezone.now()
-            opinion.delivered_location = response.headers.get("Location", "")[:500]
-            opinion.delivery_error = ""
         else:
-            logger.warning("opinion %s not delivered to %s: %s", opinion.pk, url, error)
-            opinion.delivery_error = error
-            opinion.delivery_status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
-        opinion.save(
-            update_fields=[
-                "delivery_status",
-                "delivery_attempts",
-                "delivery_error",
-                "delivered_at",
-                "delivered_location",
-            ]
-        )
-        return not error
+            opinion.delivery_status = DeliveryStatus.DELIVERED
+            opinion.delivered_at = message.delivered_at or timezone.now()
+            opinion.delivered_location = message.result.get("location", "")
+        opinion.delivery_error = ""
+    elif message.state == MessageState.DEAD:
+        opinion.delivery_status = DeliveryStatus.FAILED
+        opinion.delivery_error = message.dead_reason or message.last_error
+    else:
+        opinion.delivery_status = DeliveryStatus.PENDING
+        opinion.delivery_error = message.last_error
+    opinion.save(
+        update_fields=["delivery_status", "delivery_attempts", "delivery_error", "delivered_at", "delivered_location"]
+    )

@@ -23,7 +23,7 @@ from hub.referrals.services.common import (
     transition_check,
     transition_record,
 )
-from hub.referrals.services.delivery import site_endpoint
+from hub.referrals.services.delivery import opinion_delivery_enqueue, site_endpoint
 from hub.referrals.services.time_nodes import time_node_put
 
 MAX_SESSION = timedelta(hours=8)
@@ -104,9 +104,7 @@ def _opinion_write(
     opinion.provenance_id = fhir_create(resource=provenance_build(opinion, target_ref=target), owner=owner)["id"]
     opinion.save(update_fields=["provenance_id"])
     if endpoint:
-        from hub.referrals.tasks import opinion_deliver_task
-
-        transaction.on_commit(lambda: opinion_deliver_task.delay(opinion_id=opinion.pk), robust=True)
+        opinion_delivery_enqueue(opinion=opinion)
     return opinion
 
 

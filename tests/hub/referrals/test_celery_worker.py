@@ -1,4 +1,5 @@
-"""A real Celery worker on Redis delivers opinions with retries: skipped when ``REDIS_URL`` is unset."""
+"""A real Celery worker on Redis delivers opinions through the outbox with retries: skipped when ``REDIS_URL``
+is unset."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def worker(celery_worker_on_redis, settings):
-    settings.REFERRAL_DELIVERY_BACKOFF_SECONDS = 0.2
+    settings.OUTBOX = {**settings.OUTBOX, "backoff": 0.2, "max_wait": 1}
     return celery_worker_on_redis
 
 
@@ -47,4 +48,5 @@ def test_a_worker_retries_until_the_county_site_takes_the_opinion(
 
     opinion.refresh_from_db()
     assert (opinion.delivery_status, opinion.delivery_attempts) == ("delivered", 3)
+    assert opinion.delivery_error == ""
     assert len(sim.store.resources["Composition"]) == 1

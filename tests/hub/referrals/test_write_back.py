@@ -7,15 +7,18 @@ federation's simulator, which files Compositions with conditional create and fai
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from federation.outbox.models import Breaker, OutboxMessage
+from federation.outbox.services import outbox_deliver, outbox_resend, outbox_sweep
 from federation.simulator.server import SiteSimulator
 from federation.sites.sync_config import SiteSync
 from hub.referrals import services
 from hub.referrals.models import Opinion
-from hub.referrals.models.opinion import DeliveryStatus
-from hub.referrals.services.delivery import opinion_deliver
+from hub.referrals.services.delivery import OUTBOX_KIND
 
 COUNTY_A_TOKEN = "county-a-his-token"
 
@@ -50,6 +53,17 @@ def signed_opinion(doctor, specialist, patient, capture):
     return opinion
 
 
+def message_of(opinion) -> OutboxMessage:
+    return OutboxMessage.objects.get(kind=OUTBOX_KIND, subject=f"opinion:{opinion.pk}")
+
+
+def retry_due(opinion, *, times: int = 1) -> None:
+    """As the sweeper does once each retry's time has come (the waits themselves are not the point here)."""
+    for _ in range(times):
+        OutboxMessage.objects.filter(kind=OUTBOX_KIND, state="pending").update(next_attempt_at=timezone.now())
+        outbox_sweep()
+
+
 def compositions(sim: SiteSimulator) -> list[dict]:
     return list(sim.store.resources.get("Composition", {}).values())
 
@@ -79,13 +93,15 @@ def test_a_delivery_whose_answer_was_lost_files_the_opinion_once(
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
-    Opinion.objects.filter(pk=opinion.pk).update(delivery_status=DeliveryStatus.PENDING)  # as if never answered
+    # as if the worker died before it recorded the answer: the lease runs out and the sweeper sends it again
+    OutboxMessage.objects.filter(pk=message_of(opinion).pk).update(state="sending", locked_until=timezone.now())
 
-    assert opinion_deliver(opinion_id=opinion.pk) is True
+    assert outbox_sweep() == 1
 
     opinion.refresh_from_db()
     assert (opinion.delivery_status, opinion.delivery_attempts) == ("delivered", 2)
     assert len(compositions(county_a_site)) == 1
+    assert county_a_site.store.resources["Composition"]
 
 
 def test_a_site_that_fails_then_recovers_gets_the_opinion_once(
@@ -97,61 +113,50 @@ def test_a_site_that_fails_then_recovers_gets_the_opinion_once(
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
+    assert (opinion.delivery_status, opinion.delivery_attempts) == ("pending", 1)
+    assert opinion.delivery_error.startswith("HTTP 500")  # the hub says what went wrong while it retries
+    retry_due(opinion, times=2)
 
+    opinion.refresh_from_db()
     assert opinion.delivery_status == "delivered" and opinion.delivery_attempts == 3
+    assert opinion.delivery_error == ""
     assert len(compositions(county_a_site)) == 1
 
 
-def test_a_site_that_stays_down_is_marked_failed(
+def test_a_site_that_stays_down_is_marked_failed_after_the_retry_window_and_can_be_sent_again(
     county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     county_a_site.failures.down = True
-
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
+    message = message_of(opinion)
+    OutboxMessage.objects.filter(pk=message.pk).update(retry_from=timezone.now() - timedelta(hours=49))
+    Breaker.objects.all().delete()  # the site's breaker opened after three failures; its probe is due
+    retry_due(opinion)
 
-    assert opinion.delivery_status == "failed" and opinion.delivery_attempts == 7
-    assert "RemoteProtocolError" in opinion.delivery_error
+    opinion.refresh_from_db()
+    assert opinion.delivery_status == "failed" and opinion.delivery_attempts == 2
+    assert "gave up after 2 attempts" in opinion.delivery_error and "RemoteProtocolError" in opinion.delivery_error
     assert Opinion.objects.get(pk=opinion.pk).composition_id  # still visible at the hub
     assert compositions(county_a_site) == []
 
+    county_a_site.failures.down = False
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_resend(message_id=message.pk)
+    opinion.refresh_from_db()
+    assert (opinion.delivery_status, opinion.delivery_attempts) == ("delivered", 3)
+    assert len(compositions(county_a_site)) == 1
 
-def test_the_sites_credentials_are_required_and_sent(
+
+def test_the_post_carries_the_opinions_event_id_as_its_idempotency_key(
     county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
-    county_a_endpoint.bearer_token = "stale-token"
-    county_a_endpoint.save(update_fields=["bearer_token"])
-
     opinion = signed_opinion(
         dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
     )
-
-    assert opinion.delivery_status == "failed" and "HTTP 401" in opinion.delivery_error
-    assert compositions(county_a_site) == []
-
-
-def test_a_site_without_an_endpoint_keeps_the_opinion_at_the_hub(
-    dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
-):
-    opinion = signed_opinion(
-        dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
-    )
-
-    assert opinion.delivery_status == "n/a" and opinion.delivery_attempts == 0
-
-
-def test_a_site_whose_federation_endpoint_is_disabled_keeps_the_opinion_at_the_hub(
-    county_a_site, county_a_endpoint, dr_li_at_county_a, cardiologist_zhang, patient_at_county_a,
-    django_capture_on_commit_callbacks,
-):  # fmt: skip
-    county_a_endpoint.enabled = False
-    county_a_endpoint.save(update_fields=["enabled"])
-
-    opinion = signed_opinion(
-        dr_li_at_county_a, cardiologist_zhang, patient_at_county_a, django_capture_on_commit_callbacks
-    )
-
-    assert opinion.delivery_status == "n/a" and compositions(county_a_site) == []
+    assert message_of(opinion).event_id == opinion.uid
+    assert outbox_deliver(message_id=message_of(opinion).pk) == "delivered"  # confirmed once: nothing more sent
+    assert len(compositions(county_a_site)) == 1
