@@ -65,7 +65,8 @@ def subscription_configure(*, actor: Actor, change: Change) -> None:
         delivery.handshake_queue(subscription=subscription)
     if status != asked.status or change.content.get("error"):
         fhir_id = subscription.fhir_id
-        transaction.on_commit(lambda: subscription_status_set(fhir_id=fhir_id, status=status))
+        # Unless the handshake (sent at commit too) got there first.
+        transaction.on_commit(lambda: subscription_status_set(fhir_id=fhir_id, status=status, only_from=status))
 
 
 def _numbers_take(subscription: Subscription, count: int) -> list[int]:
