@@ -62,3 +62,15 @@ class Interaction:
     source: str = ""  # meta.source to stamp on writes
     detail: dict = field(default_factory=dict)
     stage: str = "content"  # which question an access policy is asked now (REQUEST, TARGET or CONTENT)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One stored change, as ``hooks.write_listeners`` see it (``content`` None: deleted)."""
+
+    resource_type: str
+    fhir_id: str
+    version_id: int
+    method: str
+    owner: str
+    content: dict | None

@@ -14,6 +14,10 @@
   every interaction, successful or refused (the audit trail hooks in here).
 - ``write_stampers``: ``fn(interaction, resource: dict) -> None``; may add to a resource before it is
   stored (e.g. ``meta.source``, a source identifier).
+- ``write_listeners``: ``fn(actor, changes: list[Change]) -> None``; called inside the transaction that
+  stores the writes (``storage.writes.writes_apply``), after they are stored and indexed, with what changed
+  (no-op updates and deletes of nothing left out): whatever a listener writes commits or rolls back with
+  them (e.g. Subscription notifications in an outbox). A listener's ``FhirError`` refuses the writes.
 - ``capability_contributors``: ``fn(rest: dict, *, base_url: str) -> None``; adds what another app serves
   to the CapabilityStatement's ``rest`` entry (an operation such as ``Patient/$match``, ``security``).
 """
@@ -29,6 +33,7 @@ search_scopes: list[Callable] = []
 interaction_observers: list[Callable] = []
 write_stampers: list[Callable] = []
 capability_contributors: list[Callable] = []
+write_listeners: list[Callable] = []
 
 
 def register(registry: list[Callable], fn: Callable) -> Callable:

@@ -432,6 +432,25 @@ def resource_search(
         return bundle
 
 
+def resources_matching(
+    *, resource_type: str, criteria: list[tuple[str, str]], fhir_ids: list[str], actor: Actor
+) -> set[str]:
+    """Which of ``fhir_ids`` (current records of ``resource_type``) match the search ``criteria`` among the
+    records ``actor`` may read now: a search as the actor (access policies, audit), narrowed by ``_id``.
+    For those who act on what a search would find (Subscriptions); unknown parameters are a 400."""
+    interaction = Interaction(actor=actor, action="search", resource_type=resource_type)
+    params = [*criteria, ("_id", ",".join(fhir_ids) or "-")]
+    interaction.detail["params"] = params
+    with interaction_scope(interaction) as scope:
+        type_check(resource_type)
+        interaction.detail["types"] = engine.types_named(resource_type, params)
+        scope.authorize(None, REQUEST)
+        pks = engine.match_pks(resource_type=resource_type, params=params, actor=actor)
+        found = set(conditional.ids_of(pks).values()) if pks else set()
+        scope.done(200)
+        return found
+
+
 def patient_everything(*, fhir_id: str, params: list[tuple[str, str]], actor: Actor, base_url: str) -> dict:
     """``Patient/[id]/$everything`` (http://hl7.org/fhir/R4/patient-operation-everything.html)."""
     interaction = Interaction(

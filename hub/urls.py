@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from federation import api as federation_api
+from federation.subscriptions import api as subscription_api
 from fhir_gateway.api.views import base as fhir_base
 from hub import health
 from hub.observability import views as observability
@@ -29,6 +30,7 @@ urlpatterns = [
     path("outbox/", include("hub.deliveries.web.urls")),
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
+    path("fhir/Subscription/<str:fhir_id>/$events", subscription_api.events, name="fhir-subscription-events"),
     path("fhir/", include("fhir_gateway.api.urls")),
     path("fhir", fhir_base, name="fhir-base-no-slash"),  # FHIR clients post Bundles to the base URL as given
     path("federation/", include("federation.urls")),

@@ -15,7 +15,7 @@ from typing import Protocol
 import orjson
 from django.utils.translation import gettext as _
 
-from fhir_gateway.context import Actor
+from fhir_gateway.context import Actor, Change
 from fhir_gateway.errors import Conflict, FhirError, Gone, NotFound, PreconditionFailed
 from fhir_gateway.search.indexer import IndexRow, index_write
 from fhir_gateway.storage import repository
@@ -147,7 +147,7 @@ def writes_apply(writes: list[Write], *, actor: Actor, guard: Guard, patcher=Non
         results.append(written)
         if written.row is not None:
             rows.append(written.row)
-    raced = _store(rows, actor)
+    raced, unchanged = _store(rows, actor)
     for result in results:
         row = result.row
         if row is not None:
@@ -155,7 +155,23 @@ def writes_apply(writes: list[Write], *, actor: Actor, guard: Guard, patcher=Non
             result.last_updated = row.last_updated
             if id(row) in raced:  # created by another writer first: this write became an update
                 result.created, result.status = False, 200
+    _changes_tell(actor, results, unchanged)
     return results
+
+
+def _changes_tell(actor: Actor, results: list[Written], unchanged: set[int]) -> None:
+    from fhir_gateway import hooks
+
+    if not hooks.write_listeners:
+        return
+    changes = [
+        Change(r.write.resource_type, r.write.fhir_id, r.version_id, r.write.method, r.row.owner, r.content)
+        for r in results
+        if r.row is not None and id(r.row) not in unchanged
+    ]
+    if changes:
+        for listener in hooks.write_listeners:
+            listener(actor, changes)
 
 
 def _plan(write, key, current, sources, now, actor, guard: Guard, patcher) -> Written:
@@ -215,8 +231,9 @@ def _plan(write, key, current, sources, now, actor, guard: Guard, patcher) -> Wr
     return Written(write, status, row.version_id, now, content, row.text, created, previous=current, row=row)
 
 
-def _store(rows: list[VersionRow], actor: Actor) -> set[int]:
-    """Write ``rows`` in bulk; the ``id()`` of those that found their resource created meanwhile."""
+def _store(rows: list[VersionRow], actor: Actor) -> tuple[set[int], set[int]]:
+    """Write ``rows`` in bulk; the ``id()`` of those that found their resource created meanwhile, and of those
+    that found it created with the same content (nothing stored)."""
     fresh = [r for r in rows if r.pk is None]
     updates = [r for r in rows if r.pk is not None]
     who = {"kind": actor.kind, "actor": actor.id[:128], "display": actor.display[:255]}
@@ -229,7 +246,7 @@ def _store(rows: list[VersionRow], actor: Actor) -> set[int]:
     unchanged = _raced_resolve(raced, updates) if raced else set()
     repository.update(updates, actor=who)
     index_write([IndexRow(r.pk, r.resource_type, r.content) for r in rows if id(r) not in unchanged])
-    return {id(r) for r in raced}
+    return {id(r) for r in raced}, unchanged
 
 
 def _raced_resolve(raced: list[VersionRow], updates: list[VersionRow]) -> set[int]:

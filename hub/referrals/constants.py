@@ -137,6 +137,14 @@ DEFAULT_ACCEPT_WITHIN: dict[str, timedelta] = {
     Urgency.ROUTINE: timedelta(hours=48),
 }
 
+# How soon the signed opinion must follow the acceptance when no SLA policy row says otherwise (the dashboard's
+# opinion targets, counted from the acceptance here).
+DEFAULT_OPINION_WITHIN: dict[str, timedelta] = {
+    Urgency.EMERGENCY: timedelta(minutes=60),
+    Urgency.URGENT: timedelta(hours=8),
+    Urgency.ROUTINE: timedelta(hours=72),
+}
+
 # FHIR request priority (http://hl7.org/fhir/R4/valueset-request-priority.html).
 FHIR_PRIORITY = {Urgency.EMERGENCY: "stat", Urgency.URGENT: "urgent", Urgency.ROUTINE: "routine"}
 

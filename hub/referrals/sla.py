@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from hub.referrals.caches import sla_targets
-from hub.referrals.constants import DEFAULT_ACCEPT_WITHIN, PATHWAY_TARGETS, IntervalTarget
+from hub.referrals.constants import DEFAULT_ACCEPT_WITHIN, DEFAULT_OPINION_WITHIN, PATHWAY_TARGETS, IntervalTarget
 from hub.referrals.models import SlaPolicy
 
 
@@ -24,6 +24,17 @@ def _sla_target(*, urgency: str, pathway: str) -> tuple[timedelta, timedelta]:
         return within, within
     within = timedelta(minutes=policy.accept_within_minutes)
     every = timedelta(minutes=policy.escalate_every_minutes) if policy.escalate_every_minutes else within
+    return within, every
+
+
+def opinion_target(*, urgency: str, pathway: str) -> tuple[timedelta, timedelta]:
+    """(sign the opinion within, from the acceptance; then escalate again every) for an accepted request; a
+    pathway's own policy wins over the urgency's, a policy without opinion minutes takes the default."""
+    policies = {p.pathway: p for p in SlaPolicy.objects.filter(urgency=urgency, pathway__in=[pathway, ""])}
+    policy = policies.get(pathway) or policies.get("")
+    minutes = policy.opinion_within_minutes if policy is not None else None
+    within = timedelta(minutes=minutes) if minutes else DEFAULT_OPINION_WITHIN[urgency]
+    every = timedelta(minutes=policy.escalate_every_minutes) if policy and policy.escalate_every_minutes else within
     return within, every
 
 

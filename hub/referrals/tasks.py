@@ -2,13 +2,14 @@
 
 from celery import shared_task
 
-from hub.referrals.services.escalation import sla_escalate_due
+from hub.referrals.services.escalation import opinion_escalate_due, sla_escalate_due
 
 
 @shared_task(name="referrals.sla_escalate_due", ignore_result=True)
 def sla_escalate_due_task() -> int:
-    """Beat, every minute: escalate requests not accepted within their SLA."""
-    return sla_escalate_due()
+    """Beat, every minute: escalate requests not accepted within their SLA, and accepted ones whose signed
+    opinion is overdue."""
+    return sla_escalate_due() + opinion_escalate_due()
 
 
 @shared_task(name="referrals.opinion_deliver", ignore_result=True)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "federation",
     "federation.outbox",
+    "federation.subscriptions",
     "hub.accounts",
     "hub.access",
     "hub.web",

@@ -57,7 +57,11 @@ def test_it_lists_every_operation_with_its_definition(statement):
     assert statement["rest"][0]["operation"] == [
         {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
     ]
-    others = {t: r for t, r in resources.items() if t not in ("Patient", "Group")}
+    subscription_operations = {op["name"]: op["definition"] for op in resources["Subscription"]["operation"]}
+    assert subscription_operations["events"].endswith("/backport-subscription-events")
+    websocket = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
+    assert {e["url"]: e["valueUri"] for e in statement["rest"][0]["extension"]}[websocket].startswith("ws://")
+    others = {t: r for t, r in resources.items() if t not in ("Patient", "Group", "Subscription")}
     assert all({op["name"] for op in r["operation"]} == {"validate"} for r in others.values())
 
 

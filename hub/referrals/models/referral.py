@@ -82,6 +82,8 @@ class Referral(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     sla_due_at = models.DateTimeField(_("response due at"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    # Once accepted: when the signed opinion is due (``hub.referrals.sla.opinion_target``), then when escalated again.
+    opinion_due_at = models.DateTimeField(_("opinion due at"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("referral")

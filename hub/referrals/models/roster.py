@@ -71,6 +71,12 @@ class SlaPolicy(models.Model):
     escalate_every_minutes = models.PositiveIntegerField(
         _("then escalate every (minutes)"), null=True, blank=True, help_text=_("Empty: the same as the target.")
     )
+    opinion_within_minutes = models.PositiveIntegerField(
+        _("sign the opinion within (minutes of acceptance)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the alliance's default for the urgency."),
+    )
 
     class Meta:
         verbose_name = _("SLA policy")
@@ -82,11 +88,17 @@ class SlaPolicy(models.Model):
 
 
 class SlaBreach(models.Model):
-    """A request not accepted in time, and to whom it was escalated."""
+    """A request not accepted in time, or accepted but not answered by a signed opinion in time, and to whom
+    it was escalated."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", _("Not accepted in time")
+        OPINION = "opinion", _("No signed opinion in time")
 
     referral = models.ForeignKey(
         Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="breaches"
     )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.ACCEPT)
     level = models.PositiveSmallIntegerField(_("escalation level"))
     due_at = models.DateTimeField(_("was due at"))
     detected_at = models.DateTimeField(_("detected at"))
@@ -99,7 +111,9 @@ class SlaBreach(models.Model):
         verbose_name = _("SLA breach")
         verbose_name_plural = _("SLA breaches")
         ordering = ["detected_at"]
-        constraints = [models.UniqueConstraint(fields=["referral", "level"], name="sla_breach_level_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "kind", "level"], name="sla_breach_kind_level_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.referral_id} L{self.level}"

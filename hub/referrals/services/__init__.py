@@ -2,7 +2,7 @@
 
 from hub.referrals.services.create import ConsentGiven, referral_create, referral_request, referral_submit
 from hub.referrals.services.delivery import opinion_delivery_enqueue
-from hub.referrals.services.escalation import sla_escalate, sla_escalate_due
+from hub.referrals.services.escalation import opinion_escalate, opinion_escalate_due, sla_escalate, sla_escalate_due
 from hub.referrals.services.lifecycle import referral_cancel, task_fail, task_hold, task_resume, task_start
 from hub.referrals.services.opinion import appointment_schedule, opinion_addendum, opinion_sign
 from hub.referrals.services.time_nodes import time_nodes_record
@@ -27,6 +27,8 @@ __all__ = [
     "referral_request",
     "referral_info_provide",
     "referral_submit",
+    "opinion_escalate",
+    "opinion_escalate_due",
     "sla_escalate",
     "sla_escalate_due",
     "task_accept",

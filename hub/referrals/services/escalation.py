@@ -1,4 +1,6 @@
-"""SLA escalation: a request not accepted in time goes to the on-call backup, then the department head."""
+"""SLA escalation: a request not accepted in time goes to the on-call backup, then the department head; an
+accepted request without a signed opinion in time is escalated up the same ladder (they are told, the
+responsible specialist keeps it)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub.referrals.constants import UNACCEPTED_STATUSES, RoutingRule, TaskStatus
+from hub.referrals.constants import TERMINAL_STATUSES, UNACCEPTED_STATUSES, RoutingRule, TaskStatus
 from hub.referrals.models import DepartmentHead, Referral, SlaBreach
 from hub.referrals.routing import RouteDecision, on_call_shift
 from hub.referrals.services.common import referral_notify, requesting_side, routing_apply, transition_record
-from hub.referrals.sla import sla_target
+from hub.referrals.sla import opinion_target, sla_target
 
 
 def _ladder(*, referral: Referral, now: datetime) -> list[tuple[object, str]]:
@@ -44,7 +46,11 @@ def sla_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach 
             return None
         level = referral.escalation_level + 1
         ladder = [(person, label) for person, label in _ladder(referral=referral, now=now) if person != referral.owner]
-        already = set(referral.breaches.exclude(escalated_to=None).values_list("escalated_to", flat=True))
+        already = set(
+            referral.breaches.filter(kind=SlaBreach.Kind.ACCEPT)
+            .exclude(escalated_to=None)
+            .values_list("escalated_to", flat=True)
+        )
         ladder = [(person, label) for person, label in ladder if person.pk not in already]
         target, label = ladder[0] if ladder else (None, "")
         due = referral.sla_due_at
@@ -55,7 +61,13 @@ def sla_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach 
             else _("Not accepted by %(due)s; nobody left to escalate to.") % {"due": f"{timezone.localtime(due):%H:%M}"}
         )
         breach = SlaBreach.objects.create(
-            referral=referral, level=level, due_at=due, detected_at=now, escalated_to=target, reason=reason
+            referral=referral,
+            kind=SlaBreach.Kind.ACCEPT,
+            level=level,
+            due_at=due,
+            detected_at=now,
+            escalated_to=target,
+            reason=reason,
         )
         referral.escalation_level = level
         _within, every = sla_target(urgency=referral.urgency, pathway=referral.pathway)
@@ -97,3 +109,80 @@ def sla_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     return sum(1 for pk in due if sla_escalate(referral_id=pk, now=now) is not None)
+
+
+def opinion_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach | None:
+    """Escalate one accepted request whose signed opinion is overdue (a no-op once it is signed, closed or not
+    due): the next on the ladder is told, with the responsible specialist and the requesting side; the
+    breach is recorded; it is due again after the policy's interval while someone is left to tell."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        referral = (
+            Referral.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("requester", "requesting_site", "target_site", "target_department", "owner")
+            .filter(pk=referral_id, accepted_at__isnull=False, opinion_due_at__lte=now)
+            .exclude(status__in=TERMINAL_STATUSES)
+            .first()
+        )
+        if referral is None:
+            return None
+        breaches = referral.breaches.filter(kind=SlaBreach.Kind.OPINION)
+        level = breaches.count() + 1
+        already = set(breaches.exclude(escalated_to=None).values_list("escalated_to", flat=True))
+        ladder = [
+            (person, label)
+            for person, label in _ladder(referral=referral, now=now)
+            if person != referral.owner and person.pk not in already
+        ]
+        target, label = ladder[0] if ladder else (None, "")
+        due = referral.opinion_due_at
+        at = f"{timezone.localtime(due):%H:%M}"
+        reason = (
+            _("No signed opinion by %(due)s; escalated to the %(label)s %(name)s.")
+            % {"due": at, "label": label, "name": target}
+            if target
+            else _("No signed opinion by %(due)s; nobody left to escalate to.") % {"due": at}
+        )
+        breach = SlaBreach.objects.create(
+            referral=referral,
+            kind=SlaBreach.Kind.OPINION,
+            level=level,
+            due_at=due,
+            detected_at=now,
+            escalated_to=target,
+            reason=reason,
+        )
+        _within, every = opinion_target(urgency=referral.urgency, pathway=referral.pathway)
+        referral.opinion_due_at = now + every if len(ladder) > 1 else None
+        transition_record(
+            referral=referral,
+            action="escalate_opinion",
+            actor=None,
+            now=now,
+            reason=reason,
+            from_status=referral.status,
+            detail={"level": level, "to": target.pk if target else None},
+            mirror=False,  # nothing changes in the FHIR Task
+        )
+        responsible = [referral.owner] if referral.owner else []
+        recipients = [*([target] if target else []), *responsible, *requesting_side(referral)]
+        referral_notify(
+            referral=referral,
+            event="referral.opinion_overdue",
+            recipients=recipients,
+            title=_("Opinion overdue"),
+            body=reason,
+        )
+        return breach
+
+
+def opinion_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Escalate every accepted request whose signed opinion is overdue; returns how many were escalated."""
+    now = now or timezone.now()
+    due = list(
+        Referral.objects.filter(accepted_at__isnull=False, opinion_due_at__lte=now)
+        .exclude(status__in=TERMINAL_STATUSES)
+        .order_by("opinion_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for pk in due if opinion_escalate(referral_id=pk, now=now) is not None)

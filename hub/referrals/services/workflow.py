@@ -27,6 +27,7 @@ from hub.referrals.services.common import (
     transition_record,
 )
 from hub.referrals.services.time_nodes import time_node_put
+from hub.referrals.sla import opinion_target
 
 
 def reason_required(reason: str) -> str:
@@ -66,6 +67,7 @@ def task_accept(*, referral_id: int, actor, now: datetime | None = None) -> Refe
         participant_add(referral=referral, user=actor, role=ParticipantRole.OWNER, added_by=actor, now=now)
     referral.accepted_at = now
     referral.sla_due_at = None
+    referral.opinion_due_at = now + opinion_target(urgency=referral.urgency, pathway=referral.pathway)[0]
     if referral.pathway in ("chest_pain", "stroke"):
         time_node_put(referral=referral, node=TimeNode.EXPERT_JOINED, at=now, actor=actor, now=now, keep=True)
     transition_record(referral=referral, action="accept", actor=actor, now=now, from_status=before)
@@ -145,6 +147,7 @@ def task_forward(*, referral_id: int, actor, to_user, reason: str = "", now: dat
     before = referral.status
     referral.status = transition_check(referral=referral, action="forward")
     referral.accepted_at = None
+    referral.opinion_due_at = None
     decision = RouteDecision(
         RoutingRule.FORWARD,
         to_user.department,

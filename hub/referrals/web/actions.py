@@ -287,6 +287,7 @@ HISTORY_LABELS = {
     "reject": _("Rejected (nobody left to route to)"),
     "forward": _("Forwarded"),
     "escalate": _("Escalated (response overdue)"),
+    "escalate_opinion": _("Escalated (opinion overdue)"),
     "request_info": _("Information requested"),
     "provide_info": _("Information added"),
     "invite": _("Experts invited"),

@@ -85,6 +85,10 @@ WRITES: dict[str, set[str]] = {
 }
 # Beyond FHIR: the record view is for clinicians and administrators, the referral API for clinicians.
 RECORD_VIEW = {actor: SEES[actor] for actor in ("county_doctor", "specialist", "site_admin", "superuser")}
+# FHIR Subscriptions: those who may write a Subscription (their site's records) receive what they may read, nothing
+# else; site administrators, officials, auditors and read-only systems may not subscribe.
+SUBSCRIBERS = ("county_doctor", "specialist", "other_specialist", "superuser", "site_system")
+SUBSCRIBED = {actor: SEES[actor] for actor in SUBSCRIBERS}
 REFERRAL_API = {"county_doctor": {"referral"}, "specialist": {"referral"}}
 DELIVERIES = {"site_admin": {"dead_letter_a"}, "superuser": {"dead_letter_a", "dead_letter_b"}}
 NOTIFICATIONS = {"specialist": {"notification"}}  # a notification is its recipient's alone
@@ -109,6 +113,7 @@ class World:
     headers: dict[str, dict]
     users: dict[str, object]
     referral_id: int
+    subscription_id: str = ""  # Dr Li's websocket Subscription
 
 
 # -- the interactions ------------------------------------------------------------------------------------------
@@ -258,6 +263,25 @@ def _oauth_pages(c, h):
         body = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Dashboard", "id": "county-a"}}]}
         return SimpleNamespace(status_code=200, content=json.dumps(body).encode())
     return next(a for a in answers if a.status_code != 200)
+def _subscribed_events(c, h, r):
+    """A Subscription to the record (``<type>?_id=<id>``), then the record changes (as the hub's workflow), then
+    the subscriber's ``$events``: it shows the record only to those who may read it."""
+    from fhir_gateway import services
+    from fhir_gateway.context import INTERNAL_ACTOR
+
+    body = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "matrix",
+        "criteria": f"{r.resource_type}?_id={r.id}",
+        "channel": {"type": "websocket", "payload": FHIR},
+    }
+    created = _json(c, "post", "/fhir/Subscription", h, body)
+    if created.status_code != 201:
+        return created
+    changed = _current(r) | {"language": "zh-CN"}
+    services.resource_update(resource_type=r.resource_type, fhir_id=r.id, resource=changed, actor=INTERNAL_ACTOR)
+    return c.get(f"/fhir/Subscription/{created.json()['id']}/$events", **h)
 
 
 PATIENTS = {"patient", "golden"}
@@ -309,6 +333,7 @@ ROWS = [
     Row("batch GET", ALL, _batch_get, FIND),
     Row("batch search", ALL, _batch_search, FIND),
     Row("$export", ALL, _export, FIND),
+    Row("Subscription $events", ALL, _subscribed_events, SUBSCRIBED),
     Row("record view", {"patient"}, lambda c, h, r: c.get(f"/federation/patients/{r.id}/record", **h), RECORD_VIEW),
     Row("PATCH", ALL, _patch, WRITE),
     Row("PUT", ALL, _put, WRITE),
@@ -524,7 +549,22 @@ def _build() -> World:
         ).json()["access_token"]
         headers[actor] = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     headers["anonymous"] = {}
-    return World(records=records, headers=headers, users=users, referral_id=referral.pk)
+    watch = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "matrix",
+        "criteria": "Observation?code=8867-4",
+        "channel": {"type": "websocket"},
+    }
+    watched = _json(client, "post", "/fhir/Subscription", headers["county_doctor"], watch)
+    assert watched.status_code == 201, watched.content
+    return World(
+        records=records,
+        headers=headers,
+        users=users,
+        referral_id=referral.pk,
+        subscription_id=watched.json()["id"],
+    )
 
 
 def _snapshot() -> dict[str, int | None]:
@@ -735,5 +775,39 @@ async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
                     received.add((await socket.receive_json_from(timeout=5))["id"])
                 assert received == expected, f"{actor} got {received}, its own are {expected}"
                 await socket.disconnect()
+
+    finally:
+        await database_sync_to_async(connections.close_all)()
+
+
+# -- the FHIR Subscriptions websocket ----------------------------------------------------------------------------
+async def test_a_subscription_websocket_binds_its_subscriber_and_nobody_else(db, world):
+    """Every actor (bearer token, no Origin: not a browser) asks to bind Dr Li's websocket Subscription."""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.db import connections
+
+    from hub.asgi import application
+
+    try:
+        for actor in ACTORS:
+            raw = (
+                [(b"authorization", world.headers[actor]["HTTP_AUTHORIZATION"].encode())]
+                if world.headers[actor]
+                else []
+            )
+            socket = WebsocketCommunicator(application, "/ws/fhir-subscriptions/", headers=raw)
+            connected, _code = await socket.connect()
+            if actor == "anonymous":
+                assert not connected, "an anonymous websocket was accepted"
+                continue
+            assert connected, actor
+            await socket.send_to(text_data=f"bind-with-id: {world.subscription_id}")
+            answer = await socket.receive_from(timeout=5)
+            if actor == "county_doctor":
+                assert answer == f"bound {world.subscription_id}"
+            else:
+                assert answer.startswith("error ") and world.subscription_id in answer, f"{actor}: {answer}"
+            await socket.disconnect()
     finally:
         await database_sync_to_async(connections.close_all)()

@@ -89,3 +89,41 @@ def test_the_beat_schedule_runs_the_escalation_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["referrals-sla-escalation"]
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_an_accepted_request_without_a_signed_opinion_in_time_is_escalated_up_the_ladder(
+    dr_li_at_county_a, patient_at_county_a, roster
+):
+    referral = emergency(dr_li_at_county_a, patient_at_county_a)
+    accepted = NOW + timedelta(minutes=3)
+    services.task_accept(referral_id=referral.pk, actor=roster["primary"], now=accepted)
+    referral.refresh_from_db()
+    assert referral.opinion_due_at == accepted + timedelta(minutes=60)  # emergency: 60 min after acceptance
+
+    assert services.opinion_escalate_due(now=accepted + timedelta(minutes=59)) == 0
+    assert services.opinion_escalate_due(now=accepted + timedelta(minutes=60)) == 1
+    referral.refresh_from_db()
+    assert referral.owner == roster["primary"] and referral.status == "accepted"  # he keeps it; they are told
+    assert referral.opinion_due_at == accepted + timedelta(minutes=120)
+    assert services.opinion_escalate_due(now=accepted + timedelta(minutes=120)) == 1
+    referral.refresh_from_db()
+    assert referral.opinion_due_at is None  # nobody left above the head
+
+    breaches = list(referral.breaches.values_list("kind", "level", "escalated_to__username"))
+    assert breaches == [("opinion", 1, "cardiologist_liu"), ("opinion", 2, "director_sun")]
+    assert [t.action for t in referral.transitions.all()][-2:] == ["escalate_opinion", "escalate_opinion"]
+    assert services.sla_escalate_due(now=accepted + timedelta(hours=5)) == 0  # the acceptance SLA was met
+
+
+def test_a_signed_opinion_stops_the_opinion_sla(dr_li_at_county_a, patient_at_county_a, roster):
+    SlaPolicy.objects.create(urgency="emergency", pathway="", accept_within_minutes=10, opinion_within_minutes=30)
+    referral = emergency(dr_li_at_county_a, patient_at_county_a)
+    services.task_accept(referral_id=referral.pk, actor=roster["primary"], now=NOW + timedelta(minutes=1))
+    referral.refresh_from_db()
+    assert referral.opinion_due_at == NOW + timedelta(minutes=31)
+
+    services.opinion_sign(
+        referral_id=referral.pk, actor=roster["primary"], conclusion="急性下壁心梗", now=NOW + timedelta(minutes=20)
+    )
+    assert services.opinion_escalate_due(now=NOW + timedelta(hours=3)) == 0
+    assert not referral.breaches.exists()

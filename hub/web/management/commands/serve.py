@@ -1,8 +1,39 @@
-from django.core.management.base import BaseCommand
+import errno
+import signal
+import socket
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+# When the port asked for is taken, the next ones are tried (the banner names the one served).
+PORT_TRIES = 10
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    last_error: OSError | None = None
+    for candidate in [port] if port == 0 else range(port, min(port + PORT_TRIES, 65536)):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, candidate))
+        except OSError as error:
+            sock.close()
+            last_error = error
+            if error.errno != errno.EADDRINUSE:
+                break
+            continue
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        return sock
+    raise CommandError(f"Cannot listen on {host}:{port}: {last_error}")
 
 
 class Command(BaseCommand):
-    help = "Serve the hub (HTTP and websockets) with uvicorn, in the foreground."
+    help = (
+        "Serve the hub (HTTP and websockets) with uvicorn, in the foreground. Without a broker it also runs the "
+        "periodic jobs (CELERY_BEAT_SCHEDULE); with the embedded database it stops that server on its way out."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -12,12 +43,34 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, workers: int, **options):
         import uvicorn
 
+        from hub.embedded_db import embedded_database_release
         from hub.env import env_bool
+        from hub.scheduler import embedded_scheduler_start
 
-        if env_bool("HUB_DEMO_SIMULATORS", False):
-            from hub.demo.federation import demo_simulators_start
+        # uvicorn handles SIGTERM and SIGINT, shuts down, then raises the signal again with the handlers it found:
+        # make that an ordinary exit, so that the ``finally`` below runs.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        scheduler = None
+        sock = _bind(host, port)
+        try:
+            if env_bool("HUB_DEMO_SIMULATORS", False):
+                from hub.demo.federation import demo_simulators_start
 
-            sims = demo_simulators_start()
-            self.stdout.write("Simulated county sites: " + ", ".join(f"{s.site} {s.base_url}" for s in sims))
-        self.stdout.write(f"Alliance Hub on http://{host}:{port}/ (Ctrl-C to stop)")
-        uvicorn.run("hub.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info")
+                sims = demo_simulators_start()
+                self.stdout.write("Simulated county sites: " + ", ".join(f"{s.site} {s.base_url}" for s in sims))
+            scheduler = embedded_scheduler_start()
+            if scheduler is not None:
+                self.stdout.write("Periodic jobs (SLA escalation, sync, ...) run in this process: no broker is set.")
+            served = sock.getsockname()[1]
+            shown = f"[{host}]" if ":" in host else host
+            moved = f" (port {port} was taken)" if port not in (0, served) else ""
+            self.stdout.write(f"Alliance Hub on http://{shown}:{served}/{moved} (Ctrl-C to stop)")
+            self.stdout.flush()
+            uvicorn.run("hub.asgi:application", fd=sock.fileno(), workers=workers, lifespan="off", log_level="info")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            sock.close()
+            embedded_database_release()
