@@ -28,6 +28,7 @@ __all__ = [
     "known_ids",
     "owner_of",
     "owners_of",
+    "resource_check",
     "sources_of",
     "sources_owned",
     "stored_visible",
@@ -57,6 +58,14 @@ def owners_of(references: Iterable[str]) -> dict[str, str]:
         condition |= Q(resource_type=resource_type, fhir_id__in=fhir_ids)
     rows = Resource.objects.filter(condition, deleted=False).values_list("resource_type", "fhir_id", "owner")
     return {f"{resource_type}/{fhir_id}": owner for resource_type, fhir_id, owner in rows}
+
+
+def resource_check(resource: object, *, expected_type: str | None = None) -> None:
+    """Raise ``FhirError`` (a 400 with one issue per problem) unless ``resource`` is a valid R4 resource; for
+    what others take in as FHIR without storing it (e.g. ``$match``'s Parameters)."""
+    from fhir_gateway import validation
+
+    validation.resource_check(resource, expected_type=expected_type)
 
 
 def stored_visible(*, visibility: Visibility | None, resource_type: str, fhir_id: str) -> bool:

@@ -103,7 +103,9 @@ def _agents(row: AuditEvent, detail: dict) -> list[dict]:
 
 
 def _entities(row: AuditEvent, detail: dict) -> list[dict]:
-    patients = list(dict.fromkeys([*([row.patient] if row.patient else []), *(detail.get("patients") or [])]))
+    named = detail.get("patients") or []
+    named = named.split() if isinstance(named, str) else named  # $match: "Patient/a Patient/b"
+    patients = list(dict.fromkeys([*([row.patient] if row.patient else []), *named]))
     entities = [
         {
             "what": {"reference": ref},

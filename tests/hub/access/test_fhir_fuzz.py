@@ -338,5 +338,6 @@ def test_random_fhir_requests_as_every_actor_never_fail_and_store_nothing_when_r
             assert after[0] - before[0] <= done, f"{where}: {after[0] - before[0]} versions for {done} entries done"
 
     call()
+    print("FHIR fuzz:", seen)
     assert seen["requests"] >= min(EXAMPLES, 50)
     assert seen["refused"] > 0 and len(seen["statuses"]) > 3, seen  # the fuzz reached refusals and successes
