@@ -289,8 +289,28 @@ def _int(name: str, value: str, low: int, high: int) -> int:
     return int(value)
 
 
+def _parameter(name: str, kind: str, documentation: str) -> dict:
+    return {
+        "name": name,
+        "definition": f"http://hl7.org/fhir/SearchParameter/AuditEvent-{name}",
+        "type": kind,
+        "documentation": documentation,
+    }
+
+
 class AuditEventProvider:
     """``hooks.virtual_types["AuditEvent"]``: the rows the caller may read, rendered."""
+
+    search_parameters = (
+        _parameter("patient", "reference", "The patient the event is about, or one a search returned"),
+        _parameter("date", "date", "When it was recorded (eq, ge, gt, le, lt)"),
+        _parameter("agent", "reference", "Who: the user's or the client's id"),
+        _parameter("entity", "reference", "A resource the event is about, or one a search returned"),
+        _parameter("outcome", "token", "0 success, 4 refused, 8 failed"),
+        _parameter("subtype", "token", "The FHIR interaction (read, search-type, create, ...)"),
+        _parameter("action", "token", "C, R, U, D or E"),
+        _parameter("site", "token", "The site the person or system acts for"),
+    )
 
     def read(self, actor: Actor, fhir_id: str) -> dict | None:
         if not fhir_id.isdigit():
