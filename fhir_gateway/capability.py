@@ -50,6 +50,12 @@ def _implemented(table: dict[str, str]) -> list[dict]:
 
 
 def _resource(resource_type: str) -> dict:
+    provider = hooks.virtual_types.get(resource_type)
+    if provider is not None:  # served read-only by another app
+        entry = {"type": resource_type, "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}]}
+        if getattr(provider, "search_parameters", None):
+            entry["searchParam"] = [dict(parameter) for parameter in provider.search_parameters]
+        return entry
     entry = {
         "type": resource_type,
         "interaction": _implemented(TYPE_INTERACTIONS),

@@ -62,6 +62,7 @@ class Interaction:
     source: str = ""  # meta.source to stamp on writes
     detail: dict = field(default_factory=dict)
     stage: str = "content"  # which question an access policy is asked now (REQUEST, TARGET or CONTENT)
+    recorded: bool = False  # the write recorders have recorded it, inside its transaction (``hooks.write_recorders``)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,15 @@
   actor may see in a search (``None``: no restriction). Results are the intersection over all.
 - ``interaction_observers``: ``fn(interaction, status: int, resource: dict | None)``; called after
   every interaction, successful or refused (the audit trail hooks in here).
+- ``write_recorders``: ``fn(observations: list[tuple[interaction, status, resource]])``; called with the
+  successful writes of one database transaction inside it, before it commits: an exception rolls the writes
+  back (the audit trail records writes here, so a stored write always has its record and a failure to
+  record is never answered after the commit). Observers are still told afterwards (``Interaction.recorded``).
+- ``virtual_types``: ``{resource type: provider}``; types another app serves read-only from its own tables
+  (the audit trail's ``AuditEvent``). ``provider.read(actor, fhir_id) -> dict | None`` (None: not known to
+  this actor, a 404) and ``provider.search(actor, params, base_url) -> dict`` (a searchset Bundle; raise
+  ``FhirError`` for a bad parameter). Every other interaction on such a type is a 405; a search of other
+  types never includes it.
 - ``write_stampers``: ``fn(interaction, resource: dict) -> None``; may add to a resource before it is
   stored (e.g. ``meta.source``, a source identifier).
 - ``write_listeners``: ``fn(actor, changes: list[Change]) -> None``; called inside the transaction that
@@ -32,6 +41,8 @@ access_policies: list[Callable] = []
 search_scopes: list[Callable] = []
 interaction_observers: list[Callable] = []
 write_stampers: list[Callable] = []
+write_recorders: list[Callable] = []
+virtual_types: dict[str, object] = {}
 capability_contributors: list[Callable] = []
 write_listeners: list[Callable] = []
 

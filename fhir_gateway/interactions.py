@@ -59,6 +59,33 @@ class Scope:
     def done(self, status: int, resource: dict | None = None) -> None:
         self.status, self.resource = status, resource
 
+    def record(self) -> None:
+        """A successful write, inside its transaction: the write recorders record it now (``record_within``)."""
+        record_within([(self.interaction, self.status, self.resource)])
+
+
+def record_within(observations: list) -> None:
+    """Tell the write recorders of the successful writes in ``observations`` inside their database transaction,
+    before it commits; their failure propagates, so the writes roll back rather than stay unrecorded."""
+    successful = [observation for observation in observations if observation[1] < 400]
+    if not successful or not hooks.write_recorders:
+        return
+    for recorder in hooks.write_recorders:
+        recorder(successful)
+    for interaction, _status, _resource in successful:
+        interaction.recorded = True
+
+
+def rolled_back(observations: list, status: int) -> list:
+    """The observations of the entries of a transaction that failed (each undone; the ones that had succeeded
+    as refused with ``status``): what was tried is still told to the observers, as not done."""
+    out = []
+    for interaction, entry_status, _resource in observations:
+        interaction.recorded = False
+        interaction.detail["rolled_back"] = True
+        out.append((interaction, entry_status if entry_status >= 400 else status, None))
+    return out
+
 
 def observe(interaction: Interaction, status: int, resource: dict | None) -> None:
     for observer in hooks.interaction_observers:

@@ -27,6 +27,8 @@ __all__ = [
     "instant",
     "known_ids",
     "owner_of",
+    "owners_of",
+    "resource_check",
     "sources_of",
     "sources_owned",
     "stored_visible",
@@ -40,6 +42,30 @@ def owner_of(*, resource_type: str, fhir_id: str) -> str | None:
         .values_list("owner", flat=True)
         .first()
     )
+
+
+def owners_of(references: Iterable[str]) -> dict[str, str]:
+    """``{"Type/id": owner}`` of the current, not deleted records among ``references`` (others left out)."""
+    wanted: dict[str, set[str]] = {}
+    for reference in references:
+        resource_type, _, fhir_id = reference.partition("/")
+        if fhir_id:
+            wanted.setdefault(resource_type, set()).add(fhir_id)
+    if not wanted:
+        return {}
+    condition = Q()
+    for resource_type, fhir_ids in wanted.items():
+        condition |= Q(resource_type=resource_type, fhir_id__in=fhir_ids)
+    rows = Resource.objects.filter(condition, deleted=False).values_list("resource_type", "fhir_id", "owner")
+    return {f"{resource_type}/{fhir_id}": owner for resource_type, fhir_id, owner in rows}
+
+
+def resource_check(resource: object, *, expected_type: str | None = None) -> None:
+    """Raise ``FhirError`` (a 400 with one issue per problem) unless ``resource`` is a valid R4 resource; for
+    what others take in as FHIR without storing it (e.g. ``$match``'s Parameters)."""
+    from fhir_gateway import validation
+
+    validation.resource_check(resource, expected_type=expected_type)
 
 
 def stored_visible(*, visibility: Visibility | None, resource_type: str, fhir_id: str) -> bool:

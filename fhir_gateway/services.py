@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from fhir_gateway import conditional, validation
+from fhir_gateway import conditional, hooks, validation
 from fhir_gateway.context import REQUEST, TARGET, Actor, Interaction
 from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
@@ -46,6 +47,42 @@ class WriteResult:
 def type_check(resource_type: str) -> None:
     if not validation.is_resource_type(resource_type):
         raise FhirError(404, _("Unknown resource type %(type)r") % {"type": resource_type[:80]}, code="not-supported")
+
+
+def virtual_check(resource_type: str | None) -> None:
+    """A type another app serves read-only (``hooks.virtual_types``) takes reads and searches only: a 405."""
+    if resource_type in hooks.virtual_types:
+        raise FhirError(
+            405,
+            _("%(type)s records are read-only here: read and search them") % {"type": resource_type},
+            code="not-supported",
+            headers={"Allow": "GET"},
+        )
+
+
+def _virtual_stored(resource_type: str, fhir_id: str, content: dict) -> Stored:
+    """A virtual type's record as the REST API serves a stored one (always its first version)."""
+    updated = (content.get("meta") or {}).get("lastUpdated") or content.get("recorded")
+    return Stored(
+        pk=0,
+        resource_type=resource_type,
+        fhir_id=fhir_id,
+        version_id=1,
+        last_updated=datetime.fromisoformat(updated.replace("Z", "+00:00")),
+        deleted=False,
+        text=orjson.dumps(content).decode(),
+    )
+
+
+def _returned(bundle: dict, limit: int = 100) -> list[str]:
+    """``Type/id`` of a searchset's matches (the first ``limit``), for the audit trail."""
+    refs = []
+    for entry in bundle.get("entry") or ():
+        if (entry.get("search") or {}).get("mode", "match") == "match" and entry.get("fullUrl"):
+            refs.append("/".join(entry["fullUrl"].rsplit("/", 2)[-2:]))
+            if len(refs) >= limit:
+                break
+    return refs
 
 
 def _result(written: Written) -> WriteResult:
@@ -107,8 +144,9 @@ def _write(scope: Scope, write: Write) -> WriteResult:
             guard=WriteGuard(lambda _write: scope),
             patcher=_patched(write.resource_type, write.fhir_id),
         )[0]
-    result = _result(written)
-    scope.done(result.status, result.resource)
+        result = _result(written)
+        scope.done(result.status, result.resource)
+        scope.record()  # the audit trail's row, in the write's own transaction
     return result
 
 
@@ -133,6 +171,7 @@ def resource_create(
     resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
     interaction = Interaction(actor=actor, action="create", resource_type=resource_type, source=source or "")
     with interaction_scope(interaction) as scope:
+        virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         fhir_id = str(uuid.uuid4())
         if isinstance(resource, dict) and "id" in resource:
@@ -179,6 +218,13 @@ def resource_read_stored(*, resource_type: str, fhir_id: str, actor: Actor) -> t
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
         scope.authorize(None, REQUEST)
+        provider = hooks.virtual_types.get(resource_type)
+        if provider is not None:
+            content = provider.read(actor, fhir_id)
+            if content is None:
+                raise NotFound(_("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}"})
+            scope.done(200, content)
+            return _virtual_stored(resource_type, fhir_id, content), content
         stored = _load(scope, resource_type, fhir_id)
         content = orjson.loads(stored.text)
         scope.authorize(content)
@@ -195,7 +241,16 @@ def resource_vread_stored(*, resource_type: str, fhir_id: str, version_id: str, 
     interaction.detail["version_id"] = version_id
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        provider = hooks.virtual_types.get(resource_type)
         scope.authorize(None, REQUEST)
+        if provider is not None:  # a virtual record has one version
+            content = provider.read(actor, fhir_id) if version_id == "1" else None
+            if content is None:
+                raise NotFound(
+                    _("%(reference)s is not known") % {"reference": f"{resource_type}/{fhir_id}/_history/{version_id}"}
+                )
+            scope.done(200, content)
+            return _virtual_stored(resource_type, fhir_id, content), content
         stored = repository.version(resource_type, fhir_id, int(version_id)) if version_id.isdigit() else None
         if stored is None or not scope.visible(resource_type, fhir_id, stored.owner, stored.pk):
             raise NotFound(
@@ -240,6 +295,7 @@ def resource_update(
     )
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         _update_check(resource_type, fhir_id, resource)
         write = Write("PUT", resource_type, fhir_id, resource, if_match=_if_match(if_match), source=source, owner=owner)
@@ -261,6 +317,7 @@ def resource_conditional_update(
     interaction.detail["criteria"] = query
     with interaction_scope(interaction) as scope, transaction.atomic():
         type_check(resource_type)
+        virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         _update_check(resource_type, None, resource)
         found = conditional.matches_find(resource_type=resource_type, query=query, actor=actor)
@@ -288,6 +345,7 @@ def resource_patch(
     interaction = Interaction(actor=actor, action="patch", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         if not isinstance(patch, list | dict):
             raise FhirError(400, _("A patch must be a JSON Patch array or a JSON Merge Patch object"), code="structure")
@@ -298,6 +356,7 @@ def resource_delete(*, resource_type: str, fhir_id: str, actor: Actor, if_match:
     interaction = Interaction(actor=actor, action="delete", resource_type=resource_type, fhir_id=fhir_id)
     with interaction_scope(interaction) as scope:
         type_check(resource_type)
+        virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         return _write(scope, Write("DELETE", resource_type, fhir_id, if_match=_if_match(if_match)))
 
@@ -308,6 +367,7 @@ def resource_conditional_delete(*, resource_type: str, query: str, actor: Actor)
     interaction.detail["criteria"] = query
     with interaction_scope(interaction) as scope, transaction.atomic():
         type_check(resource_type)
+        virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         found = conditional.matches_find(resource_type=resource_type, query=query, actor=actor)
         if len(found) > 1:
@@ -332,6 +392,7 @@ def resource_history(
     with interaction_scope(interaction) as scope:
         if resource_type is not None:
             type_check(resource_type)
+            virtual_check(resource_type)
         scope.authorize(None, REQUEST)
         if fhir_id is not None:
             stored = repository.current(resource_type, fhir_id)
@@ -423,11 +484,19 @@ def resource_search(
     with interaction_scope(interaction) as scope:
         if resource_type is not None:
             type_check(resource_type)
-        interaction.detail["types"] = engine.types_named(resource_type, params)
-        scope.authorize(None, REQUEST)
-        bundle = engine.search(
-            resource_type=resource_type, params=params, actor=actor, base_url=base_url, strict=strict, raw=raw
-        )
+        provider = hooks.virtual_types.get(resource_type) if resource_type else None
+        if provider is not None:
+            interaction.detail["types"] = frozenset({resource_type})
+            scope.authorize(None, REQUEST)
+            bundle = provider.search(actor, params, base_url.rstrip("/"))
+        else:
+            interaction.detail["types"] = engine.types_named(resource_type, params)
+            scope.authorize(None, REQUEST)
+            bundle = engine.search(
+                resource_type=resource_type, params=params, actor=actor, base_url=base_url, strict=strict, raw=raw
+            )
+        interaction.detail["returned"] = _returned(bundle)
+        interaction.detail["total"] = bundle.get("total", len(bundle.get("entry") or ()))
         scope.done(200)
         return bundle
 

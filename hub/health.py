@@ -57,9 +57,21 @@ def check_tcp(url: str) -> dict:
     return {}
 
 
+def check_audit() -> dict:
+    """Audit rows waiting: in this process's background writer, and in the durable spool (failing when a
+    spooled file has waited longer than retries should take)."""
+    from hub.audit.spool import STUCK_SECONDS, spool_state
+    from hub.audit.writer import writer
+
+    spooled = spool_state()
+    if spooled["oldest_seconds"] > STUCK_SECONDS:
+        raise RuntimeError(f"{spooled['files']} spooled audit file(s), the oldest {spooled['oldest_seconds']} s old")
+    return {"spooled_files": spooled["files"], "oldest_seconds": spooled["oldest_seconds"], "backlog": writer.backlog}
+
+
 @require_GET
 def healthz(request):
-    checks = {"database": _timed(check_database)}
+    checks = {"database": _timed(check_database), "audit": _timed(check_audit)}
     if settings.REDIS_URL:
         checks["redis"] = _timed(check_redis)
     if settings.CELERY_BROKER_URL:

@@ -19,11 +19,15 @@ from fhir_gateway import services
 from fhir_gateway.context import REQUEST, Actor, Interaction
 from fhir_gateway.errors import FhirError
 from fhir_gateway.interactions import interaction_scope
+from fhir_gateway.public import resource_check
 
 MATCH_GRADE_URL = "http://hl7.org/fhir/StructureDefinition/match-grade"
 
 
 def _parameters(parameters: dict) -> tuple[dict, bool, int]:
+    if not isinstance(parameters, dict) or parameters.get("resourceType") not in ("Patient", "Parameters"):
+        raise FhirError(400, _("$match takes a Parameters resource (or a Patient)."), expression=["Parameters"])
+    resource_check(parameters)  # a malformed Patient is a 400, never a failure further on
     if parameters.get("resourceType") == "Patient":
         return parameters, False, 10
     if parameters.get("resourceType") != "Parameters":

@@ -26,7 +26,7 @@ from federation.sync.records import hub_copy, hub_id
 from fhir_gateway import services
 from fhir_gateway.context import REQUEST, SYNC, SYSTEM, Actor, Interaction
 from fhir_gateway.interactions import interaction_scope
-from fhir_gateway.public import feed_origin
+from fhir_gateway.public import feed_origin, owner_of
 from fhir_gateway.visibility import COMPARTMENT_EXCLUDED
 
 CACHE_SECONDS = 60
@@ -100,6 +100,8 @@ def patient_record_view(*, patient_id: str, actor: Actor, timeout: float | None 
         patient = services.resource_read(resource_type="Patient", fhir_id=patient_id, actor=actor)
         view = _view(patient_id=patient_id, actor=actor, timeout=timeout)
         interaction.detail["record_source"] = view.source
+        # Whose patient it is, for the audit trail (the site's administrators review who viewed it).
+        interaction.detail["owner"] = owner_of(resource_type="Patient", fhir_id=patient_id) or ""
         scope.done(200, patient)
         return view
 

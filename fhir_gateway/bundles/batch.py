@@ -8,7 +8,7 @@ from fhir_gateway.bundles.entries import entry_error, entry_parse
 from fhir_gateway.bundles.transaction import entries_process
 from fhir_gateway.context import Actor
 from fhir_gateway.errors import FhirError
-from fhir_gateway.interactions import observe
+from fhir_gateway.interactions import observe, record_within, rolled_back
 
 
 def batch_run(*, entries: list, actor: Actor, base_url: str, prefer: str) -> dict:
@@ -19,7 +19,10 @@ def batch_run(*, entries: list, actor: Actor, base_url: str, prefer: str) -> dic
             entry = entry_parse(index, raw, base_url)
             with transaction.atomic():
                 response = entries_process([entry], actor=actor, base_url=base_url, prefer=prefer, deferred=deferred)[0]
+                record_within(deferred)  # the entry's audit row in the entry's own transaction
         except FhirError as error:
+            for observation in rolled_back(deferred, error.status):
+                observe(*observation)
             error = entry_error(index, error) if not error.diagnostics.startswith("Bundle.entry") else error
             response = {"response": {"status": str(error.status), "outcome": error.outcome()}}
         else:

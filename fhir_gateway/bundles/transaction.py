@@ -19,7 +19,7 @@ from fhir_gateway.bundles.entries import ORDER, Entry, entry_error, entry_parse
 from fhir_gateway.bundles.references import conditional_references, references_rewrite
 from fhir_gateway.context import REQUEST, Actor, Interaction
 from fhir_gateway.errors import FhirError
-from fhir_gateway.interactions import interaction_scope, observe
+from fhir_gateway.interactions import interaction_scope, observe, record_within, rolled_back
 from fhir_gateway.search import engine
 from fhir_gateway.storage import repository
 from fhir_gateway.storage.writes import Write, instant, writes_apply
@@ -31,8 +31,14 @@ STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
 def transaction_run(*, entries: list, actor: Actor, base_url: str, prefer: str) -> dict:
     parsed = [entry_parse(index, raw, base_url) for index, raw in enumerate(entries)]
     deferred: list = []
-    with transaction.atomic():
-        responses = entries_process(parsed, actor=actor, base_url=base_url, prefer=prefer, deferred=deferred)
+    try:
+        with transaction.atomic():
+            responses = entries_process(parsed, actor=actor, base_url=base_url, prefer=prefer, deferred=deferred)
+            record_within(deferred)  # every entry's audit row in the transaction itself
+    except FhirError as error:
+        for observation in rolled_back(deferred, error.status):
+            observe(*observation)
+        raise
     for observation in deferred:
         observe(*observation)
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": responses}
@@ -188,7 +194,8 @@ def _writes_store(plan: _Plan, *, actor: Actor, base_url: str, prefer: str, defe
                 interaction_scope(interaction, deferred=deferred)
             )
 
-        for scope in scopes.values():
+        for (resource_type, _fhir_id), scope in scopes.items():
+            services.virtual_check(resource_type)
             scope.authorize(None, REQUEST)
         guard = services.WriteGuard(lambda write: scopes[(write.resource_type, write.fhir_id)])
         writes = [write for _entry, write in plan.writes]

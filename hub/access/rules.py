@@ -99,6 +99,15 @@ class Rule:
 
         return break_glass_patients(self.user)
 
+    def audit_sites(self) -> frozenset[str] | None:
+        """Whose patients' audit events this actor reads (``/fhir/AuditEvent``, ``/api/audit/events``): None for
+        all of them (hub auditor, platform operator), its own site's for a site administrator, none otherwise."""
+        if self.kind in (ActorKind.AUDITOR, ActorKind.SUPERUSER):
+            return None
+        if self.kind == ActorKind.SITE_ADMIN and self.site:
+            return frozenset({self.site})
+        return frozenset()
+
     def reads_type(self, resource_type: str | None) -> bool:
         visibility = self.visibility()
         if visibility is None or resource_type is None:

@@ -12,7 +12,10 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from fhir_gateway import hooks
         from hub.audit import recorder
+        from hub.audit.fhir import provider
 
         hooks.register(hooks.interaction_observers, recorder.record_interaction)
+        hooks.register(hooks.write_recorders, recorder.record_writes)
+        hooks.virtual_types["AuditEvent"] = provider
         task_prerun.connect(recorder.task_started, dispatch_uid="audit-task-start", weak=False)
         task_postrun.connect(recorder.task_finished, dispatch_uid="audit-task-end", weak=False)

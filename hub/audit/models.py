@@ -38,3 +38,41 @@ class AuditEvent(models.Model):
             f"{self.recorded_at:%Y-%m-%d %H:%M:%S} {self.actor_display or self.actor_id} {self.action} "
             f"{self.resource_type}/{self.fhir_id} → {self.status}"
         )
+
+
+class AuditSeal(models.Model):
+    """A link of the audit trail's hash chain: the digest of every row with an id in ``(first_id - 1, last_id]``
+    once no transaction could still add one there, chained to the previous seal (``hub.audit.seals``)."""
+
+    seq = models.PositiveBigIntegerField(_("sequence"), primary_key=True)
+    first_id = models.BigIntegerField(_("first row id"))
+    last_id = models.BigIntegerField(_("last row id"))
+    count = models.PositiveIntegerField(_("rows"))
+    digest = models.CharField(_("digest of the rows"), max_length=64)
+    previous = models.CharField(_("previous seal's hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+    sealed_at = models.DateTimeField(_("sealed at"))
+
+    class Meta:
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} ({self.first_id}..{self.last_id}, {self.count} rows)"
+
+
+class AuditSealMark(models.Model):
+    """The next seal's candidate: rows up to ``upto_id`` are sealed once every transaction of this database that
+    was open when it was taken (``running``: JSON ``[[pid, xact_start], ...]``) has ended. One row."""
+
+    upto_id = models.BigIntegerField(_("up to row id"))
+    running = models.TextField(_("transactions open then"))
+    taken_at = models.DateTimeField(_("taken at"))
+
+    class Meta:
+        verbose_name = _("audit seal mark")
+        verbose_name_plural = _("audit seal marks")
+
+    def __str__(self) -> str:
+        return f"up to {self.upto_id}"

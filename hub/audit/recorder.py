@@ -1,26 +1,36 @@
 """Records every interaction with the FHIR gateway (reads included) as an ``AuditEvent``.
 
-Rows are buffered per thread and written in one COPY (one INSERT for a single row)
-when the request (or the Celery task, or the outermost service call) ends, so a
-Bundle of a hundred entries costs one round trip, and a refused or rolled-back
-interaction is still recorded: the flush happens outside the interaction's own
-transaction. The rows
-of successful reads go to a background writer (``hub.audit.writer``) unless
-``AUDIT_DEFER_READS`` is off.
+- A successful write is recorded inside its own transaction (``record_writes``, a ``hooks.write_recorders``
+  hook; every entry of a transaction Bundle with one COPY): it commits with its record or not at all, and a
+  failure to record rolls it back instead of answering an error after the commit.
+- Other rows (reads, refusals, writes rolled back) are buffered per thread and written in one COPY (one
+  INSERT for a single row) when the request (or the Celery task, or the outermost service call) ends,
+  outside the interaction's own transaction, so a refused or rolled-back interaction is still recorded.
+  The rows of successful reads go to a background writer (``hub.audit.writer``) unless
+  ``AUDIT_DEFER_READS`` is off; rows the database does not take go to the durable spool
+  (``hub.audit.spool``), never nowhere.
+- Who: the actor; within a signed-in user's request, what the hub's workflow does as its internal actor is
+  recorded as that user's (``detail.via = "hub"``). The client (``session``, ``bearer`` or the OAuth2
+  client) and the network address are in ``detail``. A search records its query, how many it found and
+  the records it returned (split by their owners when stored, ``writer.rows_by_owner``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from urllib.parse import urlencode
 
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from fhir_gateway.context import Interaction
-from hub.audit.writer import AuditRow, row_insert, rows_copy, writer
+from fhir_gateway.context import INTERNAL, SEARCH, SYSTEM, Interaction
+from hub.audit.spool import spool_rows
+from hub.audit.writer import RESOLVE_OWNER, AuditRow, row_insert, rows_copy, writer
 
+logger = logging.getLogger(__name__)
 _local = threading.local()
 
 
@@ -46,27 +56,98 @@ def patient_of(resource_type: str | None, fhir_id: str | None, resource: dict | 
     return ""
 
 
-def record_interaction(interaction: Interaction, status: int, resource: dict | None) -> None:
+PATIENT_PARAMS = ("patient", "subject", "beneficiary", "_id")
+
+
+def _named_patients(resource_type: str | None, params: list) -> list[str]:
+    """The patients a search names (``patient=``, ``subject=Patient/...``, a Patient search's ``_id``)."""
+    found = []
+    for name, value in params:
+        base = name.split(":", 1)[0]
+        if base not in PATIENT_PARAMS or (base == "_id" and resource_type != "Patient"):
+            continue
+        for one in str(value).split(","):
+            one = one.rsplit("/_history", 1)[0]
+            if one.startswith("Patient/"):
+                found.append(one[:100])
+            elif one and "/" not in one and (base in ("patient", "_id") or name.endswith(":Patient")):
+                found.append(f"Patient/{one}"[:100])
+    return found[:20]
+
+
+def _client() -> dict:
+    """How the request came (``client``, ``address``), when there is a request."""
+    request = getattr(_local, "request", None)
+    if request is None:
+        return {}
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    return {
+        "client": "bearer" if authorization[:7].lower() == "bearer " else "session",
+        "address": request.META.get("REMOTE_ADDR", "")[:64],
+    }
+
+
+def _on_behalf_of():
+    """The signed-in user of this request, for whom the hub's workflow acts (None outside a request)."""
+    request = getattr(_local, "request", None)
+    user = getattr(request, "user", None) if request is not None else None
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def audit_row(interaction: Interaction, status: int, resource: dict | None) -> AuditRow:
+    """The row that records ``interaction`` (IHE BALP's who, where from, what, on which patient, outcome)."""
     actor = interaction.actor
     fhir_id = interaction.fhir_id or (resource or {}).get("id") or ""
     detail = {key: value for key, value in interaction.detail.items() if isinstance(value, str | int | float | bool)}
     if interaction.operation:
         detail["operation"] = interaction.operation
-    row = AuditRow(
+    detail.update(_client())
+    kind, actor_id, display, site = actor.kind, actor.id, actor.display, actor.site
+    if actor.kind == SYSTEM:
+        detail["client"] = f"oauth2:{actor.id}"
+    elif actor.kind == INTERNAL and (user := _on_behalf_of()) is not None:
+        # The hub acting for the signed-in user (the referral workflow's records): recorded as theirs.
+        kind, actor_id, display = "user", str(user.pk), user.get_full_name() or user.get_username()
+        site = getattr(getattr(user, "site", None), "code", "") or ""
+        detail["via"] = "hub"
+    resource_type = interaction.resource_type or (resource or {}).get("resourceType", "") or ""
+    patient = patient_of(interaction.resource_type, str(fhir_id), resource)
+    owner = str(interaction.detail.get("owner", ""))[:64]
+    params = interaction.detail.get("params")
+    if interaction.action == SEARCH and isinstance(params, list):
+        detail["query"] = urlencode(params)[:2000]
+        detail["patients"] = _named_patients(interaction.resource_type, params)
+        returned = interaction.detail.get("returned")
+        if isinstance(returned, list):
+            detail["returned"] = returned
+            owner = RESOLVE_OWNER if status < 400 else owner
+        patient = patient or (detail["patients"][0] if detail["patients"] else "")
+    return AuditRow(
         recorded_at=timezone.now(),
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_display=actor.display[:255],
-        actor_site=actor.site,
+        actor_kind=kind,
+        actor_id=actor_id,
+        actor_display=display[:255],
+        actor_site=site,
         action=interaction.action,
-        resource_type=interaction.resource_type or (resource or {}).get("resourceType", "") or "",
+        resource_type=resource_type,
         fhir_id=str(fhir_id)[:64],
-        patient=patient_of(interaction.resource_type, str(fhir_id), resource),
-        owner=str(interaction.detail.get("owner", ""))[:64],
+        patient=patient,
+        owner=owner,
         status=status,
         success=status < 400,
         detail=orjson.dumps(detail).decode(),
     )
+
+
+def record_writes(observations: list) -> None:
+    """``hooks.write_recorders``: the successful writes of one transaction, recorded in it (one COPY)."""
+    rows_copy([audit_row(*observation) for observation in observations])
+
+
+def record_interaction(interaction: Interaction, status: int, resource: dict | None) -> None:
+    if interaction.recorded:
+        return  # recorded with its write, in its transaction
+    row = audit_row(interaction, status, resource)
     rows = _buffer()
     rows.append(row)
     if _local.depth == 0:
@@ -99,11 +180,17 @@ def flush() -> None:
             pending = [row for row in pending if not _deferrable(row)]
             if not pending:
                 return
-    if len(pending) == 1:
-        row_insert(pending[0])  # one round trip: no BEGIN/COMMIT around a single INSERT
-    else:
-        with transaction.atomic():
-            rows_copy(pending)
+    try:
+        if len(pending) == 1:
+            row_insert(pending[0])  # one round trip: no BEGIN/COMMIT around a single INSERT
+        else:
+            with transaction.atomic():
+                rows_copy(pending)
+    except Exception as error:
+        # The database did not take them (unreachable, connection cut): the durable spool keeps them.
+        logger.warning("audit: storing %d row(s) failed (%s); spooling them", len(pending), error)
+        connection.close()
+        spool_rows(pending)
 
 
 class AuditScope:
@@ -126,8 +213,13 @@ class AuditMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        with AuditScope():
-            return self.get_response(request)
+        outer = getattr(_local, "request", None)
+        _local.request = request
+        try:
+            with AuditScope():
+                return self.get_response(request)
+        finally:
+            _local.request = outer
 
 
 def task_started(task_id=None, task=None, **kwargs) -> None:

@@ -2,20 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from hub.accounts.constants import Role
+from hub.access.actors import rule_of_user
 from hub.audit.models import AuditEvent
 
 
 def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
-    """Superusers see the whole trail; a site administrator sees what touched or was done by their site."""
-    if user.is_superuser:
+    """As ``hub.access`` says (``Rule.audit_sites``): the platform operator and hub auditors the whole trail, a
+    site administrator the events about their site's records and patients, anyone else nothing."""
+    sites = rule_of_user(user).audit_sites()
+    if sites is None:
         return AuditEvent.objects.all()
-    if user.role == Role.SITE_ADMIN and user.site_id:
-        code = user.site.code
-        return AuditEvent.objects.filter(Q(owner=code) | Q(actor_site=code))
-    return AuditEvent.objects.none()
+    return AuditEvent.objects.filter(owner__in=sites) if sites else AuditEvent.objects.none()
 
 
 def audit_event_list(

@@ -2,10 +2,12 @@
 
 A read costs one indexed SELECT; waiting for its audit row's INSERT and COMMIT would cost more than
 the read itself. Such rows are therefore handed to one writer thread per process, which stores them
-in batches (at most ``interval`` seconds after the read, one COPY per batch). Writes and
-refusals are never deferred: their rows are stored before the response leaves. At a normal exit the
-writer drains what it holds; only a hard kill of the process can lose the last fraction of a second
-of read rows.
+in batches (at most ``interval`` seconds after the read, one COPY per batch). Writes are recorded in
+their own transaction, refusals before the response leaves. A batch the database does not take goes to
+the durable spool (``hub.audit.spool``), retried every few seconds; at a normal exit the writer drains
+what it holds (to the spool if need be). Only a hard kill of the process can lose the last fraction of a
+second of read rows. Every ``housekeeping`` seconds the writer also stores spooled rows and seals the
+trail (``hub.audit.seals``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
 from datetime import datetime
 from typing import NamedTuple
 
+import orjson
 import psycopg
 from django.db import close_old_connections, connection, transaction
 
@@ -25,8 +29,12 @@ logger = logging.getLogger(__name__)
 
 
 class BackgroundWriter:
-    def __init__(self, *, interval: float = 0.1, max_batch: int = 2000, max_backlog: int = 200_000):
+    def __init__(
+        self, *, interval: float = 0.1, max_batch: int = 2000, max_backlog: int = 200_000, housekeeping: float = 5.0
+    ):
         self.interval = interval
+        self.housekeeping = housekeeping
+        self._last_housekeeping = 0.0
         self.max_batch = max_batch
         self.max_backlog = max_backlog
         self._rows: deque = deque()
@@ -54,6 +62,15 @@ class BackgroundWriter:
         self._wake.set()
         return self._idle.wait(timeout)
 
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """At exit: drain, and spool what the database would not take in time."""
+        if self.drain(timeout):
+            return
+        with self._lock:
+            left, self._rows = list(self._rows), deque()
+        if left:
+            _spooled(left)
+
     def _ensure_started(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
             return
@@ -63,22 +80,46 @@ class BackgroundWriter:
                 self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
                 self._thread.start()
 
+    @property
+    def backlog(self) -> int:
+        return len(self._rows)
+
+    def _housekeep(self) -> None:
+        """Store what others could not, and seal the trail (any process may; one at a time)."""
+        from hub.audit.seals import audit_seal
+        from hub.audit.spool import spool_drain
+
+        now = time.monotonic()
+        if now - self._last_housekeeping < self.housekeeping:
+            return
+        self._last_housekeeping = now
+        try:
+            spool_drain()
+            audit_seal()
+        except Exception as error:
+            logger.warning("audit writer: housekeeping failed (%s); retrying", error)
+        finally:
+            if not self._rows:
+                connection.close()  # as between bursts: the connection goes back
+
     def _run(self) -> None:
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
+            self._housekeep()
             # One batch per wake-up, more only while full batches wait: rows that arrive while a batch is
             # being stored wait for the next interval and go together, rather than one COPY per few rows.
             while self._rows:
                 batch = [self._rows.popleft() for _ in range(min(len(self._rows), self.max_batch))]
                 try:
                     self._store(batch)
-                except Exception:
-                    logger.exception("audit writer: storing %d rows failed; retrying", len(batch))
-                    self._rows.extendleft(reversed(batch))
+                except Exception as error:
+                    logger.warning("audit writer: storing %d rows failed (%s); spooling them", len(batch), error)
                     close_old_connections()
                     connection.close()
-                    self._wake.wait(1.0)
+                    if not _spooled(batch):
+                        self._rows.extendleft(reversed(batch))
+                        self._wake.wait(1.0)
                     break
                 if len(self._rows) < self.max_batch:
                     break
@@ -124,8 +165,51 @@ def _table() -> str:
     return AuditEvent._meta.db_table
 
 
+def _spooled(rows: list) -> bool:
+    from hub.audit.spool import spool_rows
+
+    try:
+        spool_rows(rows)
+    except OSError:
+        logger.exception("audit writer: spooling %d rows failed; keeping them in memory", len(rows))
+        return False
+    return True
+
+
+RESOLVE_OWNER = "?"  # a search's row before it is split by the owners of the records it returned
+
+
+def rows_by_owner(rows: list[AuditRow]) -> list[AuditRow]:
+    """A search's row as one row per owner of the records it returned (each site's administrator then sees
+    the searches that returned their site's records, with those records and their patients only)."""
+    if not any(row.owner == RESOLVE_OWNER for row in rows):
+        return rows
+    from fhir_gateway.public import owners_of
+
+    searches = [(row, orjson.loads(row.detail)) for row in rows if row.owner == RESOLVE_OWNER]
+    owners = owners_of(ref for _row, detail in searches for ref in detail.get("returned") or ())
+    out = [row for row in rows if row.owner != RESOLVE_OWNER]
+    for row, detail in searches:
+        groups: dict[str, list[str]] = {}
+        for ref in detail.get("returned") or ():
+            groups.setdefault(owners.get(ref, ""), []).append(ref)
+        named = detail.get("patients") or []
+        for owner, refs in (groups or {"": []}).items():
+            patients = list(dict.fromkeys([*named, *(ref for ref in refs if ref.startswith("Patient/"))]))
+            part = {**detail, "returned": refs, "patients": patients}
+            out.append(
+                row._replace(
+                    owner=owner[:64],
+                    patient=(patients[0] if patients else "")[:100],
+                    detail=orjson.dumps(part).decode(),
+                )
+            )
+    return out
+
+
 def rows_copy(rows: list[AuditRow]) -> None:
     """Store audit rows with one ``COPY``: a tenth of ``bulk_create``'s CPU."""
+    rows = rows_by_owner(rows)
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         with cursor.copy(f"COPY {_table()} ({_COLUMNS}) FROM STDIN") as copy:
@@ -135,6 +219,9 @@ def rows_copy(rows: list[AuditRow]) -> None:
 
 def row_insert(row: AuditRow) -> None:
     """Store one audit row with one INSERT (outside a transaction: a single round trip)."""
+    if row.owner == RESOLVE_OWNER:
+        rows_copy([row])
+        return
     connection.ensure_connection()
     placeholders = ", ".join(["%s"] * len(AuditRow._fields))
     with psycopg.Cursor(connection.connection) as cursor:
@@ -142,4 +229,4 @@ def row_insert(row: AuditRow) -> None:
 
 
 writer = BackgroundWriter()
-atexit.register(writer.drain, 5.0)
+atexit.register(writer.shutdown, 5.0)

@@ -161,6 +161,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "fhir-search-counts-fold": {"task": "fhir.search_counts_fold", "schedule": 300.0},
     "fhir-exports-recover": {"task": "fhir.exports_recover", "schedule": 60.0},
     "fhir-exports-expire": {"task": "fhir.exports_expire", "schedule": 3600.0},
+    "audit-seal": {"task": "audit.seal", "schedule": 10.0},
 }
 
 # --- Device data --------------------------------------------------------------
@@ -301,6 +302,8 @@ FEDERATION_MPI: dict = {}  # weights and thresholds: see federation.identity.sco
 # --- Audit ---------------------------------------------------------------------
 # Successful reads are audited by a background writer (within ~0.1 s) instead of in the request.
 AUDIT_DEFER_READS = env_bool("AUDIT_DEFER_READS", True)
+# Where audit rows wait when the database does not take them (retried every few seconds; shown in /healthz).
+AUDIT_SPOOL_DIR = Path(env_str("AUDIT_SPOOL_DIR", str(VAR_DIR / "audit-spool")))
 
 # --- FHIR gateway ------------------------------------------------------------
 FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 20 * 1024 * 1024, minimum=1024)

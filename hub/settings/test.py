@@ -1,6 +1,7 @@
 """Test settings: the same PostgreSQL engine, a fast hasher, inline Celery."""
 
 import os
+import tempfile
 
 # The settings refuse to start without a secret key outside debug; tests (and the servers they start) use this.
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
@@ -16,3 +17,5 @@ AUDIT_DEFER_READS = False
 # Two-factor sign-in for administrators is on in production; the tests of it turn it on (tests/hub/test_hardening*),
 # the rest sign administrators in with one step.
 HUB_TWO_FACTOR_REQUIRED_FOR_ADMINS = False
+# Audit rows the database refuses wait in a spool of the test run's own.
+AUDIT_SPOOL_DIR = Path(tempfile.mkdtemp(prefix="hub-test-audit-spool-"))  # noqa: F405

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from hub.accounts.constants import Role
+from hub.access.actors import rule_of_user
 from hub.api_errors import ForbiddenError
 from hub.api_schema import errors
 from hub.audit.selectors import audit_event_list
@@ -11,7 +11,7 @@ from hub.pagination import StrictLimitOffsetPagination
 
 
 class AuditEventListApi(APIView):
-    """The audit trail: site administrators see their own site's; the platform operator sees all."""
+    """The audit trail: site administrators see their own site's; hub auditors and the platform operator all."""
 
     class FilterSerializer(serializers.Serializer):
         patient = serializers.RegexField(r"^Patient/[A-Za-z0-9\-.]{1,64}$", required=False)
@@ -45,8 +45,8 @@ class AuditEventListApi(APIView):
         responses={200: AuditEventOutputSerializer(many=True), **errors(400)},
     )
     def get(self, request):
-        if not (request.user.is_superuser or request.user.role == Role.SITE_ADMIN):
-            raise ForbiddenError(_("Only site administrators read the audit trail."))
+        if rule_of_user(request.user).audit_sites() == frozenset():
+            raise ForbiddenError(_("Only site administrators and hub auditors read the audit trail."))
         filters = self.FilterSerializer(data=request.query_params.dict())  # "?x=" is a value, not an absence
         filters.is_valid(raise_exception=True)
         data = filters.validated_data

@@ -22,17 +22,21 @@ from hub.referrals.api.serializers import (
     referral_created_data,
 )
 from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, Urgency
+from hub.referrals.web.audit import referral_refused, referrals_shown
 
 
 def referral_for(request, referral_id: int):
     referral = selectors.referral_detail(user=request.user, referral_id=referral_id)
     if referral is None:
+        referral_refused(request, referral_id, page="api-detail")
         raise NotFoundError(_("No such referral."))
     return referral
 
 
 def detail_response(request, referral_id: int, status: int = 200) -> Response:
-    return Response(ReferralDetailSerializer(referral_for(request, referral_id)).data, status=status)
+    referral = referral_for(request, referral_id)
+    referrals_shown(request, [referral], action="read", page="api-detail")
+    return Response(ReferralDetailSerializer(referral).data, status=status)
 
 
 def _clinicians_only(request) -> None:
@@ -104,6 +108,7 @@ class ReferralListCreateApi(APIView):
                 queryset = queryset.filter(**{field: filters.validated_data[field]})
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
+        referrals_shown(request, page, action="search", page="api-list")
         return paginator.get_paginated_response(ReferralSummarySerializer(page, many=True).data)
 
     @extend_schema(

@@ -1,6 +1,6 @@
-"""The pages' reads of requests go into the audit trail like the FHIR gateway's reads.
+"""The pages' and the referral API's reads of requests go into the audit trail like the FHIR gateway's reads.
 
-A page shows rows of the workflow's own tables (not FHIR reads), so each request shown is reported to
+A page (or the API) shows rows of the workflow's own tables (not FHIR reads), so each request shown is reported to
 the gateway's interaction observers as a read (detail) or search (list) of its ServiceRequest, about
 its patient. ``AuditMiddleware`` buffers the rows and writes them when the response is done.
 """
@@ -26,7 +26,12 @@ def referrals_shown(request, referrals: Iterable[Referral], *, action: str, page
             action=action,
             resource_type="ServiceRequest",
             fhir_id=referral.service_request_id,
-            detail={"owner": referral.requesting_site.code, "via": "web", "page": page, "referral": referral.pk},
+            detail={
+                "owner": referral.requesting_site.code,
+                "via": "api" if page.startswith("api") else "web",
+                "page": page,
+                "referral": referral.pk,
+            },
         )
         resource = {
             "resourceType": "ServiceRequest",
@@ -34,3 +39,29 @@ def referrals_shown(request, referrals: Iterable[Referral], *, action: str, page
             "subject": {"reference": referral.patient_ref},
         }
         observe(interaction, 200, resource)
+
+
+def referral_refused(request, referral_id: int, *, page: str, status: int = 404) -> None:
+    """Record that ``request.user`` asked for a request they may not see (for the owning site's review: its
+    ServiceRequest and patient are recorded, never shown to the caller)."""
+    actor = actor_from_request(request)
+    if actor is None:
+        return
+    referral = Referral.objects.select_related("requesting_site").filter(pk=referral_id).first()
+    detail = {"via": "api" if page.startswith("api") else "web", "page": page, "referral": referral_id}
+    resource = None
+    if referral is not None:
+        detail["owner"] = referral.requesting_site.code
+        resource = {
+            "resourceType": "ServiceRequest",
+            "id": referral.service_request_id,
+            "subject": {"reference": referral.patient_ref},
+        }
+    interaction = Interaction(
+        actor=actor,
+        action="read",
+        resource_type="ServiceRequest",
+        fhir_id=referral.service_request_id if referral is not None else "",
+        detail=detail,
+    )
+    observe(interaction, status, resource)

@@ -28,7 +28,7 @@ from hub.referrals.constants import (
 )
 from hub.referrals.patients import ATTACHABLE
 from hub.referrals.web.actions import ACTIONS, HISTORY_LABELS, action_form, actions_allowed
-from hub.referrals.web.audit import referrals_shown
+from hub.referrals.web.audit import referral_refused, referrals_shown
 from hub.referrals.web.forms import CREATE_ERROR_FIELDS, ReferralCreateForm, WorklistFilterForm
 
 CLINICIANS = (Role.COUNTY_DOCTOR, Role.SPECIALIST)
@@ -49,6 +49,7 @@ def _sees_statistics(user) -> bool:
 def _referral_or_404(request, referral_id: int):
     referral = selectors.referral_detail(user=request.user, referral_id=referral_id)
     if referral is None:
+        referral_refused(request, referral_id, page="detail")
         raise Http404(_("No such referral."))
     return referral
 

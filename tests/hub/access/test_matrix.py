@@ -282,6 +282,21 @@ def _subscribed_events(c, h, r):
     changed = _current(r) | {"language": "zh-CN"}
     services.resource_update(resource_type=r.resource_type, fhir_id=r.id, resource=changed, actor=INTERNAL_ACTOR)
     return c.get(f"/fhir/Subscription/{created.json()['id']}/$events", **h)
+def _audit_read(c, h, r):
+    """``GET /fhir/AuditEvent/<id>`` of an event about the record (its creation)."""
+    from types import SimpleNamespace
+
+    from hub.audit.models import AuditEvent
+
+    event = AuditEvent.objects.filter(patient=r.ref).order_by("id").first()
+    if event is None:
+        return SimpleNamespace(status_code=404, content=b"no audit event about the record")
+    return c.get(f"/fhir/AuditEvent/{event.pk}", **h)
+
+
+def _audit_shown(payload, r) -> bool:
+    """An AuditEvent answer shows the record when it names it (an entity's reference)."""
+    return f'"{r.ref}"' in json.dumps(payload)
 
 
 PATIENTS = {"patient", "golden"}
@@ -289,6 +304,11 @@ SITE_PATIENTS = {"a_patient", "b_patient", "shared_patient"}
 # $match answers with the golden Patient to those who may read it (the platform operator) and with the site
 # Patients otherwise; the shared patient is known at one site only, so it has no golden record.
 MATCH = {actor: SEES[actor] & SITE_PATIENTS for actor in ACTORS} | {"superuser": {"shared_patient"}}
+# The audit trail: hub auditors and the platform operator read all of it, a site administrator the events
+# about their own site's patients (the shared patient is county A's), nobody else any.
+AUDIT = {"site_admin": {"a_patient", "shared_patient"}} | {
+    actor: SITE_PATIENTS | {"golden"} for actor in ("auditor", "superuser")
+}
 CLINICAL = {"patient", "clinical", "golden", "workflow"}
 ALL = CLINICAL | {"directory"}
 ROWS = [
@@ -390,6 +410,14 @@ ROWS = [
         NOTIFICATIONS,
         shown=lambda payload, r: payload == {"marked": 1},
     ),
+    Row(
+        "AuditEvent search",
+        PATIENTS,
+        lambda c, h, r: c.get(f"/fhir/AuditEvent?patient={r.ref}&_count=5", **h),
+        AUDIT,
+        shown=_audit_shown,
+    ),
+    Row("AuditEvent read", PATIENTS, _audit_read, AUDIT, shown=_audit_shown),
 ]
 
 
