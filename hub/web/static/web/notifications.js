@@ -19,6 +19,7 @@
   var delay = 1000;
 
   function word(group, code) { return (labels[group] && labels[group][code]) || code || ""; }
+  function titleOf(message) { return (labels.event && labels.event[message.event]) || message.title || ""; }
 
   function load() {
     try { return JSON.parse(window.localStorage.getItem(storeKey) || "[]"); } catch (error) { return []; }
@@ -55,7 +56,7 @@
       var li = document.createElement("li");
       if (!item.read) li.className = "unread";
       var title = document.createElement("strong");
-      title.textContent = message.title || "";
+      title.textContent = titleOf(message);
       li.append(title);
       var text = describe(message);
       if (text) { var p = document.createElement("div"); p.textContent = text; li.append(p); }
@@ -90,7 +91,7 @@
     var what = document.createElement("span");
     what.className = "what";
     var title = document.createElement("strong");
-    title.textContent = (r.urgency === "emergency" ? word("urgency", "emergency") + " · " : "") + (message.title || "");
+    title.textContent = (r.urgency === "emergency" ? word("urgency", "emergency") + " · " : "") + titleOf(message);
     var detail = document.createElement("span");
     detail.textContent = " " + describe(message);
     what.append(title, detail);
