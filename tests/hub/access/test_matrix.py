@@ -195,6 +195,28 @@ def _export(c, h, r):
     return SimpleNamespace(status_code=200, content=json.dumps(bundle).encode())
 
 
+def _patient_search(c, h, r):
+    """The new request's patient search by the record number (``MRN<seed>``, the same at county A and B)."""
+    mrn = f"MRN{int(r.id.rsplit('-m', 1)[1]):06d}"
+    return c.get("/referrals/new/", {"q": mrn}, HTTP_X_FRAGMENT="patients", **h)
+
+
+def _attached_file(c, h, r):
+    return c.get(f"/referrals/{r.referral}/files/{r.ref}", **h)
+
+
+def _in_page(payload, r) -> bool:
+    return isinstance(payload, str) and r.id in payload
+
+
+def _png_shown(payload, r) -> bool:
+    return isinstance(payload, str) and "PNG\r\n" in payload[:8]
+
+
+# Only a clinician's own site's patients are found (never a shared one of another site, never another site's).
+PATIENT_SEARCH = {"county_doctor": {"a_patient", "shared_patient"}}
+# A photo attached to the request: those who see the request.
+ATTACHED_FILE = {"county_doctor": {"upload"}, "specialist": {"upload"}}
 PATIENTS = {"patient", "golden"}
 SITE_PATIENTS = {"a_patient", "b_patient", "shared_patient"}
 # $match answers with the golden Patient to those who may read it (the platform operator) and with the site
@@ -254,6 +276,8 @@ ROWS = [
     Row("referral API detail", {"referral"}, lambda c, h, r: c.get(f"/api/referrals/{r.id}", **h), REFERRAL_API),
     Row("referral API list", {"referral"}, lambda c, h, r: c.get("/api/referrals/", **h), REFERRAL_API),
     Row("referral page", {"referral"}, lambda c, h, r: c.get(f"/referrals/{r.id}/", **h), REFERRAL_API),
+    Row("patient search (new request)", {"patient"}, _patient_search, PATIENT_SEARCH, shown=_in_page),
+    Row("attached file (request page)", {"upload"}, _attached_file, ATTACHED_FILE, shown=_png_shown),
 ]
 
 
@@ -348,6 +372,11 @@ def _build() -> World:
 
     golden_uid = str(MpiRecord.objects.get(patient_id=records["a_patient"].id).golden.uid)
     records["golden"] = Record("golden", "Patient", golden_uid, "", {"golden"})
+    from hub.referrals.services.uploads import upload_check, uploads_store
+    from tests.hub.referrals.test_patient_search_and_files import png
+
+    photo = upload_check(name="ecg.png", data=png())
+    [media] = uploads_store(actor=users["county_doctor"], patient_ref=records["shared_patient"].ref, uploads=[photo])
     referral = referrals.referral_create(
         requester=users["county_doctor"],
         kind="consultation",
@@ -356,7 +385,10 @@ def _build() -> World:
         patient_ref=records["shared_patient"].ref,
         clinical_question="胸痛待查",
         consent=referrals.ConsentGiven(),
+        attachments=[media],
     )
+    records["upload"] = Record("upload", "Media", media.split("/")[1], "", {"upload"})
+    records["upload"].referral = referral.pk
     records["task"] = Record("task", "Task", referral.task_id, "", {"workflow"})
     records["referral"] = Record("referral", "Referral", str(referral.pk), "胸痛待查", {"referral"})
     for record in records.values():  # the search rows need a patient and an observation for each record
@@ -485,8 +517,8 @@ def _shows(row: Row, record: Record, body: str) -> bool:
             return record.marker in body  # a page
         items = payload.get("results", [payload]) if isinstance(payload, dict) else []
         return any(isinstance(item, dict) and item.get("id") == int(record.id) for item in items)
-    if row.shown is not None:
-        return bool(row.shown(payload, record))
+    if row.shown is not None:  # a page's HTML (or a file) is given as text
+        return bool(row.shown(payload if payload is not None else body, record))
     return (record.resource_type, record.id) in _resources(payload, set())
 
 
