@@ -106,9 +106,9 @@ def _queries(text: str) -> list[list[tuple[str, str]]]:
     compact = re.sub(r"\s+", "", text)
     if _TOKEN.match(compact):
         queries.append([("identifier", compact)])
-        rid = resident_id.normalize(compact)
-        if rid != compact:
-            queries.append([("identifier", rid)])
+        upper = resident_id.normalize(compact)  # "a000007" as written on the wristband, "...x" of a resident ID
+        if upper != compact:
+            queries.append([("identifier", upper)])
     digits = _DIGITS.sub("", text)
     if len(digits) >= 7 and len(digits) == len(compact):
         queries.append([("phone", digits)])

@@ -282,6 +282,10 @@ def referral_action(request, referral_id: int, action: str):
     try:
         step.perform(request.user, referral, form)
     except DomainError as exc:
+        if step.name == "opinion":  # e.g. a wrong PIN: the preview again, with what was written
+            referrals_shown(request, [referral], action="read", page="detail")
+            context = _detail_context(request, referral) | {"preview": form, "preview_error": exc.message}
+            return render(request, "referrals/detail.html", context)
         messages.error(request, exc.message)
     else:
         messages.success(request, step.done)

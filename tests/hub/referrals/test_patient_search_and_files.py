@@ -78,7 +78,7 @@ def test_a_county_doctor_finds_the_patient_by_name_pinyin_record_number_resident
 ):
     values = _values(indexed_patient)
     reference = f"Patient/{indexed_patient['id']}"
-    for text in (values["han"], values["pinyin"], values["mrn"], values["rid"], values["phone"]):
+    for text in (values["han"], values["pinyin"], values["mrn"], values["mrn"].lower(), values["rid"], values["phone"]):
         found = _search(dr_li_at_county_a, text)
         assert reference in found, text
     page = _search(dr_li_at_county_a, values["mrn"])

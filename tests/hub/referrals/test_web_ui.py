@@ -172,6 +172,7 @@ def test_the_specialist_accepts_and_completes_with_a_signed_opinion_through_the_
 
     wrong = specialist.post(f"{detail}opinion/", written | {"confirm": "1", "opinion-pin": "000000"}, follow=True)
     assert "The signing PIN is not right." in wrong.content.decode()
+    assert 'id="opinion-preview"' in wrong.content.decode() and "阿司匹林300mg嚼服" in wrong.content.decode()  # kept
     assert not request_from_county_a.opinions.exists()
 
     completed = specialist.post(f"{detail}opinion/", written | {"confirm": "1", "opinion-pin": "482913"}, follow=True)
