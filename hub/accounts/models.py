@@ -22,6 +22,8 @@ class User(AbstractUser):
         related_name="users",
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    # A password hash (``hub.accounts.pins``) of the PIN a clinician types to sign an opinion; "" until set.
+    signing_pin = models.CharField(_("signing PIN"), max_length=128, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("user")

@@ -115,6 +115,24 @@ class TimeNode(models.TextChoices):
     DOOR_OUT = "door_out", _("Door out")
 
 
+class TreatmentDecision(models.TextChoices):
+    """What the specialist decided with the opinion (recorded with it; fills the pathway's decision times)."""
+
+    PCI = "pci", _("Primary PCI")
+    THROMBOLYSIS = "thrombolysis", _("Thrombolysis")
+    TRANSFER = "transfer", _("Transfer to the general hospital")
+    CONSERVATIVE = "conservative", _("Conservative treatment")
+
+
+def decision_time_nodes(decision: str) -> tuple[str, ...]:
+    """The time nodes a decision fills at the moment it is signed (a PCI calls the cath lab)."""
+    if not decision:
+        return ()
+    if decision == TreatmentDecision.PCI:
+        return (TimeNode.DECISION, TimeNode.CATH_LAB_CALLED)
+    return (TimeNode.DECISION,)
+
+
 OPEN_STATUSES = frozenset(
     {TaskStatus.REQUESTED, TaskStatus.RECEIVED, TaskStatus.ACCEPTED, TaskStatus.IN_PROGRESS, TaskStatus.ON_HOLD}
 )

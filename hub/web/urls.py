@@ -12,4 +12,5 @@ urlpatterns = [
     # hardening: two-factor sign-in (the second step, and enrolling an authenticator app)
     path("login/two-factor/", account_views.login_two_factor, name="login-two-factor"),
     path("account/two-factor/", account_views.two_factor, name="two-factor"),
+    path("profile/", views.profile, name="profile"),
 ]

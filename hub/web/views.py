@@ -1,13 +1,54 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from hub.accounts.pins import signing_pin_is_set, signing_pin_set
+from hub.api_errors import DomainError
 
 _API_PREFIXES = ("/api/", "/fhir", "/healthz")
 
 
 def _wants_json(request) -> bool:
     return request.path.startswith(_API_PREFIXES) or "json" in request.headers.get("Accept", "")
+
+
+class SigningPinForm(forms.Form):
+    password = forms.CharField(
+        label=_lazy("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    pin = forms.CharField(
+        label=_lazy("New signing PIN (6 digits)"),
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
+    )
+    pin_again = forms.CharField(
+        label=_lazy("The PIN again"),
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
+    )
+
+
+@login_required
+def profile(request):
+    """The person's profile: who they are, and the PIN they sign opinions with (clinicians)."""
+    form = SigningPinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not request.user.check_password(data["password"]):
+            form.add_error("password", _("The password is not right."))
+        elif data["pin"] != data["pin_again"]:
+            form.add_error("pin_again", _("The two PINs differ."))
+        else:
+            try:
+                signing_pin_set(user=request.user, pin=data["pin"])
+            except DomainError as exc:
+                form.add_error("pin", exc.message)
+            else:
+                messages.success(request, _("Your signing PIN was set."))
+                return redirect("web:profile")
+    return render(request, "web/profile.html", {"form": form, "pin_set": signing_pin_is_set(request.user)})
 
 
 @login_required

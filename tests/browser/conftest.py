@@ -163,3 +163,32 @@ def page_for(browser, hub_server, offsite_requests, csp_violations, transactiona
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page is wider than its viewport (0: no horizontal scrolling)."""
     return page.evaluate("() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # axe-core from npm, with its licence
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
+    """WCAG 2.1 A/AA violations axe-core finds on the page as it is now, of ``impacts``: "rule: where" lines."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", WCAG_AA
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+        if v.get("impact") in impacts
+    ]
+
+
+def in_viewport(page, selector: str) -> bool:
+    """Whether the first element matching ``selector`` is drawn wholly inside the viewport."""
+    return page.evaluate(
+        """(selector) => { const el = document.querySelector(selector); if (!el) return false;
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0
+          && r.bottom <= window.innerHeight && r.right <= window.innerWidth; }""",
+        selector,
+    )

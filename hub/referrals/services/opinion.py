@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hub.accounts.pins import signing_pin_check
 from hub.api_errors import ConflictError, DomainError, ForbiddenError, NotFoundError
-from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TaskStatus, TimeNode
+from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TaskStatus, TimeNode, TreatmentDecision, decision_time_nodes
 from hub.referrals.fhir.opinion import composition_build, provenance_build
 from hub.referrals.fhir.resources import appointment_build
 from hub.referrals.fhir.store import fhir_create
@@ -111,12 +112,28 @@ def _opinion_write(
 
 @transaction.atomic
 def opinion_sign(
-    *, referral_id: int, actor, conclusion: str, title: str = "", recommendations: str = "", now: datetime | None = None
+    *,
+    referral_id: int,
+    actor,
+    conclusion: str,
+    title: str = "",
+    recommendations: str = "",
+    now: datetime | None = None,
+    pin: str | None = None,
+    decision: str = "",
 ) -> Opinion:
-    """Sign the opinion: it becomes immutable, completes the Task and goes back to the requesting site."""
+    """Sign the opinion: it becomes immutable, completes the Task and goes back to the requesting site.
+
+    ``pin``: the signer's signing PIN, checked when given (the web pages always give it); ``decision``: the
+    treatment decided (``TreatmentDecision``), which fills the pathway's decision time nodes.
+    """
     now = now or timezone.now()
+    if decision and decision not in TreatmentDecision.values:
+        raise DomainError(_("Unknown treatment decision."), code="invalid")
     referral = referral_lock(referral_id=referral_id)
     check_owner(actor, referral)
+    if pin is not None:
+        signing_pin_check(user=actor, pin=pin)
     before = referral.status
     referral.status = transition_check(referral=referral, action="complete")
     opinion = _opinion_write(
@@ -124,9 +141,10 @@ def opinion_sign(
     )
     if referral.pathway in TIME_CRITICAL_PATHWAYS:
         time_node_put(referral=referral, node=TimeNode.DIAGNOSIS, at=now, actor=actor, now=now, keep=True)
-    transition_record(
-        referral=referral, action="complete", actor=actor, now=now, from_status=before, detail={"opinion": opinion.pk}
-    )
+    for node in decision_time_nodes(decision):
+        time_node_put(referral=referral, node=node, at=now, actor=actor, now=now, keep=True)
+    detail = {"opinion": opinion.pk} | ({"decision": decision} if decision else {})
+    transition_record(referral=referral, action="complete", actor=actor, now=now, from_status=before, detail=detail)
     referral_notify(
         referral=referral,
         event="referral.completed",

@@ -199,7 +199,7 @@ ACTIONS: dict[str, Action] = {
             "opinion",
             _("Sign the opinion and complete"),
             web_forms.OpinionForm,
-            lambda user, referral, form: services.opinion_sign(actor=user, **form.cleaned_data, **_id(referral)),
+            lambda user, referral, form: services.opinion_sign(actor=user, **form.signing(), **_id(referral)),
             _owner("complete"),
             _("The opinion was signed; the request is completed."),
             "primary",
@@ -300,3 +300,21 @@ HISTORY_LABELS = {
     "fail": _("Could not be done"),
     "cancel": _("Cancelled"),
 }
+
+
+# The one thing to do next with a request, for the worklist's cards: (action name, label), first allowed wins.
+NEXT_STEPS = (
+    ("accept", _("Accept")),
+    ("opinion", _("Write the opinion")),
+    ("provide_info", _("Add information")),
+    ("submit", _("Send")),
+    ("time_nodes", _("Record times")),
+)
+
+
+def next_step(*, user, referral: Referral) -> tuple[str, str]:
+    """(action name or "", label) of what ``user`` would do next with ``referral``; ("", "Open") when nothing."""
+    for name, label in NEXT_STEPS:
+        if ACTIONS[name].allowed(user, referral):
+            return name, label
+    return "", _("Open")

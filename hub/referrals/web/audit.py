@@ -65,3 +65,18 @@ def referral_refused(request, referral_id: int, *, page: str, status: int = 404)
         detail=detail,
     )
     observe(interaction, status, resource)
+def attachment_shown(request, *, referral: Referral, reference: str) -> None:
+    """Record that ``request.user`` opened a file attached to ``referral`` (a read of its Media/DocumentReference)."""
+    actor = actor_from_request(request)
+    if actor is None:
+        return
+    resource_type, _sep, fhir_id = reference.partition("/")
+    interaction = Interaction(
+        actor=actor,
+        action="read",
+        resource_type=resource_type,
+        fhir_id=fhir_id,
+        detail={"owner": referral.requesting_site.code, "via": "web", "page": "file", "referral": referral.pk},
+    )
+    resource = {"resourceType": resource_type, "id": fhir_id, "subject": {"reference": referral.patient_ref}}
+    observe(interaction, 200, resource)

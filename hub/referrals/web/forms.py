@@ -11,7 +11,16 @@ from federation.sites.constants import SiteKind, Specialty
 from federation.sites.models import Site
 from hub.accounts.constants import Role
 from hub.referrals import selectors
-from hub.referrals.constants import Pathway, ReferralKind, StudyKind, TaskStatus, TimeNode, Urgency
+from hub.referrals.constants import (
+    Pathway,
+    ReferralKind,
+    StudyKind,
+    TaskStatus,
+    TimeNode,
+    TreatmentDecision,
+    Urgency,
+)
+from hub.referrals.web.record_labels import record_label
 
 _REFERENCE_SPLIT = re.compile(r"[\s,;]+")
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -39,29 +48,12 @@ def references(text: str) -> list[str]:
     return found
 
 
-def record_label(resource: dict) -> str:
-    """A short label for a patient's record: type, date and what it is."""
-    code = resource.get("code") or resource.get("type") or {}
-    if isinstance(code, list):
-        code = code[0] if code else {}
-    what = code.get("text") or next((c.get("display") for c in code.get("coding") or [] if c.get("display")), "")
-    when = (
-        resource.get("effectiveDateTime")
-        or resource.get("issued")
-        or resource.get("date")
-        or resource.get("recordedDate")
-        or resource.get("started")
-        or ""
-    )[:10]
-    parts = [f"{resource['resourceType']}/{resource['id']}", when, what or resource.get("conclusion", "")[:60]]
-    return " · ".join(part for part in parts if part)
-
-
 class RecordsMixin:
     """Attached records: the patient's records as checkboxes, plus references typed by hand."""
 
     def set_records(self, records: list[dict]) -> None:
-        self.fields["records"].choices = [(f"{r['resourceType']}/{r['id']}", record_label(r)) for r in records]
+        labelled = sorted(((r, record_label(r)) for r in records), key=lambda pair: pair[1].when, reverse=True)
+        self.fields["records"].choices = [(f"{r['resourceType']}/{r['id']}", str(label)) for r, label in labelled]
 
     def attachments(self) -> list[str]:
         chosen = list(self.cleaned_data.get("records") or [])
@@ -78,7 +70,9 @@ class ReferralCreateForm(RecordsMixin, forms.Form):
         label=_("Study to read (remote diagnosis)"), choices=_blank("—") + list(StudyKind.choices), required=False
     )
     patient = forms.CharField(
-        label=_("Patient"), max_length=100, help_text=_("The patient's record at your site, e.g. Patient/123.")
+        label=_("Patient"),
+        max_length=100,
+        help_text=_("Search above and choose the patient, or give the record as Patient/123."),
     )
     clinical_question = forms.CharField(label=_("Clinical question"), max_length=4000, widget=forms.Textarea)
     reason = forms.CharField(label=_("Reason"), max_length=4000, required=False, widget=forms.Textarea)
@@ -161,6 +155,7 @@ CREATE_ERROR_FIELDS = {
     "invalid_attachment": "attachments_text",
     "discharge_summary_required": "discharge_summary",
     "invalid_time_node": None,
+    "invalid_upload": None,
 }
 
 
@@ -222,11 +217,32 @@ class TimeNodeForm(forms.Form):
 
 
 class OpinionForm(forms.Form):
+    """The opinion: written, previewed, then signed with the signer's PIN (``pin`` is asked on the preview)."""
+
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     conclusion = forms.CharField(label=_("Conclusion"), max_length=20000, widget=forms.Textarea)
     recommendations = forms.CharField(
         label=_("Recommendations"), max_length=20000, required=False, widget=forms.Textarea
     )
+    decision = forms.ChoiceField(
+        label=_("Treatment decision"), choices=_blank("—") + list(TreatmentDecision.choices), required=False
+    )
+    pin = forms.CharField(
+        label=_("Signing PIN"),
+        required=False,
+        max_length=12,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def signing(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "conclusion": data["conclusion"],
+            "recommendations": data["recommendations"],
+            "decision": data["decision"],
+            "pin": data["pin"],
+        }
 
 
 class AddendumForm(forms.Form):

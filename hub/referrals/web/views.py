@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db import transaction
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from federation.identity.resident_id import RESIDENT_ID_SYSTEM
 from hub.accounts.constants import Role
+from hub.accounts.pins import signing_pin_is_set
 from hub.api_errors import DomainError
 from hub.referrals import selectors, services
 from hub.referrals.constants import (
@@ -25,13 +27,21 @@ from hub.referrals.constants import (
     Pathway,
     TaskStatus,
     TimeNode,
+    TreatmentDecision,
 )
+from hub.referrals.patient_search import mask_resident_id, patients_search
 from hub.referrals.patients import ATTACHABLE
-from hub.referrals.web.actions import ACTIONS, HISTORY_LABELS, action_form, actions_allowed
-from hub.referrals.web.audit import referral_refused, referrals_shown
+from hub.referrals.services.uploads import MAX_UPLOADS, attachment_file, max_upload_bytes, upload_check, uploads_store
+from hub.referrals.web.actions import ACTIONS, HISTORY_LABELS, action_form, actions_allowed, next_step
+from hub.referrals.web.audit import attachment_shown, referral_refused, referrals_shown
 from hub.referrals.web.forms import CREATE_ERROR_FIELDS, ReferralCreateForm, WorklistFilterForm
+from hub.referrals.web.presets import EMERGENCY_PRESETS, opinion_templates, presets
+from hub.referrals.web.record_labels import TYPE_WORDS
+from hub.referrals.web.routing_reasons import routing_reason
 
 CLINICIANS = (Role.COUNTY_DOCTOR, Role.SPECIALIST)
+# Buttons of the new request's form that redraw it (search, pick a patient, a preset, the records) without sending.
+NOT_YET_SENDING = {"load_records", "preset", "search", "pick"}
 PAGE_SIZE = 50
 
 
@@ -68,7 +78,9 @@ def worklist(request):
     query.pop("page", None)
     context = {
         "filter_form": filter_form,
+        "filters_active": sum(1 for name, value in filters.items() if value and (name, value) != ("scope", "all")),
         "page": page,
+        "cards": [(r, *next_step(user=request.user, referral=r)) for r in page.object_list],
         "query": query.urlencode(),
         "now": timezone.now(),
         "open_statuses": [*OPEN_STATUSES, TaskStatus.DRAFT],
@@ -80,7 +92,7 @@ def worklist(request):
     return render(request, "referrals/worklist.html", context)
 
 
-def _create(request, form):
+def _create(request, form, *, extra: list[str]):
     data = form.cleaned_data
     consent = (
         services.ConsentGiven(method=data["consent_method"], given_by=data["consent_given_by"])
@@ -99,7 +111,7 @@ def _create(request, form):
         clinical_question=data["clinical_question"],
         reason=data["reason"],
         target_specialty=data["target_specialty"],
-        attachments=form.attachments(),
+        attachments=form.attachments() + extra,
         consent=consent,
         discharge_summary=data["discharge_summary"],
         time_nodes=form.time_nodes(),
@@ -112,31 +124,66 @@ def referral_new(request):
     if request.user.role not in CLINICIANS:
         return _not_for_you(request)
     source = request.POST if request.method == "POST" else request.GET
-    patient = source.get("patient", "").strip()
+    patient = (source.get("pick") or source.get("patient", "")).strip()
     if patient and "/" not in patient:
         patient = f"Patient/{patient}"
-    if request.method == "POST" and "load_records" not in request.POST:
+    submitting = request.method == "POST" and not (NOT_YET_SENDING & set(request.POST))
+    if submitting:
         form = ReferralCreateForm(request.POST, user=request.user)
-    else:  # first view, or "show the patient's records": not yet a submission, so no errors
+    else:  # first view, a preset or "show the patient's records": not yet a submission, so no errors
         initial = {key: source.getlist(key) if key == "records" else source.get(key) for key in source}
+        initial.pop("patient", None)
+        if patient:
+            initial["patient"] = patient
+        initial |= EMERGENCY_PRESETS.get(source.get("preset", ""), {})
         if request.method == "POST":
             initial["consent_given"] = "consent_given" in request.POST
         form = ReferralCreateForm(initial=initial, user=request.user)
+    query = source.get("q", "").strip()
+    found = patients_search(user=request.user, text=query) if query else []
+    if request.headers.get("X-Fragment") == "patients":  # the live search asks for the results only
+        return render(request, "referrals/_patients_found.html", {"found": found, "query": query})
     records = selectors.patient_records_as(user=request.user, patient_ref=patient, types=ATTACHABLE) if patient else []
     form.set_records(records)
     if form.is_bound and form.is_valid():
         try:
-            referral = _create(request, form)
+            with transaction.atomic():  # files and request together, or neither
+                uploads = [
+                    upload_check(name=f.name, data=f.read()) for f in request.FILES.getlist("files")[: MAX_UPLOADS + 1]
+                ]
+                stored = uploads_store(actor=request.user, patient_ref=form.cleaned_data["patient"], uploads=uploads)
+                referral = _create(request, form, extra=stored)
         except DomainError as exc:
             form.add_error(CREATE_ERROR_FIELDS.get(exc.code), exc.message)
         else:
             messages.success(request, _("The request was created."))
             return redirect("referrals-web:detail", referral_id=referral.pk)
+    chosen = next((p for p in found if p.reference == patient), None)
     return render(
         request,
         "referrals/new.html",
-        {"form": form, "records_loaded": bool(patient), "going_down": request.user.role == Role.SPECIALIST},
+        {
+            "form": form,
+            "records_loaded": bool(patient),
+            "going_down": request.user.role == Role.SPECIALIST,
+            "query": query,
+            "found": found,
+            "chosen": chosen,
+            "presets": presets(),
+            "max_upload_mb": max_upload_bytes() // (1024 * 1024),
+        },
     )
+
+
+FILE_TYPES = {"Media", "DocumentReference"}
+
+
+def _masked(identifier: dict) -> str:
+    """A resident ID shows its first 6 and last 4 characters (the records view reveals it on demand)."""
+    value = identifier.get("value", "")
+    if identifier.get("system", "") in (RESIDENT_ID_SYSTEM, "urn:alliance:resident-id"):
+        return mask_resident_id(value)
+    return value
 
 
 def identifier_kind(identifier: dict) -> str:
@@ -169,16 +216,32 @@ def _detail_context(request, referral, *, failed=None):
             addenda.setdefault(opinion.appends_id, []).append(opinion)
     times = {row.node: row for row in referral.time_nodes.all()}
     patient = selectors.patient_read_as(user=request.user, patient_ref=referral.patient_ref)
+    decisions = {
+        t.detail.get("opinion"): TreatmentDecision(t.detail["decision"]).label
+        for t in referral.transitions.all()
+        if t.action == "complete" and (t.detail or {}).get("decision") in TreatmentDecision.values
+    }
     return {
         "referral": referral,
         "patient": patient,
         "identifiers": [
-            (i.get("value", ""), identifier_kind(i), i.get("system", "")) for i in (patient or {}).get("identifier", [])
+            (_masked(i), identifier_kind(i), i.get("system", "")) for i in (patient or {}).get("identifier", [])
         ],
+        "routing": [
+            (d, routing_reason(d, site_name=referral.target_site.name)) for d in referral.routing_decisions.all()
+        ],
+        "attachments": [
+            (ref, *ref.split("/", 1), TYPE_WORDS.get(ref.split("/", 1)[0], ""), ref.split("/", 1)[0] in FILE_TYPES)
+            for ref in referral.attachments or []
+            if "/" in ref
+        ],
+        "decisions": decisions,
+        "opinion_templates": opinion_templates(request.user.department.specialty if request.user.department_id else ""),
+        "pin_set": signing_pin_is_set(request.user),
         "history": [(t, HISTORY_LABELS.get(t.action, t.action)) for t in referral.transitions.all()],
         "actions": action_forms,
         "failed_action": failed[0].name if failed else "",
-        "opinions": [(o, addenda.get(o.pk, [])) for o in opinions],
+        "opinions": [(o, addenda.get(o.pk, []), decisions.get(o.pk, "")) for o in opinions],
         "time_nodes": [(node, times.get(node)) for node in TimeNode]
         if referral.pathway in (Pathway.CHEST_PAIN, Pathway.STROKE)
         else [(row.node, row) for row in times.values()],
@@ -211,10 +274,39 @@ def referral_action(request, referral_id: int, action: str):
     if not form.is_valid():
         referrals_shown(request, [referral], action="read", page="detail")
         return render(request, "referrals/detail.html", _detail_context(request, referral, failed=(step, form)))
+    if step.name == "opinion" and "confirm" not in request.POST:  # first the preview, then the PIN and signing
+        referrals_shown(request, [referral], action="read", page="detail")
+        context = _detail_context(request, referral) | {"preview": form}
+        if form.cleaned_data["decision"]:
+            context["preview_decision"] = TreatmentDecision(form.cleaned_data["decision"]).label
+        return render(request, "referrals/detail.html", context)
     try:
         step.perform(request.user, referral, form)
     except DomainError as exc:
+        if step.name == "opinion":  # e.g. a wrong PIN: the preview again, with what was written
+            referrals_shown(request, [referral], action="read", page="detail")
+            context = _detail_context(request, referral) | {"preview": form, "preview_error": exc.message}
+            return render(request, "referrals/detail.html", context)
         messages.error(request, exc.message)
     else:
         messages.success(request, step.done)
     return redirect("referrals-web:detail", referral_id=referral.pk)
+
+
+@login_required
+def referral_file(request, referral_id: int, resource_type: str, fhir_id: str):
+    """A photo or file attached to a request, to those who may see the request (404 for anyone else)."""
+    if request.user.role not in CLINICIANS:
+        raise Http404(_("No such file."))
+    referral = _referral_or_404(request, referral_id)
+    reference = f"{resource_type}/{fhir_id}"
+    found = attachment_file(reference=reference) if reference in (referral.attachments or []) else None
+    if resource_type not in FILE_TYPES or found is None:
+        raise Http404(_("No such file."))
+    data, mime, _title = found
+    attachment_shown(request, referral=referral, reference=reference)
+    response = HttpResponse(data, content_type=mime)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -299,6 +299,28 @@ def _audit_shown(payload, r) -> bool:
     return f'"{r.ref}"' in json.dumps(payload)
 
 
+def _patient_search(c, h, r):
+    """The new request's patient search by the record number (``MRN<seed>``, the same at county A and B)."""
+    mrn = f"MRN{int(r.id.rsplit('-m', 1)[1]):06d}"
+    return c.get("/referrals/new/", {"q": mrn}, HTTP_X_FRAGMENT="patients", **h)
+
+
+def _attached_file(c, h, r):
+    return c.get(f"/referrals/{r.referral}/files/{r.ref}", **h)
+
+
+def _in_page(payload, r) -> bool:
+    return isinstance(payload, str) and r.id in payload
+
+
+def _png_shown(payload, r) -> bool:
+    return isinstance(payload, str) and "PNG\r\n" in payload[:8]
+
+
+# Only a clinician's own site's patients are found (never a shared one of another site, never another site's).
+PATIENT_SEARCH = {"county_doctor": {"a_patient", "shared_patient"}}
+# A photo attached to the request: those who see the request.
+ATTACHED_FILE = {"county_doctor": {"upload"}, "specialist": {"upload"}}
 PATIENTS = {"patient", "golden"}
 SITE_PATIENTS = {"a_patient", "b_patient", "shared_patient"}
 # $match answers with the golden Patient to those who may read it (the platform operator) and with the site
@@ -418,6 +440,8 @@ ROWS = [
         shown=_audit_shown,
     ),
     Row("AuditEvent read", PATIENTS, _audit_read, AUDIT, shown=_audit_shown),
+    Row("patient search (new request)", {"patient"}, _patient_search, PATIENT_SEARCH, shown=_in_page),
+    Row("attached file (request page)", {"upload"}, _attached_file, ATTACHED_FILE, shown=_png_shown),
 ]
 
 
@@ -513,6 +537,11 @@ def _build() -> World:
 
     golden_uid = str(MpiRecord.objects.get(patient_id=records["a_patient"].id).golden.uid)
     records["golden"] = Record("golden", "Patient", golden_uid, "", {"golden"})
+    from hub.referrals.services.uploads import upload_check, uploads_store
+    from tests.hub.referrals.test_patient_search_and_files import png
+
+    photo = upload_check(name="ecg.png", data=png())
+    [media] = uploads_store(actor=users["county_doctor"], patient_ref=records["shared_patient"].ref, uploads=[photo])
     referral = referrals.referral_create(
         requester=users["county_doctor"],
         kind="consultation",
@@ -521,7 +550,10 @@ def _build() -> World:
         patient_ref=records["shared_patient"].ref,
         clinical_question="胸痛待查",
         consent=referrals.ConsentGiven(),
+        attachments=[media],
     )
+    records["upload"] = Record("upload", "Media", media.split("/")[1], "", {"upload"})
+    records["upload"].referral = referral.pk
     records["task"] = Record("task", "Task", referral.task_id, "", {"workflow"})
     records["referral"] = Record("referral", "Referral", str(referral.pk), "胸痛待查", {"referral"})
     # hardening: county A's dashboard, Dr Zhang's signing key and an opinion he signed on the shared request
@@ -699,7 +731,7 @@ def _shows(row: Row, record: Record, body: str) -> bool:
         items = payload.get("results", [payload]) if isinstance(payload, dict) else []
         return any(isinstance(item, dict) and item.get("id") == int(record.id) for item in items)
     if row.shown is not None:
-        return bool(row.shown(payload, record))
+        return bool(row.shown(payload if payload is not None else body, record))
     if record.resource_type in ("OutboxMessage", "UserNotification"):
         if payload is None:
             return record.marker in body  # a page

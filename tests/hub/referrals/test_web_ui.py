@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from hub.accounts.pins import signing_pin_set
 from hub.audit.models import AuditEvent
 from hub.referrals.models import Referral
 from tests.hub.referrals.conftest import store
@@ -157,18 +158,30 @@ def test_the_specialist_accepts_and_completes_with_a_signed_opinion_through_the_
 
     accepted = specialist.post(f"{detail}accept/", follow=True)
     assert "You accepted the request." in accepted.content.decode()
-    completed = specialist.post(
-        f"{detail}opinion/",
-        {
-            "opinion-title": "会诊意见",
-            "opinion-conclusion": "急性下壁心肌梗死，建议立即转运行急诊PCI",
-            "opinion-recommendations": "阿司匹林300mg嚼服",
-        },
-        follow=True,
-    )
+    signing_pin_set(user=cardiologist_zhang, pin="482913")
+    written = {
+        "opinion-title": "会诊意见",
+        "opinion-conclusion": "急性下壁心肌梗死，建议立即转运行急诊PCI",
+        "opinion-recommendations": "阿司匹林300mg嚼服",
+        "opinion-decision": "pci",
+    }
+    previewed = specialist.post(f"{detail}opinion/", written).content.decode()  # first a preview, nothing signed
+    assert 'id="opinion-preview"' in previewed and "急性下壁心肌梗死" in previewed
+    request_from_county_a.refresh_from_db()
+    assert request_from_county_a.status == "accepted" and not request_from_county_a.opinions.exists()
+
+    wrong = specialist.post(f"{detail}opinion/", written | {"confirm": "1", "opinion-pin": "000000"}, follow=True)
+    assert "The signing PIN is not right." in wrong.content.decode()
+    assert 'id="opinion-preview"' in wrong.content.decode() and "阿司匹林300mg嚼服" in wrong.content.decode()  # kept
+    assert not request_from_county_a.opinions.exists()
+
+    completed = specialist.post(f"{detail}opinion/", written | {"confirm": "1", "opinion-pin": "482913"}, follow=True)
     assert "The opinion was signed" in completed.content.decode()
+    assert "Primary PCI" in completed.content.decode()  # the treatment decision, shown with the opinion
     request_from_county_a.refresh_from_db()
     assert request_from_county_a.status == "completed" and request_from_county_a.owner == cardiologist_zhang
+    nodes = set(request_from_county_a.time_nodes.values_list("node", flat=True))
+    assert {"decision", "cath_lab_called"} <= nodes  # the decision filled the pathway's times
 
     opinion = request_from_county_a.opinions.get()
     added = specialist.post(

@@ -1,31 +1,135 @@
-// Live notifications: listen on ws/notifications/, show a toast, refresh the worklist when one is on the page.
-// Every notification has an id: the tab remembers the last one it saw and the ids it showed (sessionStorage),
-// reconnects with ?since=<last id> to get what it missed, and shows each id once.
+// Live notifications: listen on ws/notifications/; a sticky alert (patient, pathway, hospital) for requests, an inbox
+// with an unread count, and the page brought up to date when a request it shows changes state.
+// The server keeps every notification with an id (/api/notifications/): the inbox is read from it, marked read there,
+// and the socket reconnects with ?since=<last id> so that nothing missed is lost; each id is shown once.
 (function () {
   "use strict";
   var box = document.getElementById("live-notifications");
-  if (!box || !window.WebSocket) return;
+  if (!box) return;
+  var alerts = document.getElementById("live-alerts");
+  var inbox = document.getElementById("inbox");
+  var inboxButton = document.getElementById("inbox-button");
+  var inboxList = document.getElementById("inbox-list");
+  var inboxEmpty = document.getElementById("inbox-empty");
+  var unreadBadge = document.getElementById("unread-count");
+  var labels = {};
+  try { labels = JSON.parse(document.getElementById("live-labels").textContent); } catch (error) { labels = {}; }
+  var storeKey = "hub.inbox." + (box.dataset.user || "");
+  var MAX_KEPT = 50;
   var delay = 1000;
-  var LAST_KEY = "hub.notifications.last", SEEN_KEY = "hub.notifications.seen", SEEN_KEPT = 200;
 
-  function stored(key, fallback) {
-    try { var value = JSON.parse(window.sessionStorage.getItem(key)); return value === null ? fallback : value; }
-    catch (error) { return fallback; }
-  }
-  function store(key, value) {
-    try { window.sessionStorage.setItem(key, JSON.stringify(value)); } catch (error) { /* private mode: in memory only */ }
-  }
-  var last = stored(LAST_KEY, null), seen = stored(SEEN_KEY, []);
+  function word(group, code) { return (labels[group] && labels[group][code]) || code || ""; }
+  function titleOf(message) { return (labels.event && labels.event[message.event]) || message.title || ""; }
 
-  function firstTime(message) {
-    if (typeof message.id !== "number") return true; // not a stored notification: nothing to deduplicate on
-    if (seen.indexOf(message.id) !== -1) return false;
-    seen.push(message.id);
-    if (seen.length > SEEN_KEPT) seen = seen.slice(-SEEN_KEPT);
-    if (last === null || message.id > last) last = message.id;
-    store(SEEN_KEY, seen);
-    store(LAST_KEY, last);
+  function load() {
+    try { return JSON.parse(window.localStorage.getItem(storeKey) || "[]"); } catch (error) { return []; }
+  }
+  function save(items) {
+    try { window.localStorage.setItem(storeKey, JSON.stringify(items.slice(0, MAX_KEPT))); } catch (error) { /* full */ }
+  }
+  function keyOf(message) {
+    return String(message.id || [message.event, message.at, message.referral && message.referral.id].join("|"));
+  }
+  function detailUrl(id) { return box.dataset.detailUrl.replace("/0/", "/" + encodeURIComponent(id) + "/"); }
+
+  function remember(message, read) {
+    var items = load();
+    var key = keyOf(message);
+    if (items.some(function (item) { return item.key === key; })) return false;
+    items.unshift({ key: key, message: message, read: !!read });
+    save(items);
     return true;
+  }
+
+  function renderInbox() {
+    if (!inboxList) return;
+    var items = load();
+    var unread = items.filter(function (item) { return !item.read; }).length;
+    if (unreadBadge) {
+      unreadBadge.textContent = unread ? String(unread) : "";
+      unreadBadge.hidden = !unread;
+      if (inboxButton) inboxButton.setAttribute("aria-label", inboxButton.textContent.trim() + (unread ? " (" + unread + " " + (box.dataset.unreadLabel || "") + ")" : ""));
+    }
+    inboxList.textContent = "";
+    items.forEach(function (item) {
+      var message = item.message || {};
+      var li = document.createElement("li");
+      if (!item.read) li.className = "unread";
+      var title = document.createElement("strong");
+      title.textContent = titleOf(message);
+      li.append(title);
+      var text = describe(message);
+      if (text) { var p = document.createElement("div"); p.textContent = text; li.append(p); }
+      if (message.referral && message.referral.id) {
+        var link = document.createElement("a");
+        link.href = detailUrl(message.referral.id);
+        link.textContent = box.dataset.openLabel;
+        li.append(link);
+      }
+      inboxList.append(li);
+    });
+    if (inboxEmpty) inboxEmpty.hidden = items.length > 0;
+  }
+
+  function lastId() {
+    var ids = load().map(function (item) { return item.message && item.message.id; })
+      .filter(function (id) { return typeof id === "number"; });
+    return ids.length ? Math.max.apply(null, ids) : null;
+  }
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function markAllRead() {
+    save(load().map(function (item) { item.read = true; return item; }));
+    renderInbox();
+    var upTo = lastId();
+    if (upTo === null) return;
+    fetch("/api/notifications/read", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ up_to: upTo })
+    }).catch(function () {});
+  }
+
+  function describe(message) {
+    var r = message.referral;
+    if (!r) return message.body || "";
+    return [r.patient, word("pathway", r.pathway === "other" ? "" : r.pathway), r.requesting_site, word("status", r.status)]
+      .filter(Boolean).join(" · ");
+  }
+
+  function alertFor(message) {
+    var r = message.referral;
+    var item = document.createElement("div");
+    item.className = "live-alert" + (r.urgency === "emergency" ? "" : " info");
+    item.dataset.referral = r.id;
+    var what = document.createElement("span");
+    what.className = "what";
+    var title = document.createElement("strong");
+    title.textContent = (r.urgency === "emergency" ? word("urgency", "emergency") + " · " : "") + titleOf(message);
+    var detail = document.createElement("span");
+    detail.textContent = " " + describe(message);
+    what.append(title, detail);
+    var open = document.createElement("a");
+    open.href = detailUrl(r.id);
+    open.textContent = box.dataset.openLabel;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "×";
+    close.setAttribute("aria-label", box.dataset.closeLabel);
+    close.onclick = function () { item.remove(); };
+    item.append(what, open, close);
+    if (message.link && message.link.url) { // e.g. a consultation room to join (hub/consultations)
+      var join = document.createElement("a");
+      join.href = message.link.url;
+      join.textContent = message.link.label || box.dataset.openLabel;
+      item.insertBefore(join, close);
+    }
+    alerts.prepend(item);
+    if (r.urgency !== "emergency") setTimeout(function () { item.remove(); }, 30000);
   }
 
   function toast(message) {
@@ -44,17 +148,11 @@
       body.textContent = message.body;
       item.append(body);
     }
-    if (message.link && message.link.url) { // e.g. a consultation room to join (hub/consultations)
+    if (message.link && message.link.url) {
       var join = document.createElement("a");
       join.href = message.link.url;
       join.textContent = message.link.label || box.dataset.openLabel;
       item.append(join);
-    }
-    if (message.referral && message.referral.id) {
-      var link = document.createElement("a");
-      link.href = box.dataset.detailUrl.replace("/0/", "/" + encodeURIComponent(message.referral.id) + "/");
-      link.textContent = box.dataset.openLabel;
-      item.append(link);
     }
     box.append(item);
     setTimeout(function () { item.remove(); }, 30000);
@@ -65,21 +163,114 @@
     if (!list) return;
     fetch(window.location.href, { headers: { "X-Fragment": "worklist" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) { if (html !== null) list.innerHTML = html; })
+      .then(function (html) { if (html !== null) { list.innerHTML = html; document.dispatchEvent(new Event("hub:updated")); } })
       .catch(function () {});
   }
 
+  function editing(root) {
+    var active = document.activeElement;
+    if (active && root.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+    return Array.prototype.some.call(root.querySelectorAll("textarea, input[type=text], input[type=password]"), function (el) {
+      return el.value && el.value !== el.defaultValue;
+    });
+  }
+
+  // The request's page: fetch it again and put in the parts that changed; a form being filled in is left alone.
+  function refreshReferral(id) {
+    var page = document.getElementById("referral-page");
+    if (!page || String(page.dataset.referral) !== String(id)) return;
+    fetch(window.location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("referral-page");
+        if (!fresh) return;
+        var keep = editing(page);
+        Array.prototype.forEach.call(fresh.children, function (part) {
+          var old = part.id ? document.getElementById(part.id) : null;
+          if (keep && old && old.querySelector("form textarea, form input[type=text]")) return;
+          if (old) old.replaceWith(part.cloneNode(true));
+        });
+        if (!keep) page.replaceWith(fresh);
+        else page.dataset.status = fresh.dataset.status;
+        document.dispatchEvent(new Event("hub:updated"));
+      })
+      .catch(function () {});
+  }
+
+  function received(message, fromServer) {
+    if (!message || typeof message !== "object") return;
+    var fresh = remember(message, false);
+    renderInbox();
+    if (fromServer || !fresh) return;
+    if (message.referral && message.referral.id && alerts) alertFor(message);
+    else toast(message);
+    refreshWorklist();
+    if (message.referral && message.referral.id) refreshReferral(message.referral.id);
+  }
+
+  function serverInbox() {
+    fetch("/api/notifications/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        var list = Array.isArray(data) ? data : data && (data.results || data.notifications || data.items);
+        if (!Array.isArray(list)) return;
+        list.forEach(function (item) { // oldest first: each is put on top of the inbox
+          if (!item || typeof item !== "object") return;
+          var message = Object.assign({}, item.payload || {}, {
+            id: item.id, event: item.event, title: item.title, body: item.body, at: item.at
+          });
+          remember(message, !!item.read_at);
+        });
+        renderInbox();
+      })
+      .catch(function () {});
+  }
+
+  if (inboxButton && inbox) {
+    inboxButton.hidden = false;
+    inboxButton.addEventListener("click", function () {
+      var open = inbox.hidden;
+      inbox.hidden = !open;
+      inboxButton.setAttribute("aria-expanded", String(open));
+      if (open) { renderInbox(); inbox.querySelector("h2").setAttribute("tabindex", "-1"); inbox.querySelector("h2").focus(); }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !inbox.hidden) { inbox.hidden = true; inboxButton.setAttribute("aria-expanded", "false"); inboxButton.focus(); }
+    });
+    var readAll = document.getElementById("inbox-read");
+    if (readAll) readAll.addEventListener("click", markAllRead);
+  }
+  renderInbox();
+  serverInbox();
+
+  // Countdowns to response deadlines (cards and badges with data-due).
+  function tick() {
+    var now = Date.now();
+    Array.prototype.forEach.call(document.querySelectorAll(".countdown[data-due]"), function (el) {
+      var left = Math.round((Date.parse(el.dataset.due) - now) / 1000);
+      if (isNaN(left)) return;
+      if (left <= 0) { el.className = "badge breached"; el.textContent = "0:00"; return; }
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      el.textContent = (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(s).padStart(2, "0");
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  if (!window.WebSocket) return;
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    // Every stored notification has an id: reconnecting with the last one seen replays what was missed.
+    var last = lastId();
     var query = last === null ? "" : "?since=" + encodeURIComponent(last);
     var socket = new WebSocket(scheme + window.location.host + "/ws/notifications/" + query);
     socket.onopen = function () { delay = 1000; };
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (error) { return; }
-      if (message.type === "error" || message.type === "pong" || !firstTime(message)) return;
-      toast(message);
-      refreshWorklist();
+      if (message && (message.type === "error" || message.type === "pong")) return;
+      received(message, false);
     };
     socket.onclose = function (event) {
       if (event.code === 4401) return; // signed out
