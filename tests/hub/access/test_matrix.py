@@ -254,6 +254,23 @@ ROWS = [
     Row("referral API detail", {"referral"}, lambda c, h, r: c.get(f"/api/referrals/{r.id}", **h), REFERRAL_API),
     Row("referral API list", {"referral"}, lambda c, h, r: c.get("/api/referrals/", **h), REFERRAL_API),
     Row("referral page", {"referral"}, lambda c, h, r: c.get(f"/referrals/{r.id}/", **h), REFERRAL_API),
+    # records (hub/records): identifiers in full, one record as the record shows it, a record's file
+    Row(
+        "record reveal",
+        {"patient"},
+        lambda c, h, r: c.post(f"/records/patients/{r.id}/reveal", **h),
+        RECORD_VIEW,
+        shown=lambda payload, r: isinstance(payload, dict) and payload.get("patient") == r.ref,
+    ),
+    Row(
+        "record item",
+        {"clinical"},
+        lambda c, h, r: c.get(f"/records/items/{r.ref}/", **h),
+        RECORD_VIEW,
+        shown=lambda payload, r: isinstance(payload, str) and f'class="rec rec-item" data-ref="{r.ref}"' in payload,
+    ),
+    # An Observation has no file: nobody gets one (the files themselves: tests/hub/records).
+    Row("record file", {"clinical"}, lambda c, h, r: c.get(f"/records/items/{r.ref}/content/0", **h), {}),
 ]
 
 
@@ -485,8 +502,8 @@ def _shows(row: Row, record: Record, body: str) -> bool:
             return record.marker in body  # a page
         items = payload.get("results", [payload]) if isinstance(payload, dict) else []
         return any(isinstance(item, dict) and item.get("id") == int(record.id) for item in items)
-    if row.shown is not None:
-        return bool(row.shown(payload, record))
+    if row.shown is not None:  # a page (HTML) is given as its text
+        return bool(row.shown(payload if payload is not None else body, record))
     return (record.resource_type, record.id) in _resources(payload, set())
 
 
