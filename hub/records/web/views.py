@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hub.api_errors import NotFoundError
 from hub.records import selectors, services
+from hub.records.terms import clinical_word
 
 # Files served inline (a browser shows them); anything else is a download.
 INLINE_TYPES = (
@@ -44,11 +45,15 @@ def reveal(request, patient_id: str):
 @login_required
 @require_GET
 def item(request, resource_type: str, fhir_id: str):
-    """One record as the record shows it (what a room shows when it is presented)."""
+    """One record as the record shows it: a page of its own (what a request's attachment links to), or with
+    ``X-Fragment: record`` the fragment alone."""
     record = selectors.record_item_or_none(user=request.user, reference=f"{resource_type}/{fhir_id}")
     if record is None:
         raise Http404(_("No such record."))
-    return render(request, "records/_item.html", {"record": record, "ref": f"{resource_type}/{fhir_id}"})
+    context = {"record": record, "ref": f"{resource_type}/{fhir_id}", "kind": clinical_word(resource_type)}
+    if request.headers.get("X-Fragment") == "record":  # a page that shows it in place asks for the fragment only
+        return render(request, "records/_item.html", context)
+    return render(request, "records/item_page.html", context)
 
 
 @login_required

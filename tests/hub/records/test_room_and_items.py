@@ -90,3 +90,15 @@ def test_the_demo_gives_the_chest_pain_patients_an_age_that_fits_and_a_stemi(
     assert demo_records_load() == 0  # loaded once
     page = browser(dr_li_at_county_a).get(f"/access/patients/{patient['id']}/").content.decode()
     assert page.count('class="ecg-lead"') == 13 and "3.41" in page
+
+
+def test_an_attached_record_reads_as_a_page_of_its_own(chest_pain_request, cardiologist_zhang):
+    page = browser(cardiologist_zhang).get(f"/referrals/{chest_pain_request.pk}/").content.decode()
+    ref = re.search(
+        r'<article class="rec-doc" data-ref="(DocumentReference/[^"]+)">\s*<h4>Emergency department note', page
+    )
+    ref = ref.group(1)
+    own = browser(cardiologist_zhang).get(f"/records/items/{ref}/").content.decode()
+    assert "<h1" in own and "Document" in own and "胸骨后压榨样疼痛" in own and "records/records.js" in own
+    fragment = browser(cardiologist_zhang).get(f"/records/items/{ref}/", HTTP_X_FRAGMENT="record").content.decode()
+    assert "<h1" not in fragment and "胸骨后压榨样疼痛" in fragment
