@@ -40,6 +40,7 @@ urlpatterns = [
     path("referrals/", include("hub.referrals.web.urls")),
     path("access/", include("hub.access.web.urls")),  # access: a patient's record, emergency access reviews
     path("consultations/", include("hub.consultations.web.urls")),
+    path("records/", include("hub.records.web.urls")),  # records: reveal, record items, images and documents
     path("", include("hub.web.urls")),
 ]
 

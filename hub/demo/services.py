@@ -172,6 +172,9 @@ def demo_load(*, password: str) -> DemoSummary:
     from hub.demo.referrals import demo_referrals_load  # the requests need the patients above
 
     summary.created["referrals"] = demo_referrals_load()
+    from hub.demo.records import demo_records_load  # records: ECGs, labs, a CT, documents of those requests' patients
+
+    summary.created["clinical records"] = demo_records_load()
     from hub.demo.dashboard import demo_dashboard_load  # the network dashboard's history (hub.dashboards)
 
     summary.created["dashboard_history"] = demo_dashboard_load()

@@ -378,6 +378,7 @@ HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN", "") or ""
 
 # --- Consultation rooms (hub.consultations): ICE servers and the SFU ---------------
 INSTALLED_APPS += ["hub.consultations"]
+INSTALLED_APPS += ["hub.records"]  # records: the readable patient record
 # STUN/TURN URLs given to browsers, e.g. turn:turn.alliance.example:3478?transport=udp,
 # turn:turn.alliance.example:3478?transport=tcp,turns:turn.alliance.example:443?transport=tcp (deploy/coturn/).
 STUN_URLS = env_list("HUB_STUN_URLS", [])

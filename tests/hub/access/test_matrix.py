@@ -442,6 +442,23 @@ ROWS = [
     Row("AuditEvent read", PATIENTS, _audit_read, AUDIT, shown=_audit_shown),
     Row("patient search (new request)", {"patient"}, _patient_search, PATIENT_SEARCH, shown=_in_page),
     Row("attached file (request page)", {"upload"}, _attached_file, ATTACHED_FILE, shown=_png_shown),
+    # records (hub/records): identifiers in full, one record as the record shows it, a record's file
+    Row(
+        "record reveal",
+        {"patient"},
+        lambda c, h, r: c.post(f"/records/patients/{r.id}/reveal", **h),
+        RECORD_VIEW,
+        shown=lambda payload, r: isinstance(payload, dict) and payload.get("patient") == r.ref,
+    ),
+    Row(
+        "record item",
+        {"clinical"},
+        lambda c, h, r: c.get(f"/records/items/{r.ref}/", **h),
+        RECORD_VIEW,
+        shown=lambda payload, r: isinstance(payload, str) and f'class="rec rec-item" data-ref="{r.ref}"' in payload,
+    ),
+    # An Observation has no file: nobody gets one (the files themselves: tests/hub/records).
+    Row("record file", {"clinical"}, lambda c, h, r: c.get(f"/records/items/{r.ref}/content/0", **h), {}),
 ]
 
 
