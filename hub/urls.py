@@ -22,6 +22,7 @@ urlpatterns = [
     # --- end dashboards ---
     path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
     path("api/consultations/", include("hub.consultations.api.urls")),
+    path("api/devices/", include("hub.devices.api.urls")),  # devices: registry, ingest, live, alarms
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/", include("fhir_gateway.api.urls")),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("referrals/", include("hub.referrals.web.urls")),
     path("access/", include("hub.access.web.urls")),  # access: a patient's record, emergency access reviews
     path("consultations/", include("hub.consultations.web.urls")),
+    path("devices/", include("hub.devices.web.urls")),  # devices: registry pages, live view
     path("", include("hub.web.urls")),
 ]
 

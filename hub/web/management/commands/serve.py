@@ -19,5 +19,19 @@ class Command(BaseCommand):
 
             sims = demo_simulators_start()
             self.stdout.write("Simulated county sites: " + ", ".join(f"{s.site} {s.base_url}" for s in sims))
+        ingest = None
+        if env_bool("HUB_DEVICES_INGEST", True):  # devices: MQTT (embedded broker without MQTT_URL) and MLLP
+            from hub.devices.ingest.runner import ingest_start
+
+            ingest = ingest_start()
+            self.stdout.write(f"Bedside devices: MQTT {ingest.subscriber.host}:{ingest.subscriber.port}")
+        if env_bool("HUB_DEMO_SIMULATORS", False) and env_bool("HUB_DEMO_DEVICE_SIMULATORS", True):
+            from hub.devices.simulator import demo_device_simulators_start
+
+            demo_device_simulators_start(mqtt_url=ingest.mqtt_url if ingest else "")
         self.stdout.write(f"Alliance Hub on http://{host}:{port}/ (Ctrl-C to stop)")
-        uvicorn.run("hub.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info")
+        try:
+            uvicorn.run("hub.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info")
+        finally:
+            if ingest is not None:
+                ingest.stop()
