@@ -76,6 +76,29 @@ def parse_oru(raw: str) -> tuple[Message, str, hl7.Message | None]:
     if _component(msh, 9, 1) != "ORU" or _component(msh, 9, 2) != "R01":
         raise Refusal("malformed", _("Only ORU^R01 messages are taken."))
     message = Message(site_code=site, device_key="", path=IngestPath.MLLP, excerpt=text[:2000])
+    try:
+        _fill(message, parsed, msh)
+    except Refusal as refusal:
+        message.device_key = message.device_key or _component(msh, 3, 1)
+        refusal.message, refusal.control_id = message, control_id  # the dead letter and the NACK name them
+        raise
+    return message, control_id, parsed
+
+
+def ack(*, control_id: str, code: str, text: str = "", receiving_app: str = "", receiving_facility: str = "") -> str:
+    """An ACK (``AA`` accepted, ``AE`` error, ``AR`` rejected) for one message."""
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    clean = text.replace("|", "/").replace("^", " ").replace("~", " ").replace("\\", "/").replace("&", "+")[:200]
+    segments = [
+        f"MSH|^~\\&|ALLIANCE-HUB|ALLIANCE|{receiving_app}|{receiving_facility}|{now}||ACK^R01^ACK|ACK{control_id}|P|2.6",
+        f"MSA|{code}|{control_id}" + (f"|{clean}" if clean else ""),
+    ]
+    if code != "AA":
+        segments.append(f"ERR|||207^Application internal error^HL70357|E|||{clean}")
+    return "\r".join(segments) + "\r"
+
+
+def _fill(message: Message, parsed, msh) -> None:
     header_time = _component(msh, 7, 1)
     default_at = hl7_time(header_time) if header_time else None
     obr_time = ""
@@ -114,17 +137,3 @@ def parse_oru(raw: str) -> tuple[Message, str, hl7.Message | None]:
         message.device_key = _component(msh, 3, 1)
     if not message.numerics:
         raise Refusal("malformed", _("The message has no numeric values."))
-    return message, control_id, parsed
-
-
-def ack(*, control_id: str, code: str, text: str = "", receiving_app: str = "", receiving_facility: str = "") -> str:
-    """An ACK (``AA`` accepted, ``AE`` error, ``AR`` rejected) for one message."""
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    clean = text.replace("|", "/").replace("^", " ").replace("~", " ").replace("\\", "/").replace("&", "+")[:200]
-    segments = [
-        f"MSH|^~\\&|ALLIANCE-HUB|ALLIANCE|{receiving_app}|{receiving_facility}|{now}||ACK^R01^ACK|ACK{control_id}|P|2.6",
-        f"MSA|{code}|{control_id}" + (f"|{clean}" if clean else ""),
-    ]
-    if code != "AA":
-        segments.append(f"ERR|||207^Application internal error^HL70357|E|||{clean}")
-    return "\r".join(segments) + "\r"

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-
-from asgiref.sync import sync_to_async
+from concurrent.futures import ThreadPoolExecutor
 
 logger = logging.getLogger(__name__)
 START, END = b"\x0b", b"\x1c\x0d"
@@ -29,12 +28,16 @@ def handle(raw: str) -> str:
     close_old_connections()
     control_id, app, facility = "", "", ""
     try:
-        message, control_id, parsed = hl7v2.parse_oru(raw)
+        try:
+            message, control_id, _parsed = hl7v2.parse_oru(raw)
+        except Refusal as refusal:  # not yet recorded: the dead letter names what is known of the sender
+            known = getattr(refusal, "message", None) or Message(site_code="", device_key="", path="mllp")
+            known.excerpt, control_id = raw[:2000], getattr(refusal, "control_id", "")
+            rejection_record(known, refusal)
+            raise
         app, facility = message.device_key, message.site_code
-        message_ingest(message)
+        message_ingest(message)  # records its own refusals
     except Refusal as refusal:
-        if refusal.reason == "malformed":
-            rejection_record(Message(site_code="", device_key="", path="mllp", excerpt=raw[:2000]), refusal)
         code = "AR" if refusal.reason == "malformed" else "AE"
         return hl7v2.ack(
             control_id=control_id,
@@ -49,8 +52,38 @@ def handle(raw: str) -> str:
     return hl7v2.ack(control_id=control_id, code="AA", receiving_app=app, receiving_facility=facility)
 
 
+_workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mllp")
+_worker_connections: list = []
+
+
+def _handle_in_worker(raw: str) -> str:
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    answer = handle(raw)
+    wrapper = connections[DEFAULT_DB_ALIAS]  # this worker thread's own
+    if wrapper not in _worker_connections:
+        _worker_connections.append(wrapper)
+    return answer
+
+
+def workers_close() -> None:
+    """Close the workers' database connections (when the listener stops)."""
+    for wrapper in list(_worker_connections):
+        if wrapper.connection is not None:
+            try:
+                wrapper.connection.close()
+            except Exception:
+                logger.warning("MLLP: a worker's database connection did not close", exc_info=True)
+            wrapper.connection = None
+    _worker_connections.clear()
+
+
 async def _connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    handle_async = sync_to_async(handle, thread_sensitive=False)
+    loop = asyncio.get_running_loop()
+
+    async def handle_async(raw: str) -> str:
+        return await loop.run_in_executor(_workers, _handle_in_worker, raw)
+
     try:
         while True:
             try:
@@ -106,3 +139,4 @@ class MllpServer:
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        workers_close()

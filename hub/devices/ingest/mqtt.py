@@ -77,6 +77,9 @@ class Subscriber:
         )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        from django.db import connection
+
+        connection.close()  # this network thread's database connection: not held while away
         self.connected.clear()
         logger.warning("MQTT: disconnected (%s); reconnecting", reason_code)
 

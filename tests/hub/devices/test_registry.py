@@ -70,14 +70,24 @@ def test_an_admin_cannot_bind_another_sites_patient(monitor, county_b, admin_of_
 def test_the_registry_api_and_page_for_the_sites_administrator(admin_of_county_a, patient, token_for):
     client = Client()
     headers = token_for(admin_of_county_a)
-    created = client.post("/api/devices/", {"key": "vent-1", "kind": "ventilator", "ward": "ICU", "bed": "1"},
-                          content_type="application/json", **headers)
+    created = client.post(
+        "/api/devices/",
+        {"key": "vent-1", "kind": "ventilator", "ward": "ICU", "bed": "1"},
+        content_type="application/json",
+        **headers,
+    )
     assert created.status_code == 201, created.content
     device_id = created.json()["id"]
-    bound = client.post(f"/api/devices/{device_id}/bind", {"patient": f"Patient/{patient['id']}"},
-                        content_type="application/json", **headers)
+    bound = client.post(
+        f"/api/devices/{device_id}/bind",
+        {"patient": f"Patient/{patient['id']}"},
+        content_type="application/json",
+        **headers,
+    )
     assert bound.status_code == 200 and bound.json()["patient"] == f"Patient/{patient['id']}"
-    assert client.post("/api/devices/", {"key": "vent-1"}, content_type="application/json", **headers).status_code == 409
+    assert (
+        client.post("/api/devices/", {"key": "vent-1"}, content_type="application/json", **headers).status_code == 409
+    )
     listed = client.get("/api/devices/", **headers).json()
     assert [d["key"] for d in listed["results"]] == ["vent-1"]
     client.force_login(admin_of_county_a)
