@@ -8,3 +8,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LANGUAGE_CODE = "en"
 # Audit rows are written in the test's own transaction, so each test sees exactly its own.
 AUDIT_DEFER_READS = False
+# devices: tests write the per-minute summaries themselves (a background writer would see no committed devices)
+DEVICES_SUMMARY_FLUSH_THREAD = False

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from urllib.parse import urlsplit
 
 from hub.devices.constants import IngestPath
+from hub.env import env_str
 
 logger = logging.getLogger(__name__)
 TOPIC = "alliance/+/devices/+/vitals"
@@ -45,7 +45,7 @@ class Subscriber:
 
     def __init__(self, url: str, *, client_id: str | None = None):
         self.url = url
-        self.client_id = client_id or os.environ.get("HUB_DEVICES_MQTT_CLIENT_ID", "alliance-hub-devices")
+        self.client_id = client_id or env_str("HUB_DEVICES_MQTT_CLIENT_ID", "alliance-hub-devices")
         self.client, self.host, self.port = client_for(url, self.client_id, clean_session=False)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message

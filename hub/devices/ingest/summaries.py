@@ -38,6 +38,10 @@ def _flusher_start() -> None:
     global _flusher
     if _flusher is not None or not autoflush:
         return
+    from django.conf import settings
+
+    if not getattr(settings, "DEVICES_SUMMARY_FLUSH_THREAD", True):
+        return
     with _lock:
         if _flusher is None:
             _flusher = threading.Thread(target=_flush_loop, name="device-summaries", daemon=True)

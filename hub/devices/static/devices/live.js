@@ -45,7 +45,7 @@
     if (f.type === "error") return this.toast(f.detail);
   };
   Panel.prototype.toast = function (text) {
-    var t = el("div", "dv-alarm dv-acked", text); this.root.querySelector(".dv-alarms").appendChild(t);
+    var t = el("div", "dv-alarm dv-note", text); this.root.querySelector(".dv-alarms").appendChild(t);
     setTimeout(function () { t.remove(); }, 4000);
   };
   Panel.prototype.snapshot = function (s) {
