@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/notifications/", include("hub.notifications.api.urls")),  # notifications: list, mark read
     path("api/outbox/", include("hub.deliveries.api.urls")),  # outbox: dead letters and their re-send
     path("outbox/", include("hub.deliveries.web.urls")),
+    path("api/devices/", include("hub.devices.api.urls")),  # devices: registry, ingest, live, alarms
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/Subscription/<str:fhir_id>/$events", subscription_api.events, name="fhir-subscription-events"),
@@ -41,6 +42,7 @@ urlpatterns = [
     path("access/", include("hub.access.web.urls")),  # access: a patient's record, emergency access reviews
     path("consultations/", include("hub.consultations.web.urls")),
     path("records/", include("hub.records.web.urls")),  # records: reveal, record items, images and documents
+    path("devices/", include("hub.devices.web.urls")),  # devices: registry pages, live view
     path("", include("hub.web.urls")),
 ]
 

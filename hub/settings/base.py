@@ -406,3 +406,16 @@ HUB_BREAK_GLASS_MINUTES = env_int("HUB_BREAK_GLASS_MINUTES", 240, minimum=1)
 # --- Notifications (hub.notifications) ------------------------------------------------
 # A connected notification socket reads what Redis did not bring it from the database this often (seconds).
 NOTIFICATION_RESYNC_SECONDS = env_int("HUB_NOTIFICATION_RESYNC_SECONDS", 15, minimum=1)
+# --- devices (hub.devices): bedside monitors and ventilators ---------------------
+INSTALLED_APPS += ["hub.devices"]
+# MQTT_URL set: the hub subscribes there; unset: ``manage.py serve`` starts an embedded broker (amqtt) here.
+DEVICES_EMBEDDED_MQTT_PORT = env_int("HUB_DEVICES_MQTT_PORT", 1883, minimum=1)
+DEVICES_MLLP_PORT = env_int("HUB_DEVICES_MLLP_PORT", 2575, minimum=0)  # HL7 v2 over MLLP (0: off)
+DEVICES_RETENTION_DAYS = env_int("HUB_DEVICES_RETENTION_DAYS", 30, minimum=1)  # per-minute summaries and strips
+DEVICES_CLOCK_SKEW_SECONDS = env_int("HUB_DEVICES_CLOCK_SKEW_SECONDS", 300, minimum=1)  # ahead of the hub: refused
+DEVICES_BACKFILL_HOURS = env_int("HUB_DEVICES_BACKFILL_HOURS", 24, minimum=1)  # older than this: refused
+DEVICES_OFFLINE_SECONDS = env_int("HUB_DEVICES_OFFLINE_SECONDS", 30, minimum=5)
+DEVICES_ESCALATE_SECONDS = env_int("HUB_DEVICES_ESCALATE_SECONDS", 120, minimum=5)
+DEVICES_BUFFER_FRAMES = env_int("HUB_DEVICES_BUFFER_FRAMES", 600, minimum=10)  # live frames kept per device
+CELERY_BEAT_SCHEDULE["devices-housekeeping"] = {"task": "devices.housekeeping", "schedule": 10.0}
+# --- end of devices ----------------------------------------------------------------

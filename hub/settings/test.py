@@ -19,3 +19,5 @@ AUDIT_DEFER_READS = False
 HUB_TWO_FACTOR_REQUIRED_FOR_ADMINS = False
 # Audit rows the database refuses wait in a spool of the test run's own.
 AUDIT_SPOOL_DIR = Path(tempfile.mkdtemp(prefix="hub-test-audit-spool-"))  # noqa: F405
+# devices: tests write the per-minute summaries themselves (a background writer would see no committed devices)
+DEVICES_SUMMARY_FLUSH_THREAD = False

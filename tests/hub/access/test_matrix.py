@@ -321,6 +321,37 @@ def _png_shown(payload, r) -> bool:
 PATIENT_SEARCH = {"county_doctor": {"a_patient", "shared_patient"}}
 # A photo attached to the request: those who see the request.
 ATTACHED_FILE = {"county_doctor": {"upload"}, "specialist": {"upload"}}
+# Bedside devices (hub.devices): live data for whoever may read the patient's record; ingest for the patient's
+# site's system with a device scope (system/*.write includes it), through a monitor attached to the patient.
+DEVICE_LIVE = {actor: RECORD_VIEW[actor] & {"a_patient", "b_patient", "shared_patient"} for actor in RECORD_VIEW}
+DEVICE_INGEST = {"site_system": {"a_patient", "shared_patient"}}
+
+
+def _monitor_of(record: Record):
+    """A monitor at the patient's site, attached to them (made inside the test's transaction)."""
+    from federation.sites.models import Site
+    from hub.devices.models import Binding, Device
+    from hub.devices.selectors import device_cache_clear
+    from hub.devices.services import device_bind_internal, device_register
+
+    site = Site.objects.get(code=record.id.rsplit("-m", 1)[0])
+    key = f"mx-{record.key.replace('_', '-')}"
+    device = Device.objects.filter(site=site, key=key).first() or device_register(site=site, key=key)
+    if not Binding.objects.filter(device=device, end__isnull=True).exists():
+        device_bind_internal(device=device, patient_ref=record.ref)
+    device_cache_clear()
+    return device
+
+
+def _device_ingest(c, h, r):
+    from datetime import UTC, datetime, timedelta
+
+    device = _monitor_of(r)
+    at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    message = {"device": device.key, "time": at, "numerics": [{"code": "147842", "value": 70, "unit": "/min"}]}
+    return _json(c, "post", "/api/devices/ingest", h, {"messages": [message]}, "application/json")
+
+
 PATIENTS = {"patient", "golden"}
 SITE_PATIENTS = {"a_patient", "b_patient", "shared_patient"}
 # $match answers with the golden Patient to those who may read it (the platform operator) and with the site
@@ -459,6 +490,28 @@ ROWS = [
     ),
     # An Observation has no file: nobody gets one (the files themselves: tests/hub/records).
     Row("record file", {"clinical"}, lambda c, h, r: c.get(f"/records/items/{r.ref}/content/0", **h), {}),
+    Row(
+        "device live API",
+        {"patient"},
+        lambda c, h, r: c.get(f"/api/devices/patients/{r.id}/live", **h),
+        DEVICE_LIVE,
+        shown=lambda payload, r: isinstance(payload, dict) and payload.get("patient") == r.ref,
+    ),
+    Row(
+        "device strip API",
+        {"patient"},
+        lambda c, h, r: _json(
+            c, "post", f"/api/devices/patients/{r.id}/strips", h, {"device": "x", "wave": "ecg2"}, "application/json"
+        ),
+        {},  # nobody: no wave has been received (those who may see the patient learn only "no such device")
+    ),
+    Row(
+        "device ingest",
+        {"patient"},
+        _device_ingest,
+        DEVICE_INGEST,
+        shown=lambda payload, r: isinstance(payload, dict) and payload.get("accepted") == 1,
+    ),
 ]
 
 
@@ -823,6 +876,11 @@ async def test_notifications_reach_only_those_who_may_see_the_request(db, world)
 
 async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
     """The notification socket's ``resume`` message (and ``?since=``): each actor gets its own, nobody else's."""
+# -- the live device websocket ---------------------------------------------------------------------------------
+LIVE_ADMITTED = {"county_doctor", "specialist", "site_admin", "superuser"}
+
+
+async def test_the_live_device_websocket_admits_only_those_who_may_read_the_patient(db, world):
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
     from django.db import connections
@@ -853,6 +911,20 @@ async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
                 assert received == expected, f"{actor} got {received}, its own are {expected}"
                 await socket.disconnect()
 
+
+    patient = world.records["shared_patient"]
+    try:
+        for actor in ACTORS:
+            raw = [(b"origin", b"http://127.0.0.1")]
+            if world.headers[actor]:
+                raw.append((b"authorization", world.headers[actor]["HTTP_AUTHORIZATION"].encode()))
+            socket = WebsocketCommunicator(application, f"/ws/devices/patients/{patient.id}/", headers=raw)
+            connected, _code = await socket.connect(timeout=5)
+            assert connected == (actor in LIVE_ADMITTED), actor
+            if connected:
+                snapshot = await socket.receive_json_from(timeout=5)
+                assert snapshot["type"] == "snapshot" and snapshot["patient"] == patient.ref
+                await socket.disconnect()
     finally:
         await database_sync_to_async(connections.close_all)()
 
@@ -888,3 +960,15 @@ async def test_a_subscription_websocket_binds_its_subscriber_and_nobody_else(db,
             await socket.disconnect()
     finally:
         await database_sync_to_async(connections.close_all)()
+def test_the_device_registry_is_for_the_sites_administrator(db, world):
+    from hub.devices.models import Device
+
+    _monitor_of(world.records["a_patient"])
+    _monitor_of(world.records["b_patient"])
+    client = Client()
+    for actor in ACTORS:
+        answer = client.get("/api/devices/", **world.headers[actor])
+        keys = {d["site"] for d in answer.json().get("results", [])} if answer.status_code == 200 else set()
+        expected = {"site_admin": {"county-a"}, "superuser": {"county-a", "county-b"}}.get(actor, set())
+        assert keys == expected, (actor, answer.status_code, keys)
+    assert Device.objects.count() == 2

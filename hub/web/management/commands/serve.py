@@ -51,6 +51,7 @@ class Command(BaseCommand):
         # make that an ordinary exit, so that the ``finally`` below runs.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         scheduler = None
+        ingest = None
         sock = _bind(host, port)
         try:
             if env_bool("HUB_DEMO_SIMULATORS", False):
@@ -58,6 +59,15 @@ class Command(BaseCommand):
 
                 sims = demo_simulators_start()
                 self.stdout.write("Simulated county sites: " + ", ".join(f"{s.site} {s.base_url}" for s in sims))
+            if env_bool("HUB_DEVICES_INGEST", True):  # devices: MQTT (embedded broker without MQTT_URL) and MLLP
+                from hub.devices.ingest.runner import ingest_start
+
+                ingest = ingest_start()
+                self.stdout.write(f"Bedside devices: MQTT {ingest.subscriber.host}:{ingest.subscriber.port}")
+            if env_bool("HUB_DEMO_SIMULATORS", False) and env_bool("HUB_DEMO_DEVICE_SIMULATORS", True):
+                from hub.devices.simulator import demo_device_simulators_start
+
+                demo_device_simulators_start(mqtt_url=ingest.mqtt_url if ingest else "")
             scheduler = embedded_scheduler_start()
             if scheduler is not None:
                 self.stdout.write("Periodic jobs (SLA escalation, sync, ...) run in this process: no broker is set.")
@@ -70,6 +80,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if ingest is not None:
+                ingest.stop()
             if scheduler is not None:
                 scheduler.stop()
             sock.close()

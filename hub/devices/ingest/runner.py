@@ -1,0 +1,77 @@
+"""The device ingest of one process: the MQTT subscriber (to ``MQTT_URL``, or to an embedded amqtt broker when
+none is configured), the HL7 v2 / MLLP listener and a housekeeping loop (offline devices, escalations,
+retention, summaries). ``manage.py serve`` starts it in the hub's process; ``manage.py devices_ingest`` alone."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 10.0
+
+
+@dataclass
+class Ingest:
+    broker: object | None = None
+    subscriber: object | None = None
+    mllp: object | None = None
+    mqtt_url: str = ""
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        from hub.devices.ingest.summaries import summaries_flush
+
+        self._stop.set()
+        for part in (self.subscriber, self.mllp, self.broker):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    logger.exception("devices: %s did not stop cleanly", type(part).__name__)
+        try:
+            summaries_flush(everything=True)
+        except Exception:
+            logger.exception("devices: last summaries not written")
+
+
+def ingest_start(
+    *, mllp_port: int | None = None, embedded_port: int | None = None, housekeeping: bool = True
+) -> Ingest:
+    from hub.devices.ingest.mllp import MllpServer
+    from hub.devices.ingest.mqtt import Subscriber
+
+    ingest = Ingest()
+    url = settings.MQTT_URL
+    if not url:
+        from hub.devices.ingest.broker import EmbeddedBroker
+
+        port = settings.DEVICES_EMBEDDED_MQTT_PORT if embedded_port is None else embedded_port
+        ingest.broker = EmbeddedBroker(port=port).start()
+        url = ingest.broker.url
+        logger.info("devices: embedded MQTT broker (amqtt) on 127.0.0.1:%s", port)
+    ingest.mqtt_url = url
+    ingest.subscriber = Subscriber(url).start()
+    port = settings.DEVICES_MLLP_PORT if mllp_port is None else mllp_port
+    if port:
+        ingest.mllp = MllpServer(port=port).start()
+    if housekeeping:
+        threading.Thread(target=_housekeeping, args=(ingest._stop,), name="devices-housekeeping", daemon=True).start()
+    return ingest
+
+
+def _housekeeping(stop: threading.Event) -> None:
+    from django.db import connection
+
+    from hub.devices.alarms import housekeeping
+
+    while not stop.wait(HOUSEKEEPING_SECONDS):
+        try:
+            housekeeping()
+        except Exception:
+            logger.exception("devices: housekeeping failed")
+        finally:
+            connection.close()

@@ -1,0 +1,83 @@
+"""HL7 v2 ORU^R01 over a real MLLP socket: each message answered with its ACK (AA recorded, AE refused, AR
+malformed); OBX-4 ordinals that change between messages do not matter (codes do)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from hub.devices.ingest.buffer import buffer_recent
+from hub.devices.models import Rejection
+from hub.devices.simulator import mllp_send, oru_message
+
+
+@pytest.fixture
+def mllp(transactional_db):
+    from hub.devices.ingest.mllp import MllpServer
+
+    server = MllpServer(port=0).start()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    yield sock
+    sock.close()
+    server.stop()
+
+
+def oru(device="mon-03", site="county-a", values=None, control_id="C1", at=None):
+    return oru_message(
+        site=site,
+        device=device,
+        values=values or {"hr": 75, "spo2": 97, "sys": 120, "dia": 80},
+        at=at or time.time() + 1,
+        control_id=control_id,
+    )
+
+
+def msa(ack: str) -> list[str]:
+    segment = next(s for s in ack.split("\r") if s.startswith("MSA|"))
+    return segment.split("|")
+
+
+def test_a_message_is_recorded_and_acknowledged(mllp, bound):
+    ack = mllp_send(mllp, oru(control_id="M1"))
+    assert msa(ack)[1:3] == ["AA", "M1"]
+    frame = buffer_recent(bound.pk, 1)[-1]
+    assert frame["numerics"] == {"hr": 75, "spo2": 97, "sys": 120, "dia": 80} or set(frame["numerics"]) == {
+        "hr",
+        "spo2",
+        "sys",
+        "dia",
+    }
+
+
+def test_ordinals_change_between_messages_codes_decide(mllp, bound):
+    for n in range(3):  # oru_message shuffles the OBX order and hierarchy ordinals each time
+        assert msa(mllp_send(mllp, oru(values={"hr": 60 + n, "spo2": 95, "temp": 37.1}, control_id=f"O{n}")))[1] == "AA"
+    frames = buffer_recent(bound.pk, 3)
+    assert [f["numerics"]["hr"] for f in frames] == [60, 61, 62]
+    assert all(f["numerics"]["temp"] == 37.1 for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "reason"),
+    [
+        (lambda: oru(device="ghost"), "AE", "unknown_device"),
+        (lambda: oru(values={"hr": 400}), "AE", "impossible_value"),
+        (lambda: oru(at=time.time() + 7200), "AE", "clock"),
+        (lambda: oru().replace("147842^MDC_ECG_HEART_RATE", "999999^MDC_MYSTERY"), "AE", "unknown_code"),
+        (lambda: "this is not HL7", "AR", "malformed"),
+        (lambda: oru().replace("ORU^R01", "ADT^A01"), "AR", "malformed"),
+    ],
+)
+def test_bad_messages_get_a_nack_and_store_nothing(mllp, bound, message, code, reason):
+    ack = mllp_send(mllp, message())
+    assert msa(ack)[1] == code
+    assert reason in ack
+    assert Rejection.objects.get().reason == reason and Rejection.objects.get().path == "mllp"
+    assert buffer_recent(bound.pk, 5) == []
+
+
+def test_an_unbound_device_is_refused(mllp, monitor):
+    ack = mllp_send(mllp, oru())
+    assert msa(ack)[1] == "AE" and "unbound" in ack
