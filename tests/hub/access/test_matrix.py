@@ -876,11 +876,6 @@ async def test_notifications_reach_only_those_who_may_see_the_request(db, world)
 
 async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
     """The notification socket's ``resume`` message (and ``?since=``): each actor gets its own, nobody else's."""
-# -- the live device websocket ---------------------------------------------------------------------------------
-LIVE_ADMITTED = {"county_doctor", "specialist", "site_admin", "superuser"}
-
-
-async def test_the_live_device_websocket_admits_only_those_who_may_read_the_patient(db, world):
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
     from django.db import connections
@@ -910,7 +905,20 @@ async def test_the_live_device_websocket_admits_only_those_who_may_read_the_pati
                     received.add((await socket.receive_json_from(timeout=5))["id"])
                 assert received == expected, f"{actor} got {received}, its own are {expected}"
                 await socket.disconnect()
+    finally:
+        await database_sync_to_async(connections.close_all)()
 
+
+# -- the live device websocket ---------------------------------------------------------------------------------
+LIVE_ADMITTED = {"county_doctor", "specialist", "site_admin", "superuser"}
+
+
+async def test_the_live_device_websocket_admits_only_those_who_may_read_the_patient(db, world):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.db import connections
+
+    from hub.asgi import application
 
     patient = world.records["shared_patient"]
     try:
