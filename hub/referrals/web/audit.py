@@ -65,6 +65,8 @@ def referral_refused(request, referral_id: int, *, page: str, status: int = 404)
         detail=detail,
     )
     observe(interaction, status, resource)
+
+
 def attachment_shown(request, *, referral: Referral, reference: str) -> None:
     """Record that ``request.user`` opened a file attached to ``referral`` (a read of its Media/DocumentReference)."""
     actor = actor_from_request(request)

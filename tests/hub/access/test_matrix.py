@@ -263,6 +263,8 @@ def _oauth_pages(c, h):
         body = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Dashboard", "id": "county-a"}}]}
         return SimpleNamespace(status_code=200, content=json.dumps(body).encode())
     return next(a for a in answers if a.status_code != 200)
+
+
 def _subscribed_events(c, h, r):
     """A Subscription to the record (``<type>?_id=<id>``), then the record changes (as the hub's workflow), then
     the subscriber's ``$events``: it shows the record only to those who may read it."""
@@ -282,6 +284,8 @@ def _subscribed_events(c, h, r):
     changed = _current(r) | {"language": "zh-CN"}
     services.resource_update(resource_type=r.resource_type, fhir_id=r.id, resource=changed, actor=INTERNAL_ACTOR)
     return c.get(f"/fhir/Subscription/{created.json()['id']}/$events", **h)
+
+
 def _audit_read(c, h, r):
     """``GET /fhir/AuditEvent/<id>`` of an event about the record (its creation)."""
     from types import SimpleNamespace
@@ -968,6 +972,8 @@ async def test_a_subscription_websocket_binds_its_subscriber_and_nobody_else(db,
             await socket.disconnect()
     finally:
         await database_sync_to_async(connections.close_all)()
+
+
 def test_the_device_registry_is_for_the_sites_administrator(db, world):
     from hub.devices.models import Device
 
