@@ -67,21 +67,3 @@ class BearerTokenWebsocketMiddleware:
                 if token_user is not None:
                     scope = {**scope, "user": token_user}
         return await self.app(scope, receive, send)
-
-
-def _bearer(scope) -> bool:
-    headers = dict(scope.get("headers") or [])
-    scheme, _sep, value = headers.get(b"authorization", b"").decode("latin1").partition(" ")
-    return scheme.lower() == "bearer" and bool(value.strip())
-
-
-def bearer_or_same_origin(app, origin_validator):
-    """``app`` behind ``origin_validator`` for browsers; as is for a client authenticating with a bearer token
-    (a page of another site cannot set that header on a websocket, so the Origin check protects nothing there)."""
-    validated = origin_validator(app)
-
-    async def route(scope, receive, send):
-        target = app if _bearer(scope) else validated
-        return await target(scope, receive, send)
-
-    return route
