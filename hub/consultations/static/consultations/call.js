@@ -74,6 +74,7 @@
       var state = pc.iceConnectionState;
       call.onpeerstate(self, state);
       clearTimeout(self.disconnectedTimer);
+      if (state === "connected" || state === "completed") call.tunePeer(self); // a change refused before negotiation
       if (state === "failed") self.restart("failed");
       else if (state === "disconnected") {
         // Often a network switch (Wi-Fi to 4G/5G): restart ICE after a second instead of waiting for "failed".
@@ -220,41 +221,50 @@
     this.tune(sender, kind);
   };
 
-  // Audio keeps priority; video is capped per source, and further on a weak link.
+  // Audio keeps priority; video is capped per source, and further on a weak link. One change at a time per
+  // sender: a getParameters/setParameters pair begun while another is pending is refused (and the audio
+  // priority was lost that way when a peer opened).
   Call.prototype.tune = function (sender, kind) {
     if (!sender.getParameters) return;
-    var parameters = sender.getParameters();
-    if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
-    var encoding = parameters.encodings[0];
-    var peers = Math.max(1, Object.keys(this.peers).length);
-    if (kind === "audio") {
-      encoding.priority = "high";
-      encoding.networkPriority = "high";
-      encoding.maxBitrate = 64000;
-    } else if (kind === "camera") {
-      encoding.priority = "low";
-      encoding.networkPriority = "low";
-      encoding.maxBitrate = this.weak ? WEAK_CAMERA_BITRATE : Math.round(CAMERA_BITRATE / Math.min(peers, 3));
-      encoding.scaleResolutionDownBy = this.weak ? 4 : peers > 2 ? 2 : 1;
-      encoding.active = !this.audioOnly && !this.videoMuted;
-    } else {
-      encoding.priority = "medium";
-      encoding.maxBitrate = kind === "ultrasound" ? ULTRASOUND_BITRATE : SCREEN_BITRATE;
-      encoding.scaleResolutionDownBy = 1;
-      parameters.degradationPreference = "maintain-resolution";
-    }
-    sender.setParameters(parameters).catch(function () {});
+    var self = this;
+    sender.hubTuning = (sender.hubTuning || Promise.resolve()).then(function () {
+      if (!sender.track) return null;
+      var parameters = sender.getParameters();
+      if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
+      var encoding = parameters.encodings[0];
+      var peers = Math.max(1, Object.keys(self.peers).length);
+      if (kind === "audio") {
+        encoding.priority = "high";
+        encoding.networkPriority = "high";
+        encoding.maxBitrate = 64000;
+      } else if (kind === "camera") {
+        encoding.priority = "low";
+        encoding.networkPriority = "low";
+        encoding.maxBitrate = self.weak ? WEAK_CAMERA_BITRATE : Math.round(CAMERA_BITRATE / Math.min(peers, 3));
+        encoding.scaleResolutionDownBy = self.weak ? 4 : peers > 2 ? 2 : 1;
+        encoding.active = !self.audioOnly && !self.videoMuted;
+      } else {
+        encoding.priority = "medium";
+        encoding.networkPriority = "medium";
+        encoding.maxBitrate = kind === "ultrasound" ? ULTRASOUND_BITRATE : SCREEN_BITRATE;
+        encoding.scaleResolutionDownBy = 1;
+        parameters.degradationPreference = "maintain-resolution";
+      }
+      return sender.setParameters(parameters);
+    }).catch(function (error) { self.log("setParameters " + kind, error); });
+    return sender.hubTuning;
+  };
+
+  Call.prototype.tunePeer = function (peer) {
+    var self = this;
+    peer.pc.getSenders().forEach(function (sender) {
+      if (sender.track) self.tune(sender, sender.track.kind === "audio" ? "audio" : self.kindOfTrack(sender.track));
+    });
   };
 
   Call.prototype.retune = function () {
     var self = this;
-    Object.keys(this.peers).forEach(function (id) {
-      self.peers[id].pc.getSenders().forEach(function (sender) {
-        if (!sender.track) return;
-        var kind = sender.track.kind === "audio" ? "audio" : self.kindOfTrack(sender.track);
-        self.tune(sender, kind);
-      });
-    });
+    Object.keys(this.peers).forEach(function (id) { self.tunePeer(self.peers[id]); });
   };
 
   Call.prototype.kindOfTrack = function (track) {
