@@ -335,6 +335,11 @@ def test_a_shared_screen_arrives_at_the_other_side_and_audio_keeps_priority(
     )
     # Bandwidth: the screen is sent at full resolution with its own cap, the camera is capped lower, and
     # audio has the high priority.
+    zhang.wait_for_function(  # the parameters are set once negotiated (and checked again every 2 s)
+        """() => Object.values(window.hubRoomCall.peers)[0].pc.getSenders().filter(s => s.track)
+                 .every(s => s.getParameters().encodings[0].maxBitrate)""",
+        timeout=10_000,
+    )
     encodings = zhang.evaluate(
         """() => { const call = window.hubRoomCall, pc = Object.values(call.peers)[0].pc, out = {};
              pc.getSenders().filter(s => s.track).forEach(s => {

@@ -52,6 +52,7 @@
     this.audioStalledSince = 0;
     this.lastRestart = 0;
     this.disconnectedTimer = null;
+    this.openedAt = Date.now();
     this.open();
   }
 
@@ -89,6 +90,14 @@
   // An offer can be lost (the other side's socket was reconnecting): while one stays unanswered, send it again.
   Peer.prototype.check = function () {
     var pc = this.pc;
+    // Never negotiated (an offer lost before the other side was listening, or tracks added before negotiation
+    // was wanted): offer now; perfect negotiation settles a collision.
+    if (pc.signalingState === "stable" && !pc.remoteDescription && !this.makingOffer && Date.now() - this.openedAt > 3000
+        && pc.getSenders().length && pc.onnegotiationneeded) {
+      this.openedAt = Date.now();
+      pc.onnegotiationneeded();
+      return;
+    }
     if (pc.signalingState === "have-local-offer") {
       if (!this.offerSince) this.offerSince = Date.now();
       else if (Date.now() - this.offerSince > 3000 && pc.localDescription) {
@@ -227,6 +236,7 @@
   Call.prototype.tune = function (sender, kind) {
     if (!sender.getParameters) return;
     var self = this;
+    if (!sender.transport && "transport" in sender) return null; // not negotiated yet: tuned once connected
     sender.hubTuning = (sender.hubTuning || Promise.resolve()).then(function () {
       if (!sender.track) return null;
       var parameters = sender.getParameters();
@@ -250,7 +260,9 @@
         encoding.scaleResolutionDownBy = 1;
         parameters.degradationPreference = "maintain-resolution";
       }
-      return sender.setParameters(parameters);
+      sender.hubKind = kind;
+      // A change that never settles must not hold the next ones back.
+      return Promise.race([sender.setParameters(parameters), new Promise(function (resolve) { setTimeout(resolve, 2000); })]);
     }).catch(function (error) { self.log("setParameters " + kind, error); });
     return sender.hubTuning;
   };
@@ -338,6 +350,15 @@
         var peer = self.peers[id];
         peer.check();
         if (peer.pc.iceConnectionState !== "connected" && peer.pc.iceConnectionState !== "completed") return;
+        // A sender whose parameters were lost or never taken (renegotiation, a refused change) gets them again:
+        // audio keeps its priority, video its caps.
+        peer.pc.getSenders().forEach(function (sender) {
+          if (!sender.track || !sender.getParameters) return;
+          var encoding = (sender.getParameters().encodings || [])[0];
+          if (!encoding || !encoding.maxBitrate || (sender.track.kind === "audio" && encoding.priority !== "high")) {
+            self.tune(sender, sender.track.kind === "audio" ? "audio" : self.kindOfTrack(sender.track));
+          }
+        });
         peer.pc.getStats().then(function (report) {
           var bytes = 0, bitrate = 0;
           report.forEach(function (stat) {
