@@ -179,6 +179,40 @@ async def client_main(rooms: list[dict], port: int, args, start_at: float) -> di
     return results
 
 
+async def raw_fanout(args, seconds: float) -> list[float]:
+    """The baseline: the Redis channel layer alone (no hub, no database) fanning the same rate of messages out
+    to groups of the same size, from ``group_send`` to each member channel's ``receive``."""
+    from channels_redis.core import RedisChannelLayer
+
+    layer = RedisChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix=f"bench-raw-{uuid.uuid4().hex[:8]}")
+    rooms = [f"raw.{n}" for n in range(args.rooms)]
+    members = {}
+    for group in rooms:
+        members[group] = [await layer.new_channel() for _ in range(args.participants - 1)]
+        for channel in members[group]:
+            await layer.group_add(group, channel)
+    latencies: list[float] = []
+
+    async def listen(channel: str, stop: float) -> None:
+        while time.time() < stop:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=max(0.1, stop - time.time()))
+            except TimeoutError:
+                return
+            latencies.append(time.time() - message["t"])
+
+    stop = time.time() + seconds + 2
+    listeners = [asyncio.create_task(listen(c, stop)) for group in rooms for c in members[group]]
+    interval, start = 1 / (args.rate * args.rooms), time.time()
+    sent = 0
+    while time.time() - start < seconds:
+        await layer.group_send(rooms[sent % len(rooms)], {"type": "m", "t": time.time()})
+        sent += 1
+        await asyncio.sleep(max(0.0, start + sent * interval - time.time()))
+    await asyncio.gather(*listeners)
+    return latencies
+
+
 def client_process(rooms, port, args, start_at, queue) -> None:
     queue.put(run_to_end(client_main(rooms, port, args, start_at)))
 
@@ -255,6 +289,8 @@ def main() -> None:
         for process in processes:
             process.join(10)
         cpu = cpu_seconds(server.process.pid) - cpu_before
+    progress(f"baseline: the Redis channel layer alone, same rooms and rate, {min(args.seconds, 15):.0f} s")
+    raw = run_to_end(raw_fanout(args, min(args.seconds, 15)))
     messages = [v for part in parts for v in part["message"]]
     joins = [v for part in parts for v in part["join"]]
     report = {
@@ -267,6 +303,10 @@ def main() -> None:
         "sent": sum(p["sent"] for p in parts),
         "message_to_every_other_socket": summary(messages),
         "join_to_first_state": summary(joins),
+        "baseline_channel_layer_fanout": summary(raw),
+        "message_p99_vs_baseline": round(percentile(messages, 99) / percentile(raw, 99), 1)
+        if messages and raw
+        else None,
         "replayed_after_reconnect": sum(p["replayed"] for p in parts),
         "missing": sum(p["missing"] for p in parts),
         "errors": sorted({e for p in parts for e in p["errors"]}),

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,11 +74,6 @@ def _next_seq(room_id: int, *, allow_closed: bool) -> int:
     return row[0]
 
 
-class _Duplicate(Exception):
-    def __init__(self, event: RoomEvent):
-        self.event = event
-
-
 def event_append(
     *,
     room: Room,
@@ -95,16 +91,17 @@ def event_append(
     try:
         with transaction.atomic():
             seq = _next_seq(room.pk, allow_closed=allow_closed)  # locks the room row until commit
-            if client_id:
-                existing = RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first()
-                if existing is not None:
-                    raise _Duplicate(existing)
             event = RoomEvent.objects.create(
                 room=room, seq=seq, kind=kind, actor=actor, at=now, client_id=client_id, data=data, fhir_ref=fhir_ref
             )
-    except _Duplicate as duplicate:
-        duplicate.event.duplicate = True
-        return duplicate.event
+    except IntegrityError:
+        # A resend (the constraint on room, actor and client id): the sequence number taken above is rolled
+        # back with it. Asking first cost every message a query for the rare resend.
+        existing = RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first() if client_id else None
+        if existing is None:
+            raise
+        existing.duplicate = True
+        return existing
     room.last_seq = seq
     event.duplicate = False
     events.publish_on_commit([events.frame_to_room(room.pk, event_frame(event, actor))])
@@ -115,8 +112,14 @@ def event_append(
 
 def _admitted_room(*, room_id: int, actor) -> Room:
     """The open room ``actor`` is admitted to, or ``NotFoundError``."""
-    room = Room.objects.select_related("referral", "referral__requesting_site").filter(pk=room_id).first()
-    if room is None or not RoomParticipant.objects.filter(room=room, user=actor, removed_at__isnull=True).exists():
+    admitted = RoomParticipant.objects.filter(room=OuterRef("pk"), user=actor, removed_at__isnull=True)
+    room = (
+        Room.objects.select_related("referral", "referral__requesting_site")
+        .annotate(admitted=Exists(admitted))  # one query: the room and the caller's admission
+        .filter(pk=room_id)
+        .first()
+    )
+    if room is None or not room.admitted:
         raise NotFoundError(_("No such consultation room."))
     if room.status != RoomStatus.OPEN:
         raise ConflictError(_("The room has ended."), code="room_ended")

@@ -354,6 +354,55 @@ def _device_ingest(c, h, r):
     at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     message = {"device": device.key, "time": at, "numerics": [{"code": "147842", "value": 70, "unit": "/min"}]}
     return _json(c, "post", "/api/devices/ingest", h, {"messages": [message]}, "application/json")
+# The room of the shared referral: its requester and the specialist it reached are its participants.
+ROOM = {"county_doctor": {"room"}, "specialist": {"room"}}
+ROOM_OWNER = {"specialist": {"room"}}  # invitations are the responsible specialist's (as the request's)
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cf"
+    "c0f01f0005000201e2a1c6b50000000049454e44ae426082"
+)
+
+
+def _done(response):
+    """A write that succeeded answers 2xx: seen as 200 with its body (``{"removed": true}`` for a 204)."""
+    from types import SimpleNamespace
+
+    if 200 <= response.status_code < 300:
+        body = response.content if response.status_code != 204 else b'{"removed": true}'
+        return SimpleNamespace(status_code=200, content=body)
+    return response
+
+
+def _page(response, record):
+    """A room's page shows the room when it opens its socket; as JSON for ``_shows``."""
+    from types import SimpleNamespace
+
+    shown = response.status_code == 200 and f"/ws/consultations/rooms/{record.id}/" in response.content.decode()
+    return SimpleNamespace(status_code=response.status_code, content=json.dumps({"shown": shown}).encode())
+
+
+def _room_shown(payload, record) -> bool:
+    return isinstance(payload, dict) and str(payload.get("id")) == record.id and "participants" in payload
+
+
+def _room_file(c, h, r, what):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("still.png", PNG, content_type="image/png")
+    return c.post(f"/api/consultations/rooms/{r.id}/{what}", {"file": upload, "id": "matrix1"}, **h)
+
+
+def _room_invite(c, h, r):
+    body = {"usernames": [r.invitee]}
+    return _json(c, "post", f"/api/consultations/rooms/{r.id}/participants", h, body, "application/json")
+
+
+def _room_remove(c, h, r):
+    """Invite the neurologist, then remove her (a refused caller is refused at the first step or the second)."""
+    invited = _room_invite(c, h, r)
+    if invited.status_code != 201:
+        return invited
+    return c.delete(f"/api/consultations/rooms/{r.id}/participants/{r.invitee_id}", **h)
 
 
 PATIENTS = {"patient", "golden"}
@@ -516,6 +565,72 @@ ROWS = [
         DEVICE_INGEST,
         shown=lambda payload, r: isinstance(payload, dict) and payload.get("accepted") == 1,
     ),
+    # The consultation room (hub/consultations): its participants only; everyone else learns nothing of it.
+    Row(
+        "room open",
+        {"room"},
+        lambda c, h, r: _done(c.post(f"/api/consultations/referrals/{r.referral}/room", **h)),
+        ROOM,
+        shown=_room_shown,
+    ),
+    Row("room API", {"room"}, lambda c, h, r: c.get(f"/api/consultations/rooms/{r.id}", **h), ROOM, shown=_room_shown),
+    Row(
+        "room log",
+        {"room"},
+        lambda c, h, r: c.get(f"/api/consultations/rooms/{r.id}/events", **h),
+        ROOM,
+        shown=lambda p, r: r.marker in json.dumps(p or {}, ensure_ascii=False),
+    ),
+    Row(
+        "room page",
+        {"room"},
+        lambda c, h, r: _page(c.get(f"/consultations/rooms/{r.id}/", **h), r),
+        ROOM,
+        shown=lambda p, r: p and p.get("shown"),
+    ),
+    Row(
+        "room record",
+        {"room"},
+        lambda c, h, r: c.get(f"/api/consultations/rooms/{r.id}/records/{r.obs_ref}", **h),
+        ROOM,
+        shown=lambda p, r: isinstance(p, dict) and f"Observation/{p.get('id')}" == r.obs_ref,
+    ),
+    Row(
+        "room ICE servers",
+        {"room"},
+        lambda c, h, r: c.get(f"/api/consultations/rooms/{r.id}/ice-servers", **h),
+        ROOM,
+        shown=lambda p, r: isinstance(p, dict) and "ice_servers" in p,
+    ),
+    Row(
+        "room attachment",
+        {"room"},
+        lambda c, h, r: _done(_room_file(c, h, r, "attachments")),
+        ROOM,
+        shown=lambda p, r: isinstance(p, dict) and p.get("kind") == "chat",
+    ),
+    Row(
+        "room snapshot",
+        {"room"},
+        lambda c, h, r: _done(_room_file(c, h, r, "snapshots")),
+        ROOM,
+        shown=lambda p, r: isinstance(p, dict) and p.get("kind") == "snapshot",
+    ),
+    Row("room invite", {"room"}, lambda c, h, r: _done(_room_invite(c, h, r)), ROOM_OWNER, shown=_room_shown),
+    Row(
+        "room remove",
+        {"room"},
+        lambda c, h, r: _done(_room_remove(c, h, r)),
+        ROOM_OWNER,
+        shown=lambda p, r: isinstance(p, dict) and p.get("removed"),
+    ),
+    Row(
+        "room end",
+        {"room"},
+        lambda c, h, r: _done(_json(c, "post", f"/api/consultations/rooms/{r.id}/end", h, {}, "application/json")),
+        ROOM,
+        shown=lambda p, r: isinstance(p, dict) and p.get("status") == "ended",
+    ),
 ]
 
 
@@ -663,9 +778,17 @@ def _build() -> World:
     records["notification"] = Record(
         "notification", "UserNotification", str(notification.pk), "matrixnotificationmarker", {"notification"}
     )
+    from hub.consultations import services as rooms
+
+    room = rooms.room_open(referral_id=referral.pk, actor=users["county_doctor"])
+    rooms.message_post(room_id=room.pk, actor=users["county_doctor"], text="matrixroommarker", client_id="m1")
+    records["room"] = Record("room", "Room", str(room.pk), "matrixroommarker", {"room"})
     for record in records.values():  # the search rows need a patient and an observation for each record
         record.patient = records.get(record.key.replace("obs", "patient"), record).id
         record.obs = records.get(record.key.replace("patient", "obs"), record).id
+    room_record = records["room"]
+    room_record.referral, room_record.obs_ref = referral.pk, records["shared_obs"].ref
+    room_record.invitee, room_record.invitee_id = users["other_specialist"].username, users["other_specialist"].pk
 
     headers = {}
     for actor, user in users.items():
@@ -773,7 +896,7 @@ def test_matrix(db, world, row, actor):
 
 
 def _version(record: Record) -> str | None:
-    if record.resource_type in ("Referral", "OutboxMessage", "UserNotification"):
+    if record.resource_type in ("Referral", "OutboxMessage", "UserNotification", "Room"):
         return None
     from fhir_gateway.models import Resource
 
@@ -880,6 +1003,12 @@ async def test_notifications_reach_only_those_who_may_see_the_request(db, world)
 
 async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
     """The notification socket's ``resume`` message (and ``?since=``): each actor gets its own, nobody else's."""
+# -- the consultation room's websocket -------------------------------------------------------------------------
+# Only the room's participants open its socket (every message type goes through it after "join"); the others
+# are closed before anything is sent, with the one answer a missing room gets (4404).
+
+
+async def test_the_room_socket_admits_only_its_participants_and_their_messages_reach_only_them(db, world):
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
     from django.db import connections
@@ -986,3 +1115,35 @@ def test_the_device_registry_is_for_the_sites_administrator(db, world):
         expected = {"site_admin": {"county-a"}, "superuser": {"county-a", "county-b"}}.get(actor, set())
         assert keys == expected, (actor, answer.status_code, keys)
     assert Device.objects.count() == 2
+    from hub.consultations.constants import CLOSE_NOT_FOUND
+
+    room_id = world.records["room"].id
+    admitted = {}
+    try:
+        for actor in ACTORS:
+            raw = [(b"origin", b"http://127.0.0.1")]
+            if "HTTP_AUTHORIZATION" in world.headers[actor]:
+                raw.append((b"authorization", world.headers[actor]["HTTP_AUTHORIZATION"].encode()))
+            socket = WebsocketCommunicator(application, f"/ws/consultations/rooms/{room_id}/", headers=raw)
+            connected, code = await socket.connect(timeout=5)
+            if actor in ROOM:
+                assert connected, f"{actor} refused with {code}"
+                admitted[actor] = socket
+                await socket.send_json_to({"type": "join", "session": f"matrix-{actor}", "device": {"kind": "pc"}})
+                while (await socket.receive_json_from(timeout=5))["type"] != "state":
+                    pass
+            else:
+                assert not connected and code == CLOSE_NOT_FOUND, f"{actor} was let into the room ({code})"
+                await socket.disconnect()
+        await admitted["county_doctor"].send_json_to({"type": "chat", "id": "matrix-ws", "text": "matrixwsmarker"})
+        specialist = admitted["specialist"]
+        while True:
+            frame = await specialist.receive_json_from(timeout=5)
+            if frame["type"] == "event" and frame["kind"] == "chat":
+                assert frame["data"]["text"] == "matrixwsmarker"
+                break
+    finally:
+        for socket in admitted.values():
+            await socket.send_json_to({"type": "leave"})
+            await socket.disconnect()
+        await database_sync_to_async(connections.close_all)()

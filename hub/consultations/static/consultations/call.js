@@ -52,6 +52,7 @@
     this.audioStalledSince = 0;
     this.lastRestart = 0;
     this.disconnectedTimer = null;
+    this.openedAt = Date.now();
     this.open();
   }
 
@@ -74,6 +75,7 @@
       var state = pc.iceConnectionState;
       call.onpeerstate(self, state);
       clearTimeout(self.disconnectedTimer);
+      if (state === "connected" || state === "completed") call.tunePeer(self); // a change refused before negotiation
       if (state === "failed") self.restart("failed");
       else if (state === "disconnected") {
         // Often a network switch (Wi-Fi to 4G/5G): restart ICE after a second instead of waiting for "failed".
@@ -88,6 +90,14 @@
   // An offer can be lost (the other side's socket was reconnecting): while one stays unanswered, send it again.
   Peer.prototype.check = function () {
     var pc = this.pc;
+    // Never negotiated (an offer lost before the other side was listening, or tracks added before negotiation
+    // was wanted): offer now; perfect negotiation settles a collision.
+    if (pc.signalingState === "stable" && !pc.remoteDescription && !this.makingOffer && Date.now() - this.openedAt > 3000
+        && pc.getSenders().length && pc.onnegotiationneeded) {
+      this.openedAt = Date.now();
+      pc.onnegotiationneeded();
+      return;
+    }
     if (pc.signalingState === "have-local-offer") {
       if (!this.offerSince) this.offerSince = Date.now();
       else if (Date.now() - this.offerSince > 3000 && pc.localDescription) {
@@ -220,41 +230,53 @@
     this.tune(sender, kind);
   };
 
-  // Audio keeps priority; video is capped per source, and further on a weak link.
+  // Audio keeps priority; video is capped per source, and further on a weak link. One change at a time per
+  // sender: a getParameters/setParameters pair begun while another is pending is refused (and the audio
+  // priority was lost that way when a peer opened).
   Call.prototype.tune = function (sender, kind) {
     if (!sender.getParameters) return;
-    var parameters = sender.getParameters();
-    if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
-    var encoding = parameters.encodings[0];
-    var peers = Math.max(1, Object.keys(this.peers).length);
-    if (kind === "audio") {
-      encoding.priority = "high";
-      encoding.networkPriority = "high";
-      encoding.maxBitrate = 64000;
-    } else if (kind === "camera") {
-      encoding.priority = "low";
-      encoding.networkPriority = "low";
-      encoding.maxBitrate = this.weak ? WEAK_CAMERA_BITRATE : Math.round(CAMERA_BITRATE / Math.min(peers, 3));
-      encoding.scaleResolutionDownBy = this.weak ? 4 : peers > 2 ? 2 : 1;
-      encoding.active = !this.audioOnly && !this.videoMuted;
-    } else {
-      encoding.priority = "medium";
-      encoding.maxBitrate = kind === "ultrasound" ? ULTRASOUND_BITRATE : SCREEN_BITRATE;
-      encoding.scaleResolutionDownBy = 1;
-      parameters.degradationPreference = "maintain-resolution";
-    }
-    sender.setParameters(parameters).catch(function () {});
+    var self = this;
+    if (!sender.transport && "transport" in sender) return null; // not negotiated yet: tuned once connected
+    sender.hubTuning = (sender.hubTuning || Promise.resolve()).then(function () {
+      if (!sender.track) return null;
+      var parameters = sender.getParameters();
+      if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
+      var encoding = parameters.encodings[0];
+      var peers = Math.max(1, Object.keys(self.peers).length);
+      if (kind === "audio") {
+        encoding.priority = "high";
+        encoding.networkPriority = "high";
+        encoding.maxBitrate = 64000;
+      } else if (kind === "camera") {
+        encoding.priority = "low";
+        encoding.networkPriority = "low";
+        encoding.maxBitrate = self.weak ? WEAK_CAMERA_BITRATE : Math.round(CAMERA_BITRATE / Math.min(peers, 3));
+        encoding.scaleResolutionDownBy = self.weak ? 4 : peers > 2 ? 2 : 1;
+        encoding.active = !self.audioOnly && !self.videoMuted;
+      } else {
+        encoding.priority = "medium";
+        encoding.networkPriority = "medium";
+        encoding.maxBitrate = kind === "ultrasound" ? ULTRASOUND_BITRATE : SCREEN_BITRATE;
+        encoding.scaleResolutionDownBy = 1;
+        parameters.degradationPreference = "maintain-resolution";
+      }
+      sender.hubKind = kind;
+      // A change that never settles must not hold the next ones back.
+      return Promise.race([sender.setParameters(parameters), new Promise(function (resolve) { setTimeout(resolve, 2000); })]);
+    }).catch(function (error) { self.log("setParameters " + kind, error); });
+    return sender.hubTuning;
+  };
+
+  Call.prototype.tunePeer = function (peer) {
+    var self = this;
+    peer.pc.getSenders().forEach(function (sender) {
+      if (sender.track) self.tune(sender, sender.track.kind === "audio" ? "audio" : self.kindOfTrack(sender.track));
+    });
   };
 
   Call.prototype.retune = function () {
     var self = this;
-    Object.keys(this.peers).forEach(function (id) {
-      self.peers[id].pc.getSenders().forEach(function (sender) {
-        if (!sender.track) return;
-        var kind = sender.track.kind === "audio" ? "audio" : self.kindOfTrack(sender.track);
-        self.tune(sender, kind);
-      });
-    });
+    Object.keys(this.peers).forEach(function (id) { self.tunePeer(self.peers[id]); });
   };
 
   Call.prototype.kindOfTrack = function (track) {
@@ -328,6 +350,15 @@
         var peer = self.peers[id];
         peer.check();
         if (peer.pc.iceConnectionState !== "connected" && peer.pc.iceConnectionState !== "completed") return;
+        // A sender whose parameters were lost or never taken (renegotiation, a refused change) gets them again:
+        // audio keeps its priority, video its caps.
+        peer.pc.getSenders().forEach(function (sender) {
+          if (!sender.track || !sender.getParameters) return;
+          var encoding = (sender.getParameters().encodings || [])[0];
+          if (!encoding || !encoding.maxBitrate || (sender.track.kind === "audio" && encoding.priority !== "high")) {
+            self.tune(sender, sender.track.kind === "audio" ? "audio" : self.kindOfTrack(sender.track));
+          }
+        });
         peer.pc.getStats().then(function (report) {
           var bytes = 0, bitrate = 0;
           report.forEach(function (stat) {

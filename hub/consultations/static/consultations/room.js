@@ -39,8 +39,15 @@
     return false;
   }
 
+  var retryTimer = null;
+
   function connect() {
     if (closedForGood) return;
+    // One socket at a time: a retry still pending from an earlier drop must not replace this one (the hub
+    // would tell the newer one "replaced" and end the call).
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (socket) { var old = socket; socket = null; old.onclose = null; old.onmessage = null; try { old.close(); } catch (e) { /* gone */ } }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + root.dataset.ws);
     linkState(everJoined ? "reconnecting" : "connecting");
@@ -50,6 +57,7 @@
       send({ type: "join", session: session, since: lastSeq || null, device: { kind: HubCall.deviceKind(), label: HubCall.deviceLabel() } });
     };
     socket.onmessage = function (message) {
+      if (mine !== socket) return; // a frame of a socket already replaced (its "replaced" is not for us)
       var frame;
       try { frame = JSON.parse(message.data); } catch (e) { return; }
       pongAt = Date.now();
@@ -61,7 +69,7 @@
       clearInterval(heartbeat);
       if (event.code === 4404 || event.code === 4403 || event.code === 4410 || event.code === 4409 || closedForGood) return;
       linkState("reconnecting");
-      setTimeout(connect, reconnectDelay);
+      retryTimer = setTimeout(connect, reconnectDelay);
       reconnectDelay = Math.min(reconnectDelay * 2, 5000);
     };
   }
@@ -70,7 +78,6 @@
     // A network change leaves the old TCP connection dead without telling anyone: replace it at once.
     if (closedForGood) return;
     joined = false;
-    if (socket) { var old = socket; socket = null; old.onclose = null; try { old.close(); } catch (e) { /* gone */ } }
     clearInterval(heartbeat);
     connect();
   }
