@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hub.accounts.constants import Role
 
 # Paths an unverified session may still use: the two steps themselves, signing out, the language, assets.
+_NOT_ENROLLED = "hub_two_factor_not_enrolled"  # session key: this user had no authenticator when it was asked
 _OPEN_PREFIXES = ("/login/", "/logout/", "/account/two-factor/", "/i18n/", "/static/", "/healthz", "/livez")
 
 
@@ -37,11 +38,21 @@ def confirmed_device(user) -> TOTPDevice | None:
 
 def two_factor_pending(user, session) -> bool:
     """Whether this signed-in session still owes its second step."""
-    if session is not None and session.get(DEVICE_ID_SESSION_KEY):
-        return False  # verified in this session (django-otp checks the device still exists)
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    if persistent_id:
+        from django_otp.models import Device
+
+        device = Device.from_persistent_id(persistent_id, for_verify=False)
+        if device is not None and device.user_id == user.pk and device.confirmed:
+            return False  # verified in this session, with a device that still exists
     if two_factor_required(user):
         return True
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if session is not None and session.get(_NOT_ENROLLED) == user.pk:
+        return False  # asked once per session: enrolling later applies from the next sign-in
+    enrolled = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if session is not None and not enrolled:
+        session[_NOT_ENROLLED] = user.pk
+    return enrolled
 
 
 def next_step_url(user, next_url: str = "") -> str:
