@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware as _OTPMiddleware
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hub.accounts.constants import Role
@@ -68,6 +69,8 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)  # no session, no second step owed (and the session stays unread)
         user = getattr(request, "user", None)
         if (
             user is not None
@@ -91,3 +94,14 @@ class TwoFactorMiddleware:
         if request.path.startswith(("/api/", "/federation/", "/o/", "/metrics")) or request.method != "GET":
             return JsonResponse({"error": "two_factor_required", "detail": message}, status=403)
         return redirect(next_step_url(user, request.get_full_path()))
+
+
+class OTPMiddleware(_OTPMiddleware):
+    """django-otp's, except that a bearer-token request reads no session (it has none, nor a second factor): its
+    answer stays as cacheable as before (no ``Vary: Cookie``), and the FHIR fast path answers it alike."""
+
+    def _verify_user_sync(self, request, user):
+        if getattr(request, "auth_method", None) == "token":
+            self._init_user_fields(user)
+            return user
+        return super()._verify_user_sync(request, user)

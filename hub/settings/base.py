@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "hub.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",  # hardening: request.user.is_verified()
+    "hub.accounts.two_factor.OTPMiddleware",  # hardening: request.user.is_verified() (django-otp)
     "hub.accounts.two_factor.TwoFactorMiddleware",  # hardening: admins finish the second step first
     "axes.middleware.AxesMiddleware",  # hardening: a locked-out sign-in answers 429
     "hub.audit.recorder.AuditMiddleware",
