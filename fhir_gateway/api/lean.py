@@ -94,14 +94,25 @@ def _language(accept_language: str) -> str:
 
 
 def _site_headers() -> tuple[tuple[bytes, bytes], ...]:
-    """What the hub's middleware adds to every response (security, clickjacking)."""
+    """What the hub's middleware adds to every response (security, clickjacking, Content-Security-Policy)."""
     return _headers_of(
         tuple(settings.MIDDLEWARE),
         getattr(settings, "X_FRAME_OPTIONS", "DENY"),
         settings.SECURE_CONTENT_TYPE_NOSNIFF,
         _comma_joined(settings.SECURE_REFERRER_POLICY or ""),
         settings.SECURE_CROSS_ORIGIN_OPENER_POLICY or "",
-    )
+    ) + _csp_headers(tuple(settings.MIDDLEWARE), repr(getattr(settings, "CONTENT_SECURITY_POLICY", None)))
+
+
+@lru_cache(maxsize=8)
+def _csp_headers(middleware, _policy_key: str) -> tuple:
+    """django-csp's header as its middleware writes it (the policy is the same for every answer of this path)."""
+    if "csp.middleware.CSPMiddleware" not in middleware:
+        return ()
+    from csp.utils import build_policy
+
+    policy = build_policy()
+    return ((b"content-security-policy", policy.encode()),) if policy else ()
 
 
 def _comma_joined(value) -> str:

@@ -7,7 +7,9 @@ consultation rooms, live device views) asks this package. Modules:
   filter of searches, lists and counts, and the test of one record) and says what the actor may change.
 - ``actors``: which rule set applies to a gateway ``Actor`` or a hub user.
 - ``gateway``: the rules plugged into ``fhir_gateway.hooks`` (visibility, access policy, write stamps).
-- ``endpoints``: the rules plugged into ``federation.hooks`` (the federation's own endpoints).
+- ``endpoints``: the rules plugged into ``federation.hooks`` (the federation's own endpoints), and the hub's own
+  non-FHIR endpoints: ``/metrics`` (scrapers only), the OAuth application pages (the hub's administrators).
+- ``dashboards``: who sees which part of the network dashboard (page, API, exports).
 - ``referrals``: who sees a referral request, who may act on it, whose records it shares.
 - ``workflow``: the workflow's own records (a signed opinion never changes).
 - ``patients``: ``patient_visible(user, patient_ref) -> bool`` and ``patient_check(...)`` (raising

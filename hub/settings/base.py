@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "hub.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",  # hardening: request.user.is_verified()
+    "hub.accounts.two_factor.OTPMiddleware",  # hardening: request.user.is_verified() (django-otp)
     "hub.accounts.two_factor.TwoFactorMiddleware",  # hardening: admins finish the second step first
     "axes.middleware.AxesMiddleware",  # hardening: a locked-out sign-in answers 429
     "hub.audit.recorder.AuditMiddleware",
@@ -392,6 +392,15 @@ LIVEKIT_API_SECRET = env_str("HUB_LIVEKIT_API_SECRET", "") or ""
 LIVEKIT_TOKEN_SECONDS = env_int("HUB_LIVEKIT_TOKEN_SECONDS", 6 * 3600, minimum=60)
 if LIVEKIT_URL and not (LIVEKIT_API_KEY and LIVEKIT_API_SECRET):
     raise RuntimeError("HUB_LIVEKIT_URL needs HUB_LIVEKIT_API_KEY and HUB_LIVEKIT_API_SECRET")
+if LIVEKIT_URL:  # hardening: browsers reach the SFU (its websocket and its HTTP API) under the CSP
+    from urllib.parse import urlsplit as _urlsplit
+
+    _livekit = _urlsplit(LIVEKIT_URL)
+    _secure = _livekit.scheme in ("wss", "https")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] += [
+        f"{'wss' if _secure else 'ws'}://{_livekit.netloc}",
+        f"{'https' if _secure else 'http'}://{_livekit.netloc}",
+    ]
 CELERY_BEAT_SCHEDULE["consultations-pending-fhir"] = {"task": "consultations.pending_fhir_store", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["consultations-presence-sweep"] = {"task": "consultations.presence_sweep", "schedule": 30.0}
 # --- end of consultation rooms ---------------------------------------------------

@@ -132,15 +132,21 @@ def _guard(context, tried: list[str]) -> None:
 
 @pytest.fixture
 def page_for(browser, hub_server, offsite_requests, csp_violations, transactional_db):
-    """``page_for(user, viewport=PHONE, language="zh-hans")``: a new signed-in page (its own browser context)."""
+    """``page_for(user, viewport=PHONE, language="zh-hans")``: a new signed-in page (its own browser context),
+    whose Content-Security-Policy violations fail the test (``csp_violations``)."""
     from django.conf import settings
     from django.test import Client
 
     contexts = []
 
-    def make(user=None, *, viewport=None, language: str = "zh-hans"):
+    def make(user=None, *, viewport=None, language: str = "zh-hans", bypass_csp: bool = False):
+        # bypass_csp: for tests that poll the page's own scripts with wait_for_function (Playwright evaluates the
+        # predicate with eval in the page, which the policy refuses); their pages' policy is checked elsewhere.
         context = browser.new_context(
-            viewport=viewport or PHONE, locale="zh-CN" if language.startswith("zh") else "en-US", base_url=hub_server
+            viewport=viewport or PHONE,
+            locale="zh-CN" if language.startswith("zh") else "en-US",
+            base_url=hub_server,
+            bypass_csp=bypass_csp,
         )
         contexts.append(context)
         _guard(context, offsite_requests)

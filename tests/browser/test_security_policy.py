@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import horizontal_overflow
+from tests.browser.test_consultation_room import room  # noqa: F401 - the fixture
 
 
 def test_signing_in_through_the_form_and_the_clinicians_pages(page_for, dr_li_at_county_a, phone):
@@ -50,3 +51,12 @@ def test_the_hub_admins_pages(page_for, django_user_model, pc, path):
     page.wait_for_load_state("networkidle")
     if path == "/api/docs/":
         page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # Swagger UI started from its file
+
+
+def test_the_consultation_room_runs_under_the_policy(page_for, room, cardiologist_zhang, pc):  # noqa: F811
+    """The room (video, chat, websocket, the patient's records): it connects with nothing blocked."""
+    page = page_for(cardiologist_zhang, viewport=pc, language="en")
+    page.goto(f"/consultations/rooms/{room.pk}/")
+    page.locator("#link-state[data-state=connected]").wait_for(timeout=15_000)
+    page.wait_for_timeout(1500)  # the camera, the peer set-up and the first frames
+    page.goto("about:blank")  # leave: the socket closes before the context does

@@ -140,3 +140,34 @@ def test_outside_debug_the_hub_refuses_to_start_without_a_secret_key(tmp_path):
         timeout=120,
     )
     assert in_debug.returncode == 0, in_debug.stderr
+
+
+def test_with_livekit_the_policy_lets_browsers_reach_it(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hub.settings.base",
+        "HUB_VAR_DIR": str(tmp_path),
+        "HUB_LIVEKIT_URL": "wss://sfu.alliance.example",
+        "HUB_LIVEKIT_API_KEY": "k",
+        "HUB_LIVEKIT_API_SECRET": "s",
+    }
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "'self'",
+        "wss://sfu.alliance.example",
+        "https://sfu.alliance.example",
+    ]
