@@ -199,7 +199,13 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # only a checksum of each token is stored
 }
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
-FEDERATION_SYNC = {"retries": 3, "backoff": 0.5, "breaker_threshold": 3, "probe_after": 60}
+FEDERATION_SYNC = {
+    "retries": 3,
+    "backoff": 0.5,
+    "breaker_threshold": 3,
+    # seconds before a destination whose breaker opened (a site, the mail server...) is tried again; doubles
+    "probe_after": env_int("FEDERATION_BREAKER_PROBE_SECONDS", 60, minimum=1),
+}
 # The outbox (federation.outbox): deliveries retried with backoff (seconds) for give_up_after (at least a day),
 # then dead letters; a worker holds a message lease_seconds before the sweeper may give it to another.
 OUTBOX = {
