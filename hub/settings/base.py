@@ -324,3 +324,5 @@ HUB_BREAK_GLASS_MINUTES = env_int("HUB_BREAK_GLASS_MINUTES", 240, minimum=1)
 # --- Notifications (hub.notifications) ------------------------------------------------
 # A connected notification socket reads what Redis did not bring it from the database this often (seconds).
 NOTIFICATION_RESYNC_SECONDS = env_int("HUB_NOTIFICATION_RESYNC_SECONDS", 15, minimum=1)
+NOTIFICATION_KEEP_DAYS = 90  # notifications older than this are deleted (daily), so replay reaches back that far
+CELERY_BEAT_SCHEDULE["notifications-purge"] = {"task": "notifications.purge", "schedule": 24 * 3600.0}

@@ -71,12 +71,16 @@
 
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var query = last === null ? "" : "?since=" + encodeURIComponent(last);
+    var query = last === null ? "?hello=1" : "?since=" + encodeURIComponent(last);
     var socket = new WebSocket(scheme + window.location.host + "/ws/notifications/" + query);
     socket.onopen = function () { delay = 1000; };
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (error) { return; }
+      if (message.type === "hello") { // nothing seen yet: resume from here after a reconnect
+        if (last === null && typeof message.last_id === "number") { last = message.last_id; store(LAST_KEY, last); }
+        return;
+      }
       if (message.type === "error" || message.type === "pong" || !firstTime(message)) return;
       toast(message);
       refreshWorklist();
