@@ -54,6 +54,8 @@ def _world(hub, site_code: str, base_url: str | None) -> dict:
             f"doctor = UserFactory(username='dr_' + {site_code!r}, role='county_doctor', site=county)",
             f"specialist = UserFactory(username='cardio_' + {site_code!r}, role='specialist', site=general, "
             "department=cardiology)",
+            "from hub.accounts.models import User",
+            "User.objects.filter(role='specialist').exclude(pk=specialist.pk).update(is_active=False)",  # only this one
             f"mrn = 'urn:site:{site_code}:mrn'",
             f"patient = fhir.resource_create(resource=patient_resource(7, mrn_system=mrn), actor=INTERNAL_ACTOR, "
             f"owner={site_code!r}).resource",
