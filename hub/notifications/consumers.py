@@ -1,7 +1,8 @@
 """The live notification feed: authenticate, join the user's group, forward events, and miss nothing.
 
 - ``?since=<id>`` on the URL, or a ``{"type": "resume", "since": <id>}`` message, replays the user's
-  notifications after the last id the client saw (oldest first).
+  notifications after the last id the client saw (oldest first). A client that has seen none yet connects
+  with ``?hello=1`` and is told the latest id (``{"type": "hello", "last_id": ...}``) to resume from later.
 - Every notification carries its ``id``; the consumer sends each id once (the client deduplicates too).
 - Redis is the fast path, not the only one: every ``NOTIFICATION_RESYNC_SECONDS`` the consumer reads the
   user's notifications it has not sent from the database (and joins its group again: a restarted Redis
@@ -72,6 +73,8 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         since = _since((query.get("since") or [None])[0])
         if since is None:
             self.floor = await database_sync_to_async(last_notification_id)(user_id=self.user_id)
+            if "hello" in query:  # a client that has seen nothing yet learns where "now" is, to resume from it
+                await self.send_json({"type": "hello", "last_id": self.floor})
         else:
             self.floor = since
             await self._catch_up()

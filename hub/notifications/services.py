@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from hub.notifications.message import Notification
@@ -41,3 +42,10 @@ def notifications_mark_read(*, user, ids: list[int] | None = None, up_to: int | 
     if up_to is not None:
         unread = unread.filter(pk__lte=up_to)
     return unread.update(read_at=timezone.now())
+
+
+def notifications_purge(*, now: datetime | None = None) -> int:
+    """Delete notifications older than ``NOTIFICATION_KEEP_DAYS`` (90): replay reaches back that far."""
+    cutoff = (now or timezone.now()) - timedelta(days=getattr(settings, "NOTIFICATION_KEEP_DAYS", 90))
+    deleted, _by_model = UserNotification.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -11,3 +11,11 @@ def email_send(*, to: str, subject: str, body: str) -> None:
 
     with transaction.atomic():
         outbox_enqueue(kind=EMAIL_KIND, destination="email", payload={"to": to, "subject": subject, "body": body})
+
+
+@shared_task(name="notifications.purge", ignore_result=True)
+def notifications_purge_task() -> int:
+    """Beat, daily: forget notifications older than ``NOTIFICATION_KEEP_DAYS``."""
+    from hub.notifications.services import notifications_purge
+
+    return notifications_purge()

@@ -281,7 +281,13 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # only a checksum of each token is stored
 }
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
-FEDERATION_SYNC = {"retries": 3, "backoff": 0.5, "breaker_threshold": 3, "probe_after": 60}
+FEDERATION_SYNC = {
+    "retries": 3,
+    "backoff": 0.5,
+    "breaker_threshold": 3,
+    # seconds before a destination whose breaker opened (a site, the mail server...) is tried again; doubles
+    "probe_after": env_int("FEDERATION_BREAKER_PROBE_SECONDS", 60, minimum=1),
+}
 # The outbox (federation.outbox): deliveries retried with backoff (seconds) for give_up_after (at least a day),
 # then dead letters; a worker holds a message lease_seconds before the sweeper may give it to another.
 OUTBOX = {
@@ -428,3 +434,5 @@ DEVICES_ESCALATE_SECONDS = env_int("HUB_DEVICES_ESCALATE_SECONDS", 120, minimum=
 DEVICES_BUFFER_FRAMES = env_int("HUB_DEVICES_BUFFER_FRAMES", 600, minimum=10)  # live frames kept per device
 CELERY_BEAT_SCHEDULE["devices-housekeeping"] = {"task": "devices.housekeeping", "schedule": 10.0}
 # --- end of devices ----------------------------------------------------------------
+NOTIFICATION_KEEP_DAYS = 90  # notifications older than this are deleted (daily), so replay reaches back that far
+CELERY_BEAT_SCHEDULE["notifications-purge"] = {"task": "notifications.purge", "schedule": 24 * 3600.0}

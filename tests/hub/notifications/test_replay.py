@@ -156,3 +156,25 @@ async def test_bad_frames_get_an_error_frame(token_for, cardiologist_zhang):
     await client.send_json_to({"type": "ping"})
     assert (await client.receive_json_from(timeout=5)) == {"type": "pong"}
     await client.disconnect()
+
+
+async def test_a_client_that_has_seen_nothing_learns_where_to_resume_from(token_for, cardiologist_zhang):
+    latest = await notify(cardiologist_zhang, "before")
+    client = socket(await database_sync_to_async(token_for)(cardiologist_zhang), query="?hello=1")
+    assert (await client.connect())[0]
+    assert await client.receive_json_from(timeout=5) == {"type": "hello", "last_id": latest}
+    await client.disconnect()
+
+
+def test_old_notifications_are_forgotten(cardiologist_zhang):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hub.notifications.services import notifications_purge
+
+    old = UserNotification.objects.create(user=cardiologist_zhang, event="e", title="old")
+    UserNotification.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=91))
+    UserNotification.objects.create(user=cardiologist_zhang, event="e", title="recent")
+    assert notifications_purge() == 1
+    assert list(UserNotification.objects.values_list("title", flat=True)) == ["recent"]

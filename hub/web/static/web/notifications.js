@@ -259,16 +259,23 @@
   setInterval(tick, 1000);
 
   if (!window.WebSocket) return;
+  var helloLast = null;
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    // Every stored notification has an id: reconnecting with the last one seen replays what was missed.
+    // Every stored notification has an id: reconnecting with the last one seen replays what was missed; a tab that
+    // has seen none asks where the stream stands (hello) so that a reconnect misses nothing either.
     var last = lastId();
-    var query = last === null ? "" : "?since=" + encodeURIComponent(last);
+    if (last === null) last = helloLast;
+    var query = last === null ? "?hello=1" : "?since=" + encodeURIComponent(last);
     var socket = new WebSocket(scheme + window.location.host + "/ws/notifications/" + query);
     socket.onopen = function () { delay = 1000; };
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (error) { return; }
+      if (message && message.type === "hello") { // nothing seen yet: resume from here after a reconnect
+        if (typeof message.last_id === "number" && helloLast === null) helloLast = message.last_id;
+        return;
+      }
       if (message && (message.type === "error" || message.type === "pong")) return;
       received(message, false);
     };
