@@ -23,6 +23,9 @@ urlpatterns = [
     # --- end dashboards ---
     path("api/access/", include("hub.access.api.urls")),  # access: break the glass and its review
     path("api/consultations/", include("hub.consultations.api.urls")),
+    path("api/notifications/", include("hub.notifications.api.urls")),  # notifications: list, mark read
+    path("api/outbox/", include("hub.deliveries.api.urls")),  # outbox: dead letters and their re-send
+    path("outbox/", include("hub.deliveries.web.urls")),
     path("api/", include("hub.accounts.api.urls")),
     path("fhir/Patient/$match", federation_api.match, name="fhir-patient-match"),
     path("fhir/Subscription/<str:fhir_id>/$events", subscription_api.events, name="fhir-subscription-events"),

@@ -39,6 +39,11 @@ def breaker_open_until(destination: str, *, now: datetime | None = None) -> date
     return until if until and until > now else None
 
 
+def breaker_open(destination: str, *, now: datetime | None = None) -> Breaker | None:
+    """The destination's breaker if it is open now (``open_until``: the probe time, ``last_error``: why)."""
+    return Breaker.objects.filter(destination=destination, open_until__gt=now or timezone.now()).first()
+
+
 def breaker_success(destination: str) -> None:
     Breaker.objects.filter(destination=destination).exclude(consecutive_failures=0, open_until=None).update(
         consecutive_failures=0, open_until=None

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from federation.outbox.breaker import breaker_failure, breaker_open_until, breaker_success
+from federation.outbox.breaker import breaker_failure, breaker_open, breaker_success
 from federation.outbox.kick import kicker
 from federation.outbox.models import MessageState, OutboxMessage
 from federation.outbox.policy import RetryPolicy
@@ -96,10 +96,15 @@ def _claim(message_id: int, now: datetime) -> tuple[OutboxMessage | None, str]:
             message.last_error = f"no delivery handler for {message.kind!r} in this process"
             message.save(update_fields=["state", "queued_at", "next_attempt_at", "last_error"])
             return None, "no handler"
-        open_until = breaker_open_until(message.destination, now=now)
-        if open_until:
-            message.state, message.queued_at, message.next_attempt_at = MessageState.PENDING, None, open_until
-            message.save(update_fields=["state", "queued_at", "next_attempt_at"])
+        breaker = breaker_open(message.destination, now=now)
+        if breaker:
+            message.state, message.queued_at, message.next_attempt_at = MessageState.PENDING, None, breaker.open_until
+            message.last_error = (
+                f"not sent: {message.destination} keeps failing ({breaker.last_error}); "
+                f"next try after {breaker.open_until.isoformat(timespec='seconds')}"
+            )[:4000]
+            message.save(update_fields=["state", "queued_at", "next_attempt_at", "last_error"])
+            _recorded(message)
             return None, "breaker open"
         message.state = MessageState.SENDING
         message.attempts += 1

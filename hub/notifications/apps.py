@@ -6,3 +6,9 @@ class NotificationsConfig(AppConfig):
     name = "hub.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from hub.notifications.delivery import handlers_register
+
+        handlers_register()

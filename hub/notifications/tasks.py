@@ -1,8 +1,13 @@
 from celery import shared_task
-from django.core.mail import send_mail
 
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=600, max_retries=5)
-def email_send(self, *, to: str, subject: str, body: str) -> None:
-    """Send one notification email; a mail server that is down is retried with backoff."""
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[to])
+@shared_task(name="hub.notifications.tasks.email_send", ignore_result=True)
+def email_send(*, to: str, subject: str, body: str) -> None:
+    """Kept for emails queued before the outbox: hands them to it (emails now go through ``federation.outbox``)."""
+    from django.db import transaction
+
+    from federation.outbox.services import outbox_enqueue
+    from hub.notifications.delivery import EMAIL_KIND
+
+    with transaction.atomic():
+        outbox_enqueue(kind=EMAIL_KIND, destination="email", payload={"to": to, "subject": subject, "body": body})

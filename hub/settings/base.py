@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "hub.web",
     "hub.demo",
     "hub.notifications",
+    "hub.deliveries",  # the outbox's dead letters for site administrators
     "hub.referrals",
     "hub.audit",
     "hub.observability",
@@ -199,7 +200,13 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # only a checksum of each token is stored
 }
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
-FEDERATION_SYNC = {"retries": 3, "backoff": 0.5, "breaker_threshold": 3, "probe_after": 60}
+FEDERATION_SYNC = {
+    "retries": 3,
+    "backoff": 0.5,
+    "breaker_threshold": 3,
+    # seconds before a destination whose breaker opened (a site, the mail server...) is tried again; doubles
+    "probe_after": env_int("FEDERATION_BREAKER_PROBE_SECONDS", 60, minimum=1),
+}
 # The outbox (federation.outbox): deliveries retried with backoff (seconds) for give_up_after (at least a day),
 # then dead letters; a worker holds a message lease_seconds before the sweeper may give it to another.
 OUTBOX = {
@@ -315,3 +322,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # access: how long a record opened by breaking the glass stays open (minutes).
 HUB_BREAK_GLASS_MINUTES = env_int("HUB_BREAK_GLASS_MINUTES", 240, minimum=1)
+
+# --- Notifications (hub.notifications) ------------------------------------------------
+# A connected notification socket reads what Redis did not bring it from the database this often (seconds).
+NOTIFICATION_RESYNC_SECONDS = env_int("HUB_NOTIFICATION_RESYNC_SECONDS", 15, minimum=1)

@@ -21,7 +21,7 @@ import httpx
 from django.utils import timezone
 
 from federation.outbox.breaker import site_destination
-from federation.outbox.http import idempotency_headers
+from federation.outbox.idempotency import idempotency_headers
 from federation.outbox.models import MessageState, OutboxMessage
 from federation.outbox.registry import GiveUp, Retry
 from federation.outbox.services import outbox_enqueue

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from federation.outbox.http import idempotency_headers
+from federation.outbox.idempotency import idempotency_headers
 from federation.outbox.registry import GiveUp, Retry, handler_register
 
 KIND = "tests.hook"

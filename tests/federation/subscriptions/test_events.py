@@ -77,6 +77,8 @@ def test_events_older_than_thirty_days_are_forgotten(client, watched):
     from federation.subscriptions.services import events_purge
 
     sub_id, system_a, _observations = watched
-    SubscriptionEvent.objects.filter(number__lte=2).update(created_at=timezone.now() - timedelta(days=31))
+    SubscriptionEvent.objects.filter(subscription__fhir_id=sub_id, number__lte=2).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
     assert events_purge() == 2
     assert _numbers(client.get(f"/fhir/Subscription/{sub_id}/$events", **system_a).json()) == [3, 4, 5]

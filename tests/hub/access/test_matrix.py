@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 FHIR = "application/fhir+json"
 
@@ -89,6 +90,8 @@ RECORD_VIEW = {actor: SEES[actor] for actor in ("county_doctor", "specialist", "
 SUBSCRIBERS = ("county_doctor", "specialist", "other_specialist", "superuser", "site_system")
 SUBSCRIBED = {actor: SEES[actor] for actor in SUBSCRIBERS}
 REFERRAL_API = {"county_doctor": {"referral"}, "specialist": {"referral"}}
+DELIVERIES = {"site_admin": {"dead_letter_a"}, "superuser": {"dead_letter_a", "dead_letter_b"}}
+NOTIFICATIONS = {"specialist": {"notification"}}  # a notification is its recipient's alone
 
 
 @dataclass
@@ -281,6 +284,24 @@ ROWS = [
     Row("referral API detail", {"referral"}, lambda c, h, r: c.get(f"/api/referrals/{r.id}", **h), REFERRAL_API),
     Row("referral API list", {"referral"}, lambda c, h, r: c.get("/api/referrals/", **h), REFERRAL_API),
     Row("referral page", {"referral"}, lambda c, h, r: c.get(f"/referrals/{r.id}/", **h), REFERRAL_API),
+    # outbox: dead letters (county A's administrator sees county A's, the platform operator all) and notifications
+    Row("outbox deliveries API", {"delivery"}, lambda c, h, r: c.get("/api/outbox/deliveries/", **h), DELIVERIES),
+    Row("outbox dead-letter page", {"delivery"}, lambda c, h, r: c.get("/outbox/", **h), DELIVERIES),
+    Row(
+        "outbox re-send",
+        {"delivery"},
+        lambda c, h, r: c.post(f"/api/outbox/deliveries/{r.id}/resend", **h),
+        DELIVERIES,
+        shown=lambda payload, r: isinstance(payload, dict) and payload.get("id") == int(r.id),
+    ),
+    Row("notifications API", {"notification"}, lambda c, h, r: c.get("/api/notifications/", **h), NOTIFICATIONS),
+    Row(
+        "notifications mark read",
+        {"notification"},
+        lambda c, h, r: c.post("/api/notifications/read", {"ids": [int(r.id)]}, content_type="application/json", **h),
+        NOTIFICATIONS,
+        shown=lambda payload, r: payload == {"marked": 1},
+    ),
 ]
 
 
@@ -386,6 +407,23 @@ def _build() -> World:
     )
     records["task"] = Record("task", "Task", referral.task_id, "", {"workflow"})
     records["referral"] = Record("referral", "Referral", str(referral.pk), "胸痛待查", {"referral"})
+    from federation.outbox.models import OutboxMessage
+    from hub.notifications.models import UserNotification
+
+    now = timezone.now()
+    for key, site in (("dead_letter_a", "county-a"), ("dead_letter_b", "county-b")):
+        marker = f"matrix{key.replace('_', '')}marker"
+        letter = OutboxMessage.objects.create(
+            kind="matrix.unhandled", destination=f"site:{site}", site_code=site, subject=marker, state="dead",
+            retry_from=now, next_attempt_at=now, dead_at=now, dead_reason=marker,
+        )  # fmt: skip
+        records[key] = Record(key, "OutboxMessage", str(letter.pk), marker, {"delivery"})
+    notification = UserNotification.objects.create(
+        user=users["specialist"], event="referral.routed", title="matrixnotificationmarker"
+    )
+    records["notification"] = Record(
+        "notification", "UserNotification", str(notification.pk), "matrixnotificationmarker", {"notification"}
+    )
     for record in records.values():  # the search rows need a patient and an observation for each record
         record.patient = records.get(record.key.replace("obs", "patient"), record).id
         record.obs = records.get(record.key.replace("patient", "obs"), record).id
@@ -496,7 +534,7 @@ def test_matrix(db, world, row, actor):
 
 
 def _version(record: Record) -> str | None:
-    if record.resource_type == "Referral":
+    if record.resource_type in ("Referral", "OutboxMessage", "UserNotification"):
         return None
     from fhir_gateway.models import Resource
 
@@ -529,6 +567,11 @@ def _shows(row: Row, record: Record, body: str) -> bool:
         return any(isinstance(item, dict) and item.get("id") == int(record.id) for item in items)
     if row.shown is not None:
         return bool(row.shown(payload, record))
+    if record.resource_type in ("OutboxMessage", "UserNotification"):
+        if payload is None:
+            return record.marker in body  # a page
+        items = payload.get("results", [payload]) if isinstance(payload, dict) else []
+        return any(isinstance(item, dict) and item.get("id") == int(record.id) for item in items)
     return (record.resource_type, record.id) in _resources(payload, set())
 
 
@@ -593,6 +636,41 @@ async def test_notifications_reach_only_those_who_may_see_the_request(db, world)
     finally:
         for socket in sockets.values():
             await socket.disconnect()
+        await database_sync_to_async(connections.close_all)()
+
+
+async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
+    """The notification socket's ``resume`` message (and ``?since=``): each actor gets its own, nobody else's."""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.db import connections
+
+    from hub.asgi import application
+    from hub.notifications.models import UserNotification
+
+    notification_id = int(world.records["notification"].id)
+    since = notification_id - 1
+
+    def own(user) -> set[int]:
+        return set(UserNotification.objects.filter(user=user, pk__gt=since).values_list("pk", flat=True))
+
+    try:
+        for actor in ACTORS:
+            if actor not in world.users:
+                continue
+            expected = await database_sync_to_async(own)(world.users[actor])
+            assert (notification_id in expected) is (actor in NOTIFICATIONS)
+            raw = [(b"authorization", world.headers[actor]["HTTP_AUTHORIZATION"].encode())]
+            for path in ("/ws/notifications/", f"/ws/notifications/?since={since}"):
+                socket = WebsocketCommunicator(application, path, headers=raw)
+                assert (await socket.connect())[0], actor
+                await socket.send_json_to({"type": "resume", "since": since})
+                received = set()
+                while not await socket.receive_nothing(timeout=0.3):
+                    received.add((await socket.receive_json_from(timeout=5))["id"])
+                assert received == expected, f"{actor} got {received}, its own are {expected}"
+                await socket.disconnect()
+    finally:
         await database_sync_to_async(connections.close_all)()
 
 

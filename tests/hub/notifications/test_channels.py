@@ -1,4 +1,4 @@
-"""Email and text channels, and nothing sent for a write that rolls back."""
+"""Email and text channels (through the outbox), and nothing sent for a write that rolls back."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def test_urgent_events_are_texted_through_the_configured_gateway(settings):
     assert gateway.sent == [("13800000001", "Request escalated: 胸痛 10分钟未接诊")]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_failing_channel_does_not_stop_the_others(settings, mailoutbox):
     settings.NOTIFICATION_CHANNELS = [
         "tests.hub.notifications.test_channels.BrokenChannel",
@@ -85,3 +86,42 @@ class BrokenChannel:
 
     def deliver(self, notification):
         raise ConnectionError("gateway down")
+
+
+class OutboxGateway:
+    """A text gateway configured by dotted path, as deployments do; what it sent is kept on the class."""
+
+    sent: list[tuple[str, str, str]] = []
+
+    def send_text(self, *, to: str, text: str, idempotency_key: str = "") -> None:
+        OutboxGateway.sent.append((to, text, idempotency_key))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_texts_and_emails_are_outbox_deliveries_written_with_the_change(settings, cardiologist_zhang, mailoutbox):
+    from federation.outbox.models import OutboxMessage
+
+    settings.NOTIFICATION_CHANNELS = [
+        "hub.notifications.delivery.EmailChannel",
+        "hub.notifications.delivery.TextChannel",
+    ]
+    settings.NOTIFICATION_TEXT_GATEWAY = "tests.hub.notifications.test_channels.OutboxGateway"
+    OutboxGateway.sent = []
+    cardiologist_zhang.email, cardiologist_zhang.phone = "zhang@general.example", "13800000001"
+    cardiologist_zhang.save()
+
+    with transaction.atomic():
+        notify_on_commit(event="referral.escalated", recipients=[cardiologist_zhang], title="Escalated", body="胸痛")
+        assert sorted(OutboxMessage.objects.values_list("kind", "state")) == [
+            ("notifications.email", "pending"),
+            ("notifications.text", "pending"),
+        ]
+        assert mailoutbox == [] and OutboxGateway.sent == []
+
+    text = OutboxMessage.objects.get(kind="notifications.text")
+    assert OutboxGateway.sent == [("13800000001", "Escalated: 胸痛", str(text.event_id))]
+    [email] = mailoutbox
+    assert email.to == ["zhang@general.example"]
+    email_message = OutboxMessage.objects.get(kind="notifications.email")
+    assert email.extra_headers["Message-ID"].startswith(f"<{email_message.event_id}@")
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"delivered"}
