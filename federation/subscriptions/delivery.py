@@ -17,7 +17,7 @@ import orjson
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from federation.outbox.http import idempotency_headers
+from federation.outbox.idempotency import idempotency_headers
 from federation.outbox.registry import Retry, handler_register
 from federation.outbox.services import outbox_enqueue
 from federation.subscriptions.constants import (

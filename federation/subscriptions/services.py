@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from federation.subscriptions import delivery
-from federation.subscriptions.constants import SUBSCRIPTIONS_SOURCE, Channel, Status
+from federation.subscriptions.constants import EVENTS_KEPT_DAYS, SUBSCRIPTIONS_SOURCE, Channel, Status
 from federation.subscriptions.models import Subscription, SubscriptionEvent
 from federation.subscriptions.parse import criteria_split, subscription_parse
 from federation.subscriptions.subscribers import subscriber_of
@@ -146,3 +148,9 @@ def subscription_status_set(*, fhir_id: str, status: str, error: str = "", only_
         )
     except FhirError as refused:
         logger.info("Subscription/%s status not written: %s", fhir_id, refused.diagnostics)
+
+
+def events_purge(*, days: int = EVENTS_KEPT_DAYS) -> int:
+    """Delete the events older than ``days`` (their numbers stay taken); returns how many."""
+    deleted, _by_model = SubscriptionEvent.objects.filter(created_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted

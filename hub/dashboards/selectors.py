@@ -70,7 +70,9 @@ def dashboard_referrals(*, scope: Scope, period: Period):
 def _rows(queryset) -> list[dict]:
     first_opinion = Min("opinions__signed_at", filter=Q(opinions__appends__isnull=True))
     rows = list(queryset.annotate(opinion_at=first_opinion).values(*FIELDS, "opinion_at").order_by("pk"))
-    breaches = Counter(SlaBreach.objects.filter(referral__in=queryset.values("pk")).values_list("referral", flat=True))
+    # The response target's breaches (a late signed opinion is measured by the opinion times below).
+    accept_breaches = SlaBreach.objects.filter(referral__in=queryset.values("pk"), kind=SlaBreach.Kind.ACCEPT)
+    breaches = Counter(accept_breaches.values_list("referral", flat=True))
     for row in rows:
         row["breaches"] = breaches.get(row["pk"], 0)
         row["accept_minutes"] = minutes_between(row["submitted_at"], row["accepted_at"]) if row["accepted_at"] else None

@@ -69,7 +69,10 @@ def demo_simulators_start() -> list:
             sim.invalid_add("bp-without-code")
         sims.append(sim)
     changes_loop_start(sims, every=20.0, changes=2)
-    threading.Thread(target=_sync_loop, name="demo-sync", daemon=True).start()
+    from hub.scheduler import embedded_schedule_wanted
+
+    if not embedded_schedule_wanted():  # without a broker the embedded scheduler syncs the due sites already
+        threading.Thread(target=_sync_loop, name="demo-sync", daemon=True).start()
     return sims
 
 

@@ -297,6 +297,7 @@ OUTBOX = {
     "lease_seconds": env_int("OUTBOX_LEASE_SECONDS", 60, minimum=1),
     "keep_days": 30,
 }
+CELERY_BEAT_SCHEDULE["subscriptions-events-purge"] = {"task": "subscriptions.events_purge", "schedule": 86400.0}
 CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
     "task": "outbox.sweep",
     "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1)),

@@ -66,3 +66,19 @@ def test_only_the_subscriber_reads_its_events(client, watched, county_a, county_
     assert client.get(f"/fhir/Subscription/{sub_id}/$events", **elsewhere).status_code == 404
     assert client.get(f"/fhir/Subscription/{sub_id}/$events").status_code == 401
     assert client.get("/fhir/Subscription/no-such-one/$events", **elsewhere).status_code == 404
+
+
+def test_events_older_than_thirty_days_are_forgotten(client, watched):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from federation.subscriptions.models import SubscriptionEvent
+    from federation.subscriptions.services import events_purge
+
+    sub_id, system_a, _observations = watched
+    SubscriptionEvent.objects.filter(subscription__fhir_id=sub_id, number__lte=2).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+    assert events_purge() == 2
+    assert _numbers(client.get(f"/fhir/Subscription/{sub_id}/$events", **system_a).json()) == [3, 4, 5]
