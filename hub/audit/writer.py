@@ -35,6 +35,7 @@ class BackgroundWriter:
         self.interval = interval
         self.housekeeping = housekeeping
         self._last_housekeeping = 0.0
+        self._active = False  # rows submitted since the last housekeeping
         self.max_batch = max_batch
         self.max_backlog = max_backlog
         self._rows: deque = deque()
@@ -53,6 +54,7 @@ class BackgroundWriter:
         with self._lock:
             self._idle.clear()
             self._rows.extend(rows)
+            self._active = True
         self._ensure_started()
         if len(self._rows) >= self.max_batch:
             self._wake.set()
@@ -87,12 +89,15 @@ class BackgroundWriter:
     def _housekeep(self) -> None:
         """Store what others could not, and seal the trail (any process may; one at a time)."""
         from hub.audit.seals import audit_seal
-        from hub.audit.spool import spool_drain
+        from hub.audit.spool import spool_drain, spool_state
 
         now = time.monotonic()
         if now - self._last_housekeeping < self.housekeeping:
             return
         self._last_housekeeping = now
+        if not self._active and not spool_state()["files"]:
+            return  # an idle process: Celery beat (audit.seal) and busier processes keep the chain going
+        self._active = False
         try:
             spool_drain()
             audit_seal()
