@@ -192,14 +192,18 @@ def rows_by_owner(rows: list[AuditRow]) -> list[AuditRow]:
     from fhir_gateway.public import owners_of
 
     searches = [(row, orjson.loads(row.detail)) for row in rows if row.owner == RESOLVE_OWNER]
-    owners = owners_of(ref for _row, detail in searches for ref in detail.get("returned") or ())
+    owners = owners_of(
+        ref for _row, detail in searches for ref in [*(detail.get("returned") or ()), *(detail.get("patients") or ())]
+    )
     out = [row for row in rows if row.owner != RESOLVE_OWNER]
     for row, detail in searches:
         groups: dict[str, list[str]] = {}
         for ref in detail.get("returned") or ():
             groups.setdefault(owners.get(ref, ""), []).append(ref)
         named = detail.get("patients") or []
-        for owner, refs in (groups or {"": []}).items():
+        if not groups:  # nothing returned: the sites whose patients the query named see that it was asked
+            groups = {owner: [] for owner in dict.fromkeys(owners.get(ref, "") for ref in named)} or {"": []}
+        for owner, refs in groups.items():
             patients = list(dict.fromkeys([*named, *(ref for ref in refs if ref.startswith("Patient/"))]))
             part = {**detail, "returned": refs, "patients": patients}
             out.append(
