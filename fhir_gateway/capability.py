@@ -55,6 +55,7 @@ def _resource(resource_type: str) -> dict:
         entry = {"type": resource_type, "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}]}
         if getattr(provider, "search_parameters", None):
             entry["searchParam"] = [dict(parameter) for parameter in provider.search_parameters]
+        entry["operation"] = [{"name": "validate", "definition": OPERATIONS["validate"][0]}]  # takes any type
         return entry
     entry = {
         "type": resource_type,

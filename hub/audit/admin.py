@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from hub.audit.models import AuditEvent
+from hub.audit.selectors import audit_events_visible_to
 
 
 @admin.register(AuditEvent)
@@ -31,7 +32,5 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser or not getattr(request.user, "site_id", None):
-            return queryset
-        return queryset.filter(owner=request.user.site.code) | queryset.filter(actor_site=request.user.site.code)
+        # What hub.access lets the user read of the trail (as /fhir/AuditEvent and /api/audit/events answer).
+        return audit_events_visible_to(request.user)

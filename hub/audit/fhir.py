@@ -302,6 +302,7 @@ class AuditEventProvider:
     """``hooks.virtual_types["AuditEvent"]``: the rows the caller may read, rendered."""
 
     search_parameters = (
+        _parameter("_id", "token", "The event's id"),
         _parameter("patient", "reference", "The patient the event is about, or one a search returned"),
         _parameter("date", "date", "When it was recorded (eq, ge, gt, le, lt)"),
         _parameter("agent", "reference", "Who: the user's or the client's id"),

@@ -35,6 +35,7 @@ class BackgroundWriter:
         self.interval = interval
         self.housekeeping = housekeeping
         self._last_housekeeping = 0.0
+        self._active = False  # rows submitted since the last housekeeping
         self.max_batch = max_batch
         self.max_backlog = max_backlog
         self._rows: deque = deque()
@@ -53,6 +54,7 @@ class BackgroundWriter:
         with self._lock:
             self._idle.clear()
             self._rows.extend(rows)
+            self._active = True
         self._ensure_started()
         if len(self._rows) >= self.max_batch:
             self._wake.set()
@@ -87,12 +89,15 @@ class BackgroundWriter:
     def _housekeep(self) -> None:
         """Store what others could not, and seal the trail (any process may; one at a time)."""
         from hub.audit.seals import audit_seal
-        from hub.audit.spool import spool_drain
+        from hub.audit.spool import spool_drain, spool_state
 
         now = time.monotonic()
         if now - self._last_housekeeping < self.housekeeping:
             return
         self._last_housekeeping = now
+        if not self._active and not spool_state()["files"]:
+            return  # an idle process: Celery beat (audit.seal) and busier processes keep the chain going
+        self._active = False
         try:
             spool_drain()
             audit_seal()
@@ -187,14 +192,18 @@ def rows_by_owner(rows: list[AuditRow]) -> list[AuditRow]:
     from fhir_gateway.public import owners_of
 
     searches = [(row, orjson.loads(row.detail)) for row in rows if row.owner == RESOLVE_OWNER]
-    owners = owners_of(ref for _row, detail in searches for ref in detail.get("returned") or ())
+    owners = owners_of(
+        ref for _row, detail in searches for ref in [*(detail.get("returned") or ()), *(detail.get("patients") or ())]
+    )
     out = [row for row in rows if row.owner != RESOLVE_OWNER]
     for row, detail in searches:
         groups: dict[str, list[str]] = {}
         for ref in detail.get("returned") or ():
             groups.setdefault(owners.get(ref, ""), []).append(ref)
         named = detail.get("patients") or []
-        for owner, refs in (groups or {"": []}).items():
+        if not groups:  # nothing returned: the sites whose patients the query named see that it was asked
+            groups = {owner: [] for owner in dict.fromkeys(owners.get(ref, "") for ref in named)} or {"": []}
+        for owner, refs in groups.items():
             patients = list(dict.fromkeys([*named, *(ref for ref in refs if ref.startswith("Patient/"))]))
             part = {**detail, "returned": refs, "patients": patients}
             out.append(

@@ -13,6 +13,13 @@ from tests.faults.test_database_faults import Writer
 
 pytestmark = pytest.mark.redis  # the private Redis needs redis-server; both servers are the test's own
 
+# Every audit insert fails as a cut connection fails it (SQLSTATE 57P01, an OperationalError to the hub).
+REFUSE_AUDIT = """
+CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit insert refused by the test' USING ERRCODE = '57P01'; END $$;
+CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_auditevent FOR EACH ROW EXECUTE FUNCTION audit_refuse();
+"""
+
 
 def test_every_stored_write_has_its_audit_row_when_connections_are_cut(private_postgres, fault_hub, tmp_path):
     private_postgres.query("DELETE FROM fhir_gateway_resource WHERE resource_type = 'Observation'")
@@ -27,6 +34,15 @@ def test_every_stored_write_has_its_audit_row_when_connections_are_cut(private_p
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'hub' AND pid <> pg_backend_pid()"
         )
         time.sleep(0.25)
+    # Then the audit insert itself failing for a while (as the connection cut between a write and its row did):
+    # a write must not be stored without its row, nor answered with an error once stored.
+    private_postgres.query(REFUSE_AUDIT)
+    try:
+        acknowledged = len(writer.acknowledged)
+        time.sleep(2)
+        assert len(writer.acknowledged) == acknowledged, "a write was acknowledged without its audit row"
+    finally:
+        private_postgres.query("DROP TRIGGER audit_refuse ON audit_auditevent; DROP FUNCTION audit_refuse()")
     writer.thread.join(240)
     assert not writer.thread.is_alive(), f"the writer did not finish: {writer.statuses}"
     assert 500 not in writer.statuses, writer.statuses

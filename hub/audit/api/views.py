@@ -18,7 +18,7 @@ class AuditEventListApi(APIView):
         actor = serializers.CharField(required=False, max_length=128)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
-        success = serializers.BooleanField(required=False)  # "?success=" is refused, not read as "either"
+        success = serializers.BooleanField(required=False)  # "?success=" is a 400, not "either"
 
     class AuditEventOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()

@@ -147,6 +147,32 @@ def patches(draw):
 
 
 @st.composite
+def valid_writes(draw):
+    """A write that is valid FHIR, to county A's or B's records: allowed or refused by who sends it alone."""
+    site = draw(st.sampled_from(["county-a", "county-b"]))
+    gender = draw(st.sampled_from(["male", "female", "other", "unknown"]))
+    kind = draw(st.sampled_from(["post", "put", "patch", "merge", "delete", "transaction"]))
+    patient = f"Patient/{site}-f1"
+    if kind == "post":
+        return "post", "/fhir/Observation", _observation(patient), FHIR, {}
+    if kind == "put":
+        return "put", f"/fhir/{patient}", _patient(id=f"{site}-f1", gender=gender), FHIR, {}
+    if kind == "patch":
+        body = [{"op": "replace", "path": "/gender", "value": gender}]
+        return "patch", f"/fhir/{patient}", body, "application/json-patch+json", {}
+    if kind == "merge":
+        return "patch", f"/fhir/{patient}", {"gender": gender}, "application/merge-patch+json", {}
+    if kind == "delete":
+        return "delete", f"/fhir/Observation/{site}-fobs1", None, None, {}
+    entries = [
+        {"resource": _observation(patient), "request": {"method": "POST", "url": "Observation"}},
+        {"resource": _patient(id=f"{site}-f1", gender=gender), "request": {"method": "PUT", "url": patient}},
+    ]
+    bundle = {"resourceType": "Bundle", "type": draw(st.sampled_from(["batch", "transaction"])), "entry": entries}
+    return "post", "/fhir/", bundle, FHIR, {}
+
+
+@st.composite
 def requests(draw):
     """``(method, path, body or None, headers)``: one interaction of any kind."""
     kind = draw(
@@ -158,6 +184,8 @@ def requests(draw):
     rtype = draw(st.sampled_from(TYPES))
     fhir_id = draw(ids)
     headers: dict = {}
+    if draw(st.integers(0, 3)) == 0:  # a well-formed write of a known record: who may make it decides
+        return draw(valid_writes())
     if kind == "create":
         if draw(st.booleans()):
             headers["HTTP_IF_NONE_EXIST"] = urlencode(draw(params))

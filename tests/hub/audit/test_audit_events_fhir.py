@@ -285,3 +285,20 @@ def test_the_record_view_and_match_are_recorded_for_the_patients_site(
     view = AuditEvent.objects.get(detail__operation="$record-view")
     assert (view.owner, view.patient, view.status) == ("county-a", f"Patient/{patient['id']}", 200)
     assert AuditEvent.objects.filter(detail__operation="$match", actor_id=str(dr_li_at_county_a.pk)).exists()
+
+
+def test_a_search_for_another_sites_patient_is_shown_to_that_sites_admin(
+    client, dr_li_at_county_a, dr_zhao_at_county_b, admin_of_county_b, admin_of_county_a, token_for
+):
+    theirs = _create_patient(client, token_for(dr_zhao_at_county_b), 11)
+    mine = _create_patient(client, token_for(dr_li_at_county_a), 12)
+    found = client.get(f"/fhir/Patient?_id={theirs['id']}", **token_for(dr_li_at_county_a)).json()
+    assert found.get("entry", []) == []  # nothing of county B's patient
+    client.get(f"/fhir/Patient?_id={mine['id']}", **token_for(dr_li_at_county_a))
+
+    query = f"agent={dr_li_at_county_a.pk}&subtype=search-type"
+    [seen_by_b] = _events(client, token_for(admin_of_county_b), query)
+    assert f"Patient/{theirs['id']}" in _references(seen_by_b)
+    [seen_by_a] = _events(client, token_for(admin_of_county_a), query)
+    assert f"Patient/{mine['id']}" in _references(seen_by_a)
+    assert f"Patient/{theirs['id']}" not in _references(seen_by_a)
