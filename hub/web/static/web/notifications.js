@@ -1,7 +1,9 @@
 // Live notifications: listen on ws/notifications/; a sticky alert (patient, pathway, hospital) for requests, an inbox
 // with an unread count, and the page brought up to date when a request it shows changes state.
-// Tolerant: a server inbox (/api/notifications/) is read when it exists, in whatever list shape it answers;
-// otherwise the inbox lives in this browser (localStorage), per user.
+// Every stored notification has an id: the tab remembers the last one it saw (sessionStorage) and reconnects with
+// ?since=<last id> to get what it missed; each id is shown once. The inbox is kept in this browser (localStorage,
+// per user) and filled from the server's (/api/notifications/: unread ones, marked read there too) when it answers;
+// a server without it, or answering in another shape, leaves the browser's own.
 (function () {
   "use strict";
   var box = document.getElementById("live-notifications");
@@ -17,6 +19,21 @@
   var storeKey = "hub.inbox." + (box.dataset.user || "");
   var MAX_KEPT = 50;
   var delay = 1000;
+  var LAST_KEY = "hub.notifications.last";
+  var last = null;
+  try { last = JSON.parse(window.sessionStorage.getItem(LAST_KEY)); } catch (error) { last = null; }
+
+  function seenId(message) {
+    if (typeof message.id !== "number") return;
+    if (last === null || message.id > last) {
+      last = message.id;
+      try { window.sessionStorage.setItem(LAST_KEY, JSON.stringify(last)); } catch (error) { /* private mode */ }
+    }
+  }
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
 
   function word(group, code) { return (labels[group] && labels[group][code]) || code || ""; }
   function titleOf(message) { return (labels.event && labels.event[message.event]) || message.title || ""; }
@@ -72,8 +89,18 @@
   }
 
   function markAllRead() {
-    save(load().map(function (item) { item.read = true; return item; }));
+    var items = load();
+    var ids = items.map(function (item) { return item.message && item.message.id; })
+      .filter(function (id) { return typeof id === "number"; });
+    save(items.map(function (item) { item.read = true; return item; }));
     renderInbox();
+    if (ids.length) {
+      fetch("/api/notifications/read", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ up_to: Math.max.apply(null, ids) }),
+      }).catch(function () {});
+    }
   }
 
   function describe(message) {
@@ -181,7 +208,8 @@
   }
 
   function received(message, fromServer) {
-    if (!message || typeof message !== "object") return;
+    if (!message || typeof message !== "object" || message.type === "error" || message.type === "pong") return;
+    seenId(message);
     var fresh = remember(message, false);
     renderInbox();
     if (fromServer || !fresh) return;
@@ -192,18 +220,19 @@
   }
 
   function serverInbox() {
-    fetch("/api/notifications/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch("/api/notifications/?unread=true&limit=100", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         var list = Array.isArray(data) ? data : data && (data.results || data.notifications || data.items);
         if (!Array.isArray(list)) return;
-        list.slice().reverse().forEach(function (item) {
-          var message = item && (item.message || item.payload || item);
-          if (message && typeof message === "object" && message.title !== undefined) {
-            if (item.id !== undefined && message.id === undefined) message.id = item.id;
-            var read = item.read === true || !!item.read_at;
-            remember(message, read);
-          }
+        list.forEach(function (item) {
+          if (!item || typeof item !== "object") return;
+          var message = Object.assign({}, item.payload && typeof item.payload === "object" ? item.payload : {}, item.message || {});
+          ["id", "event", "title", "body", "at"].forEach(function (key) {
+            if (item[key] !== undefined && message[key] === undefined) message[key] = item[key];
+          });
+          if (message.title === undefined) return;
+          remember(message, item.read === true || !!item.read_at);
         });
         renderInbox();
       })
@@ -244,7 +273,8 @@
   if (!window.WebSocket) return;
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/notifications/");
+    var query = last === null ? "" : "?since=" + encodeURIComponent(last);
+    var socket = new WebSocket(scheme + window.location.host + "/ws/notifications/" + query);
     socket.onopen = function () { delay = 1000; };
     socket.onmessage = function (event) {
       var message;
