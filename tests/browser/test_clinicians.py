@@ -13,7 +13,8 @@ from federation.identity.services import patients_index
 from hub.accounts.pins import signing_pin_set
 from hub.referrals import services
 from hub.referrals.models import Referral
-from tests.browser.conftest import axe_violations, horizontal_overflow, in_viewport
+from tests.browser.axe import axe_violations
+from tests.browser.conftest import horizontal_overflow, in_viewport
 from tests.browser.test_consultation_room import pages  # noqa: F401 - the fixture: pages that leave cleanly
 from tests.factories import patient_resource
 from tests.hub.referrals.conftest import store
