@@ -193,6 +193,7 @@ def test_the_clinicians_pages_fit_the_screen_and_pass_axe(
             page.goto("/referrals/")
             cards = page.locator(".wl-cards")
             assert cards.is_visible() == (size == "phone")
+            assert page.locator("table.wl-table").is_visible() == (size == "pc")  # cards or the table, never both
             if size == "phone":
                 first = page.locator(".wl-card").first
                 assert "胸痛" in first.inner_text() or "Chest pain" in first.inner_text()
