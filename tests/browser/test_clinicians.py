@@ -110,6 +110,12 @@ def test_a_chest_pain_request_from_a_phone_to_a_signed_opinion(
     assert in_viewport(specialist, ".live-alert")
     specialist.wait_for_selector(f'[data-referral="{referral.pk}"]')
     assert int(specialist.locator("#unread-count").inner_text()) >= 1
+    specialist.locator("#inbox-button").click()  # the inbox lists it; "mark all read" clears the count
+    assert specialist.locator("#inbox").is_visible() and name in specialist.locator("#inbox-list").inner_text()
+    specialist.locator("#inbox-read").click()
+    assert specialist.locator("#unread-count").is_hidden()
+    specialist.keyboard.press("Escape")
+    assert specialist.locator("#inbox").is_hidden()
     _no_serious_violations(specialist, "the worklist with an alert (pc, en)")
 
     # He reads the request with its photo, accepts, writes from a template, previews and signs with his PIN.
