@@ -47,3 +47,24 @@ def patients_of_same_people(*, patient_ids: Iterable[str]) -> list[tuple[str, st
     goldens = MpiRecord.objects.filter(patient_id__in=ids).values("golden_id")
     rows = MpiRecord.objects.filter(golden_id__in=goldens).order_by("site_code", "patient_id")
     return [(site, f"Patient/{patient_id}") for site, patient_id in rows.values_list("site_code", "patient_id")]
+
+
+def patient_ids_by_pinyin(*, site_code: str, prefix: str, limit: int = 20) -> list[str]:
+    """Patient ids of ``site_code`` whose name in toneless pinyin (family then given, no spaces) starts with
+    ``prefix`` (lower-case letters), from the index's name features; for a search box, not for matching."""
+    from django.db.models import TextField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Concat
+
+    if not prefix:
+        return []
+    family = KeyTextTransform("2", KeyTextTransform("family", "features"))
+    given = KeyTextTransform("2", KeyTextTransform("given", "features"))
+    rows = (
+        MpiRecord.objects.filter(site_code=site_code)
+        .annotate(joined=Concat(family, given, output_field=TextField()))
+        .filter(joined__startswith=prefix)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+    )
+    return list(rows[:limit])

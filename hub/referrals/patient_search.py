@@ -13,14 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db.models import TextField
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Concat
 
 from federation.identity import resident_id
-from federation.identity.models import MpiRecord
 from federation.identity.names import name_key
-from federation.identity.selectors import person_of
+from federation.identity.selectors import patient_ids_by_pinyin, person_of
 from federation.sites.models import Site
 from fhir_gateway.public import owner_of
 from hub.access.patients import patient_visible
@@ -88,16 +84,7 @@ def _pinyin_ids(*, site_code: str, text: str) -> list[str]:
     wanted = name_key(text).plain
     if len(wanted) < MIN_LENGTH:
         return []
-    family = KeyTextTransform("2", KeyTextTransform("family", "features"))
-    given = KeyTextTransform("2", KeyTextTransform("given", "features"))
-    rows = (
-        MpiRecord.objects.filter(site_code=site_code)
-        .annotate(joined=Concat(family, given, output_field=TextField()))
-        .filter(joined__startswith=wanted)
-        .order_by("patient_id")
-        .values_list("patient_id", flat=True)[:MAX_RESULTS]
-    )
-    return list(rows)
+    return patient_ids_by_pinyin(site_code=site_code, prefix=wanted, limit=MAX_RESULTS)
 
 
 def _queries(text: str) -> list[list[tuple[str, str]]]:

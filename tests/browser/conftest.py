@@ -171,24 +171,6 @@ def horizontal_overflow(page) -> int:
     return page.evaluate("() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
 
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # axe-core from npm, with its licence
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
-    """WCAG 2.1 A/AA violations axe-core finds on the page as it is now, of ``impacts``: "rule: where" lines."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", WCAG_AA
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
-        for v in result["violations"]
-        if v.get("impact") in impacts
-    ]
-
-
 def in_viewport(page, selector: str) -> bool:
     """Whether the first element matching ``selector`` is drawn wholly inside the viewport."""
     return page.evaluate(

@@ -13,7 +13,8 @@ from federation.identity.services import patients_index
 from hub.accounts.pins import signing_pin_set
 from hub.referrals import services
 from hub.referrals.models import Referral
-from tests.browser.conftest import axe_violations, horizontal_overflow, in_viewport
+from tests.browser.axe import axe_violations
+from tests.browser.conftest import horizontal_overflow, in_viewport
 from tests.browser.test_consultation_room import pages  # noqa: F401 - the fixture: pages that leave cleanly
 from tests.factories import patient_resource
 from tests.hub.referrals.conftest import store
@@ -109,6 +110,12 @@ def test_a_chest_pain_request_from_a_phone_to_a_signed_opinion(
     assert in_viewport(specialist, ".live-alert")
     specialist.wait_for_selector(f'[data-referral="{referral.pk}"]')
     assert int(specialist.locator("#unread-count").inner_text()) >= 1
+    specialist.locator("#inbox-button").click()  # the inbox lists it; "mark all read" clears the count
+    assert specialist.locator("#inbox").is_visible() and name in specialist.locator("#inbox-list").inner_text()
+    specialist.locator("#inbox-read").click()
+    assert specialist.locator("#unread-count").is_hidden()
+    specialist.keyboard.press("Escape")
+    assert specialist.locator("#inbox").is_hidden()
     _no_serious_violations(specialist, "the worklist with an alert (pc, en)")
 
     # He reads the request with its photo, accepts, writes from a template, previews and signs with his PIN.
@@ -192,6 +199,7 @@ def test_the_clinicians_pages_fit_the_screen_and_pass_axe(
             page.goto("/referrals/")
             cards = page.locator(".wl-cards")
             assert cards.is_visible() == (size == "phone")
+            assert page.locator("table.wl-table").is_visible() == (size == "pc")  # cards or the table, never both
             if size == "phone":
                 first = page.locator(".wl-card").first
                 assert "胸痛" in first.inner_text() or "Chest pain" in first.inner_text()

@@ -10,7 +10,7 @@ urlpatterns = [
     path("statistics/", statistics_redirect, name="statistics"),  # now the network dashboard
     path("<int:referral_id>/", views.referral_detail, name="detail"),
     path(
-        "<int:referral_id>/files/<str:resource_type>/<slug:fhir_id>",
+        "<int:referral_id>/files/<str:resource_type>/<str:fhir_id>",
         views.referral_file,
         name="file",
     ),

@@ -148,9 +148,9 @@ def referral_new(request):
     if form.is_bound and form.is_valid():
         try:
             with transaction.atomic():  # files and request together, or neither
-                uploads = [
-                    upload_check(name=f.name, data=f.read()) for f in request.FILES.getlist("files")[: MAX_UPLOADS + 1]
-                ]
+                limit = max_upload_bytes() + 1  # enough to tell a file is too large, never more
+                files = request.FILES.getlist("files")[: MAX_UPLOADS + 1]
+                uploads = [upload_check(name=f.name, data=f.read(limit)) for f in files]
                 stored = uploads_store(actor=request.user, patient_ref=form.cleaned_data["patient"], uploads=uploads)
                 referral = _create(request, form, extra=stored)
         except DomainError as exc:

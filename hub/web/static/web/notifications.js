@@ -1,7 +1,9 @@
 // Live notifications: listen on ws/notifications/; a sticky alert (patient, pathway, hospital) for requests, an inbox
 // with an unread count, and the page brought up to date when a request it shows changes state.
-// The server keeps every notification with an id (/api/notifications/): the inbox is read from it, marked read there,
-// and the socket reconnects with ?since=<last id> so that nothing missed is lost; each id is shown once.
+// Every stored notification has an id: the tab remembers the last one it saw (sessionStorage) and reconnects with
+// ?since=<last id> to get what it missed; each id is shown once. The inbox is kept in this browser (localStorage,
+// per user) and filled from the server's (/api/notifications/: unread ones, marked read there too) when it answers;
+// a server without it, or answering in another shape, leaves the browser's own.
 (function () {
   "use strict";
   var box = document.getElementById("live-notifications");
@@ -17,6 +19,21 @@
   var storeKey = "hub.inbox." + (box.dataset.user || "");
   var MAX_KEPT = 50;
   var delay = 1000;
+  var LAST_KEY = "hub.notifications.last";
+  var last = null;
+  try { last = JSON.parse(window.sessionStorage.getItem(LAST_KEY)); } catch (error) { last = null; }
+
+  function seenId(message) {
+    if (typeof message.id !== "number") return;
+    if (last === null || message.id > last) {
+      last = message.id;
+      try { window.sessionStorage.setItem(LAST_KEY, JSON.stringify(last)); } catch (error) { /* private mode */ }
+    }
+  }
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
 
   function word(group, code) { return (labels[group] && labels[group][code]) || code || ""; }
   function titleOf(message) { return (labels.event && labels.event[message.event]) || message.title || ""; }
@@ -71,27 +88,19 @@
     if (inboxEmpty) inboxEmpty.hidden = items.length > 0;
   }
 
-  function lastId() {
-    var ids = load().map(function (item) { return item.message && item.message.id; })
-      .filter(function (id) { return typeof id === "number"; });
-    return ids.length ? Math.max.apply(null, ids) : null;
-  }
-
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   function markAllRead() {
-    save(load().map(function (item) { item.read = true; return item; }));
+    var items = load();
+    var ids = items.map(function (item) { return item.message && item.message.id; })
+      .filter(function (id) { return typeof id === "number"; });
+    save(items.map(function (item) { item.read = true; return item; }));
     renderInbox();
-    var upTo = lastId();
-    if (upTo === null) return;
-    fetch("/api/notifications/read", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ up_to: upTo })
-    }).catch(function () {});
+    if (ids.length) {
+      fetch("/api/notifications/read", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ up_to: Math.max.apply(null, ids) }),
+      }).catch(function () {});
+    }
   }
 
   function describe(message) {
@@ -199,7 +208,8 @@
   }
 
   function received(message, fromServer) {
-    if (!message || typeof message !== "object") return;
+    if (!message || typeof message !== "object" || message.type === "error" || message.type === "pong") return;
+    seenId(message);
     var fresh = remember(message, false);
     renderInbox();
     if (fromServer || !fresh) return;
@@ -210,17 +220,19 @@
   }
 
   function serverInbox() {
-    fetch("/api/notifications/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch("/api/notifications/?unread=true&limit=100", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         var list = Array.isArray(data) ? data : data && (data.results || data.notifications || data.items);
         if (!Array.isArray(list)) return;
-        list.forEach(function (item) { // oldest first: each is put on top of the inbox
+        list.forEach(function (item) {
           if (!item || typeof item !== "object") return;
-          var message = Object.assign({}, item.payload || {}, {
-            id: item.id, event: item.event, title: item.title, body: item.body, at: item.at
+          var message = Object.assign({}, item.payload && typeof item.payload === "object" ? item.payload : {}, item.message || {});
+          ["id", "event", "title", "body", "at"].forEach(function (key) {
+            if (item[key] !== undefined && message[key] === undefined) message[key] = item[key];
           });
-          remember(message, !!item.read_at);
+          if (message.title === undefined) return;
+          remember(message, item.read === true || !!item.read_at);
         });
         renderInbox();
       })
@@ -259,24 +271,14 @@
   setInterval(tick, 1000);
 
   if (!window.WebSocket) return;
-  var helloLast = null;
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    // Every stored notification has an id: reconnecting with the last one seen replays what was missed; a tab that
-    // has seen none asks where the stream stands (hello) so that a reconnect misses nothing either.
-    var last = lastId();
-    if (last === null) last = helloLast;
-    var query = last === null ? "?hello=1" : "?since=" + encodeURIComponent(last);
+    var query = last === null ? "" : "?since=" + encodeURIComponent(last);
     var socket = new WebSocket(scheme + window.location.host + "/ws/notifications/" + query);
     socket.onopen = function () { delay = 1000; };
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (error) { return; }
-      if (message && message.type === "hello") { // nothing seen yet: resume from here after a reconnect
-        if (typeof message.last_id === "number" && helloLast === null) helloLast = message.last_id;
-        return;
-      }
-      if (message && (message.type === "error" || message.type === "pong")) return;
       received(message, false);
     };
     socket.onclose = function (event) {
