@@ -117,6 +117,17 @@ class PatientRecord:
     others: list[Item]
 
     @property
+    def presentable(self) -> list[dict]:
+        """Every record a room can present, as ``{ref, title}`` (tracings and images first)."""
+        rows = [{"ref": e["ref"], "title": f"{_('ECG')} · {e['when']}"} for e in self.ecgs]
+        rows += [{"ref": s.ref, "title": f"{clinical_word('ImagingStudy')} · {s.title}"} for s in self.studies]
+        rows += [{"ref": i.ref, "title": f"{i.kind} · {i.title}"} for i in self.images]
+        rows += [{"ref": d.ref, "title": f"{clinical_word(d.ref.split('/')[0])} · {d.title}"} for d in self.documents]
+        rows += [{"ref": r.ref, "title": f"{r.name} {r.value} {r.unit}".strip()} for r in self.labs]
+        rows += [{"ref": i.ref, "title": f"{i.kind} · {i.title}"} for i in self.others]
+        return rows
+
+    @property
     def lab_trends(self) -> list[dict]:
         return [
             {
