@@ -366,6 +366,23 @@ def _text_of(content_type: str, raw: bytes) -> str:
 
 def _document(resource: dict, site_of, binary_text) -> Document:
     ref = f"{resource.get('resourceType')}/{resource.get('id')}"
+    if resource.get("resourceType") == "Composition":  # a signed opinion, a discharge summary: its sections
+        document = Document(
+            ref=ref,
+            title=str(resource.get("title") or "")
+            or concept_text(resource.get("type"))
+            or clinical_word("Composition"),
+            when=dates.shown(dates.effective(resource)),
+            author=", ".join(str(a.get("display", "")) for a in resource.get("author") or [] if isinstance(a, dict)),
+            site=site_of(resource),
+        )
+        parts = []
+        for section in resource.get("section") or []:
+            if isinstance(section, dict):
+                body = _text_of("text/html", str((section.get("text") or {}).get("div") or "").encode())
+                parts.append(f"{section.get('title', '')}\n{body}".strip())
+        document.text = "\n\n".join(p for p in parts if p)
+        return document
     if resource.get("resourceType") == "DiagnosticReport":
         attachments = [a for a in resource.get("presentedForm") or [] if isinstance(a, dict)]
         title = concept_text(resource.get("code"))
@@ -497,7 +514,9 @@ def build(*, patient_ref: str, resources: list[dict], sources: list[dict], site_
 
     documents = [
         _document(r, site_of, binary_text)
-        for r in newest(by_type.get("DocumentReference", []) + by_type.get("DiagnosticReport", []))
+        for r in newest(
+            by_type.get("DocumentReference", []) + by_type.get("DiagnosticReport", []) + by_type.get("Composition", [])
+        )
     ]
     vital_rows = _rows(vitals, site_of)
     medications = []
@@ -519,6 +538,7 @@ def build(*, patient_ref: str, resources: list[dict], sources: list[dict], site_
         "MedicationStatement",
         "Encounter",
         "Binary",
+        "Composition",
     }
     rest = [
         _item(r, site_of, title=concept_text(r.get("code")) or concept_text(r.get("vaccineCode")))

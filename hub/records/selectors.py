@@ -26,7 +26,7 @@ from hub.records.record import PatientRecord
 # Records a page may show as one item, and those whose files (attachments) it may serve.
 ITEM_TYPES = frozenset(
     {"Observation", "DocumentReference", "DiagnosticReport", "Media", "ImagingStudy", "Condition", "AllergyIntolerance",
-     "MedicationRequest", "MedicationStatement", "Encounter", "Procedure", "Immunization"}
+     "MedicationRequest", "MedicationStatement", "Encounter", "Procedure", "Immunization", "Composition"}
 )  # fmt: skip
 CONTENT_TYPES = frozenset({"DocumentReference", "DiagnosticReport", "Media"})
 
