@@ -439,6 +439,13 @@ def _study(resource: dict, site_of, parts: list[dict]) -> Study:
         instances=resource.get("numberOfInstances") or sum(len(s.get("instance") or []) for s in series),
         slices=[content_url(f"Media/{m.get('id')}") for m in parts],
     )
+    if not study.slices and resource.get("endpoint"):
+        # The site's DICOMweb server (the study's Endpoint): its instances fetched through the hub, in order.
+        instances = [i for s in series for i in sorted(s.get("instance") or [], key=lambda i: i.get("number") or 0)]
+        study.slices = [
+            reverse("records-web:instance", kwargs={"fhir_id": resource.get("id"), "index": n})
+            for n in range(len(instances))
+        ]
     if not study.slices:
         study.note = _("The images of this study are not stored at the hub.")
     return study
