@@ -210,21 +210,22 @@ def room_records(*, room: Room, user, limit: int = 100) -> list[dict]:
 
 
 def record_title(resource: dict) -> str:
-    """A record's name for people: its type and its code's (or type's, modality's, title's) text."""
+    """A record's name for people: its clinical word (not its FHIR type) and its code's (or type's, modality's,
+    title's) name, LOINC codes in the page's language (``hub.records.terms``)."""
+    from hub.records.terms import clinical_word, concept_text
+
+    kind = clinical_word(resource["resourceType"])
     for key in ("code", "type", "modality"):
         concept = resource.get(key)
         if isinstance(concept, list):
             concept = concept[0] if concept else None
-        if isinstance(concept, dict):
-            text = concept.get("text") or next(
-                (c.get("display") for c in concept.get("coding", []) if c.get("display")), ""
-            )
-            if text:
-                return f"{resource['resourceType']} · {text}"
+        text = concept_text(concept) if isinstance(concept, dict) else ""
+        if text:
+            return f"{kind} · {text}"
     content = resource.get("content")
     if isinstance(content, dict) and content.get("title"):
-        return f"{resource['resourceType']} · {content['title']}"
-    return resource["resourceType"]
+        return f"{kind} · {content['title']}"
+    return kind
 
 
 def room_media_refs(*, room: Room) -> set[str]:

@@ -117,6 +117,17 @@ class PatientRecord:
     others: list[Item]
 
     @property
+    def presentable(self) -> list[dict]:
+        """Every record a room can present, as ``{ref, title}`` (tracings and images first)."""
+        rows = [{"ref": e["ref"], "title": f"{_('ECG')} · {e['when']}"} for e in self.ecgs]
+        rows += [{"ref": s.ref, "title": f"{clinical_word('ImagingStudy')} · {s.title}"} for s in self.studies]
+        rows += [{"ref": i.ref, "title": f"{i.kind} · {i.title}"} for i in self.images]
+        rows += [{"ref": d.ref, "title": f"{clinical_word(d.ref.split('/')[0])} · {d.title}"} for d in self.documents]
+        rows += [{"ref": r.ref, "title": f"{r.name} {r.value} {r.unit}".strip()} for r in self.labs]
+        rows += [{"ref": i.ref, "title": f"{i.kind} · {i.title}"} for i in self.others]
+        return rows
+
+    @property
     def lab_trends(self) -> list[dict]:
         return [
             {
@@ -355,6 +366,23 @@ def _text_of(content_type: str, raw: bytes) -> str:
 
 def _document(resource: dict, site_of, binary_text) -> Document:
     ref = f"{resource.get('resourceType')}/{resource.get('id')}"
+    if resource.get("resourceType") == "Composition":  # a signed opinion, a discharge summary: its sections
+        document = Document(
+            ref=ref,
+            title=str(resource.get("title") or "")
+            or concept_text(resource.get("type"))
+            or clinical_word("Composition"),
+            when=dates.shown(dates.effective(resource)),
+            author=", ".join(str(a.get("display", "")) for a in resource.get("author") or [] if isinstance(a, dict)),
+            site=site_of(resource),
+        )
+        parts = []
+        for section in resource.get("section") or []:
+            if isinstance(section, dict):
+                body = _text_of("text/html", str((section.get("text") or {}).get("div") or "").encode())
+                parts.append(f"{section.get('title', '')}\n{body}".strip())
+        document.text = "\n\n".join(p for p in parts if p)
+        return document
     if resource.get("resourceType") == "DiagnosticReport":
         attachments = [a for a in resource.get("presentedForm") or [] if isinstance(a, dict)]
         title = concept_text(resource.get("code"))
@@ -411,6 +439,13 @@ def _study(resource: dict, site_of, parts: list[dict]) -> Study:
         instances=resource.get("numberOfInstances") or sum(len(s.get("instance") or []) for s in series),
         slices=[content_url(f"Media/{m.get('id')}") for m in parts],
     )
+    if not study.slices and resource.get("endpoint"):
+        # The site's DICOMweb server (the study's Endpoint): its instances fetched through the hub, in order.
+        instances = [i for s in series for i in sorted(s.get("instance") or [], key=lambda i: i.get("number") or 0)]
+        study.slices = [
+            reverse("records-web:instance", kwargs={"fhir_id": resource.get("id"), "index": n})
+            for n in range(len(instances))
+        ]
     if not study.slices:
         study.note = _("The images of this study are not stored at the hub.")
     return study
@@ -486,7 +521,9 @@ def build(*, patient_ref: str, resources: list[dict], sources: list[dict], site_
 
     documents = [
         _document(r, site_of, binary_text)
-        for r in newest(by_type.get("DocumentReference", []) + by_type.get("DiagnosticReport", []))
+        for r in newest(
+            by_type.get("DocumentReference", []) + by_type.get("DiagnosticReport", []) + by_type.get("Composition", [])
+        )
     ]
     vital_rows = _rows(vitals, site_of)
     medications = []
@@ -508,6 +545,7 @@ def build(*, patient_ref: str, resources: list[dict], sources: list[dict], site_
         "MedicationStatement",
         "Encounter",
         "Binary",
+        "Composition",
     }
     rest = [
         _item(r, site_of, title=concept_text(r.get("code")) or concept_text(r.get("vaccineCode")))

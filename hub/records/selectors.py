@@ -26,7 +26,7 @@ from hub.records.record import PatientRecord
 # Records a page may show as one item, and those whose files (attachments) it may serve.
 ITEM_TYPES = frozenset(
     {"Observation", "DocumentReference", "DiagnosticReport", "Media", "ImagingStudy", "Condition", "AllergyIntolerance",
-     "MedicationRequest", "MedicationStatement", "Encounter", "Procedure", "Immunization"}
+     "MedicationRequest", "MedicationStatement", "Encounter", "Procedure", "Immunization", "Composition"}
 )  # fmt: skip
 CONTENT_TYPES = frozenset({"DocumentReference", "DiagnosticReport", "Media"})
 
@@ -174,3 +174,32 @@ def record_content_or_none(*, user, reference: str, index: int) -> tuple[bytes, 
     if raw is None:
         return None
     return raw, str(attachment.get("contentType") or "application/octet-stream"), str(attachment.get("title") or "")
+
+
+def study_instance_or_none(*, user, study_ref: str, index: int) -> bytes | None:
+    """Instance ``index`` (in series and instance order) of a study ``user`` may see, from the site's DICOMweb."""
+    from hub.records import dicomweb
+
+    study = record_read_or_none(user=user, reference=study_ref)
+    if study is None:
+        return None
+    address = dicomweb.endpoint_address(study)
+    study_uid = next(
+        (
+            str(i.get("value", "")).removeprefix("urn:oid:")
+            for i in study.get("identifier") or []
+            if i.get("system") == "urn:dicom:uid"
+        ),
+        "",
+    )
+    series = [s for s in study.get("series") or [] if isinstance(s, dict)]
+    instances = [(s, i) for s in series for i in sorted(s.get("instance") or [], key=lambda i: i.get("number") or 0)]
+    if address is None or not study_uid or not 0 <= index < len(instances):
+        return None
+    series_row, instance = instances[index]
+    return dicomweb.instance_fetch(
+        address=address,
+        study_uid=study_uid,
+        series_uid=str(series_row.get("uid")),
+        instance_uid=str(instance.get("uid")),
+    )

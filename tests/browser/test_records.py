@@ -114,3 +114,29 @@ def test_the_record_pages_pass_axe(page_for, patients, dr_li_at_county_a, phone,
         _open(page, patients[patient])
         violations = [v for v in axe.axe_violations(page) if "#patient-record" in str(v) or "rec-" in str(v)]
         assert violations == [], violations
+
+
+def test_the_specialist_reads_the_record_on_the_request_page_on_a_phone(
+    page_for, patients, dr_li_at_county_a, cardiologist_zhang, phone
+):
+    from hub.referrals import services
+
+    referral = services.referral_create(
+        requester=dr_li_at_county_a,
+        kind="consultation",
+        urgency="emergency",
+        pathway="chest_pain",
+        patient_ref=f"Patient/{patients['chest']['id']}",
+        clinical_question="胸痛3小时",
+        consent=services.ConsentGiven(method="written", given_by="patient"),
+    )
+    page = page_for(cardiologist_zhang, viewport=phone, language="zh-hans")
+    page.goto(f"/referrals/{referral.pk}/")
+    page.wait_for_selector("#patient-record .rec-labs")
+    assert _ecg_drawn(page)["drawn"] == 13
+    # The record itself is never wider than the screen (its tables and tracings scroll in their own boxes).
+    widths = page.evaluate(
+        "() => { const r = document.querySelector('#patient-record').getBoundingClientRect();"
+        " return [r.left, r.right, window.innerWidth]; }"
+    )
+    assert widths[0] >= 0 and widths[1] <= widths[2]

@@ -72,3 +72,17 @@ def content(request, resource_type: str, fhir_id: str, index: int):
     if content_type != "application/pdf":  # a sandbox would stop the browser's PDF viewer
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
+
+
+@login_required
+@require_GET
+def instance(request, fhir_id: str, index: int):
+    """One DICOM instance of a study, fetched from the site's DICOMweb server (WADO-RS) through the hub."""
+    found = selectors.study_instance_or_none(user=request.user, study_ref=f"ImagingStudy/{fhir_id}", index=index)
+    if found is None:
+        raise Http404(_("No such file."))
+    response = HttpResponse(found, content_type="application/dicom")
+    response["Cache-Control"] = "private, max-age=600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -544,6 +544,12 @@ ROWS = [
     # An Observation has no file: nobody gets one (the files themselves: tests/hub/records).
     Row("record file", {"clinical"}, lambda c, h, r: c.get(f"/records/items/{r.ref}/content/0", **h), {}),
     Row(
+        "record DICOMweb",
+        {"clinical"},
+        lambda c, h, r: c.get(f"/records/items/ImagingStudy/{r.id}/instances/0", **h),
+        {},
+    ),
+    Row(
         "device live API",
         {"patient"},
         lambda c, h, r: c.get(f"/api/devices/patients/{r.id}/live", **h),

@@ -127,3 +127,21 @@ def test_a_clinician_the_patient_was_not_shared_with_gets_404_and_learns_nothing
 
 def test_nobody_signed_out_reaches_the_endpoints(chest_pain_patient, client):
     assert client.post(f"/records/patients/{chest_pain_patient['id']}/reveal").status_code == 302
+
+
+def test_the_signed_opinion_reads_as_a_document_of_the_record(
+    chest_pain_request, cardiologist_zhang, dr_li_at_county_a
+):
+    from hub.referrals import services
+
+    services.task_accept(referral_id=chest_pain_request.pk, actor=cardiologist_zhang)
+    services.opinion_sign(
+        referral_id=chest_pain_request.pk,
+        actor=cardiologist_zhang,
+        title="会诊意见",
+        conclusion="急性下壁STEMI，建议立即转运行急诊PCI",
+    )
+    page = browser(dr_li_at_county_a).get(f"/referrals/{chest_pain_request.pk}/").content.decode()
+    record = page[page.index('id="patient-record"') :]
+    document = re.search(r'<article class="rec-doc" data-ref="Composition/[^"]+">(.*?)</article>', record, re.S)
+    assert document and "会诊意见" in document.group(1) and "建议立即转运行急诊PCI" in document.group(1)

@@ -35,6 +35,7 @@ def test_a_presented_ecg_is_drawn_in_everyones_view(room, cardiologist_zhang, dr
     assert fragment.status_code == 200
     body = fragment.content.decode()
     assert body.count('class="ecg-lead"') == 13 and "ST段抬高" in body
+    assert "<h3>Result · ECG</h3>" in body  # a clinical word and the LOINC table's name, not "Observation · EKG study"
 
 
 def test_one_record_as_the_record_shows_it(chest_pain_request, cardiologist_zhang, neurologist_zhou):
