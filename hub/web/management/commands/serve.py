@@ -24,11 +24,13 @@ class Command(BaseCommand):
             from hub.devices.ingest.runner import ingest_start
 
             ingest = ingest_start()
-            self.stdout.write(f"Bedside devices: MQTT {ingest.subscriber.host}:{ingest.subscriber.port}")
+            if ingest.subscriber is not None:
+                self.stdout.write(f"Bedside devices: MQTT {ingest.subscriber.host}:{ingest.subscriber.port}")
         if env_bool("HUB_DEMO_SIMULATORS", False) and env_bool("HUB_DEMO_DEVICE_SIMULATORS", True):
             from hub.devices.simulator import demo_device_simulators_start
 
-            demo_device_simulators_start(mqtt_url=ingest.mqtt_url if ingest else "")
+            if ingest is not None and ingest.mqtt_url:
+                demo_device_simulators_start(mqtt_url=ingest.mqtt_url)
         self.stdout.write(f"Alliance Hub on http://{host}:{port}/ (Ctrl-C to stop)")
         try:
             uvicorn.run("hub.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info")
