@@ -302,7 +302,15 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
-    time.sleep(6)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # the server answers, and the ingest has subscribed
+        try:
+            socket.create_connection(("127.0.0.1", args.port), timeout=1).close()
+            socket.create_connection(("127.0.0.1", args.mllp_port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    time.sleep(2)
     from hub.devices.ingest.mqtt import client_for
 
     latencies: list[float] = []
