@@ -63,7 +63,7 @@ def ingest_start(
     port = settings.DEVICES_MLLP_PORT if mllp_port is None else mllp_port
     if port:
         try:
-            ingest.mllp = MllpServer(port=port).start()
+            ingest.mllp = MllpServer(host=settings.DEVICES_MLLP_HOST, port=port).start()
         except RuntimeError:
             logger.exception("devices: no MLLP listener on port %s (set HUB_DEVICES_MLLP_PORT)", port)
     if housekeeping:
