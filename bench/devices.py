@@ -349,10 +349,12 @@ def main() -> None:
     print(
         f"HL7 v2/MLLP: {sent_hl7} messages, {ok} AA, {sent_hl7 / elapsed:.0f} messages/s with ACKs; raw MLLP echo {raw_mllp_rate(3):.0f}/s"
     )
-    ingest.terminate()
-    ingest.wait(30)
-    server.terminate()
-    server.wait(15)
+    for process, grace in ((ingest, 30), (server, 15)):  # the ingest writes its last summaries as it stops
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
     hr, refused, alarms = (int(x) for x in django(COUNT, env)[-1].split())
     expected = sent.get("n", 0) + ok
     print(
