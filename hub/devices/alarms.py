@@ -26,6 +26,7 @@ from hub.devices.models import Alarm, Device, Strip, Summary, Threshold
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 10.0
 STRIP_SECONDS = 10
+STRIP_FRAMES = 80  # newest live frames searched for a strip (a wave chunk every 0.25-1 s, numerics between)
 
 _limits: dict[str, tuple[dict, float]] = {}
 _open: dict[int, tuple[set[str], float]] = {}
@@ -336,8 +337,8 @@ def devices_offline_check() -> int:
         end__isnull=True, device__active=True, start__lte=silent_since
     ).select_related("device"):
         device = binding.device
-        if device.last_seen_at is not None and device.last_seen_at > silent_since:
-            continue
+        if device.last_seen_at is None or device.last_seen_at > silent_since:
+            continue  # never sent anything yet ("no data yet" in the registry), or still sending
         text, priority = TECHNICAL["offline"]
         if alarm_raise(
             device_id=device.pk,
@@ -375,7 +376,7 @@ def strip_save(*, device_id: int, parameter: str, alarm: Alarm | None = None, us
     wave = BY_KEY.get(parameter)
     if wave is None or not wave.wave:
         raise NotFoundError(_("No such wave."))
-    chunks = [f["waves"][parameter] for f in buffer_recent(device_id, 200) if parameter in f.get("waves", {})]
+    chunks = [f["waves"][parameter] for f in buffer_recent(device_id, STRIP_FRAMES) if parameter in f.get("waves", {})]
     if not chunks:
         if user is not None:
             from hub.api_errors import DomainError

@@ -131,3 +131,23 @@ def device_bind_internal(*, device: Device, patient_ref: str) -> Binding:
     device_patient_sync(device=device, patient_ref=patient_ref)
     transaction.on_commit(device_cache_clear)
     return binding
+
+
+def mosquitto_password_line(*, username: str, password: str, salt: bytes | None = None) -> str:
+    """A line of Mosquitto's password file (``$7$``: PBKDF2-SHA512, 101 iterations, as mosquitto_passwd writes)."""
+    import base64
+    import hashlib
+    import os
+
+    salt = salt or os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 101)
+    return f"{username}:$7$101${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def mosquitto_acl_lines(*, username: str, site_code: str) -> str:
+    """The ACL of a site's gateway: its own site's device topics only (deploy/mosquitto.acl)."""
+    return (
+        f"user {username}\n"
+        f"topic write alliance/{site_code}/devices/+/vitals\n"
+        f"topic read alliance/{site_code}/devices/+/errors\n"
+    )

@@ -334,7 +334,7 @@ def devices_provision(
     return out
 
 
-def demo_device_simulators_start(*, mqtt_url: str) -> Simulator | None:
+def demo_device_simulators_start(*, mqtt_url: str) -> list[Simulator] | None:
     """The demo's monitors: one per chest-pain and stroke patient of the demo's requests (worsening), a few more."""
     from django.conf import settings
 
@@ -367,8 +367,11 @@ def demo_device_simulators_start(*, mqtt_url: str) -> Simulator | None:
     if not devices:
         return None
     mllp = ("127.0.0.1", settings.DEVICES_MLLP_PORT) if settings.DEVICES_MLLP_PORT else None
-    url = _site_url(mqtt_url, devices[0].site) if not settings.MQTT_URL else mqtt_url
-    return Simulator(devices, mqtt_url=url, mllp=mllp).start()
+    simulators = []
+    for site in by_site:  # each site's gateway with its own MQTT credentials (the embedded broker checks them)
+        url = mqtt_url if settings.MQTT_URL else _site_url(mqtt_url, site)
+        simulators.append(Simulator([d for d in devices if d.site == site], mqtt_url=url, mllp=mllp).start())
+    return simulators
 
 
 def _site_url(hub_url: str, site_code: str) -> str:

@@ -427,6 +427,7 @@ INSTALLED_APPS += ["hub.devices"]
 # MQTT_URL set: the hub subscribes there; unset: ``manage.py serve`` starts an embedded broker (amqtt) here.
 DEVICES_EMBEDDED_MQTT_PORT = env_int("HUB_DEVICES_MQTT_PORT", 1883, minimum=1)
 DEVICES_MLLP_PORT = env_int("HUB_DEVICES_MLLP_PORT", 2575, minimum=0)  # HL7 v2 over MLLP (0: off)
+DEVICES_MLLP_HOST = env_str("HUB_DEVICES_MLLP_HOST", "127.0.0.1")  # the address it listens on
 DEVICES_RETENTION_DAYS = env_int("HUB_DEVICES_RETENTION_DAYS", 30, minimum=1)  # per-minute summaries and strips
 DEVICES_CLOCK_SKEW_SECONDS = env_int("HUB_DEVICES_CLOCK_SKEW_SECONDS", 300, minimum=1)  # ahead of the hub: refused
 DEVICES_BACKFILL_HOURS = env_int("HUB_DEVICES_BACKFILL_HOURS", 24, minimum=1)  # older than this: refused

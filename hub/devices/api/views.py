@@ -365,18 +365,14 @@ class StripApi(APIView):
         return Response({"id": strip.pk, "observation": f"Observation/{strip.observation_id}"}, status=201)
 
 
-REJECTION = inline_serializer(
-    name="DeviceRejection",
-    fields={
-        "id": serializers.IntegerField(),
-        "device": serializers.CharField(source="device_key"),
-        "path": serializers.CharField(),
-        "reason": serializers.CharField(),
-        "detail": serializers.CharField(),
-        "excerpt": serializers.CharField(),
-        "received_at": serializers.DateTimeField(),
-    },
-)
+class RejectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    device = serializers.CharField()
+    path = serializers.CharField()
+    reason = serializers.CharField()
+    detail = serializers.CharField()
+    excerpt = serializers.CharField()
+    received_at = serializers.DateTimeField()
 
 
 class RejectionListApi(APIView):
@@ -384,7 +380,7 @@ class RejectionListApi(APIView):
 
     pagination_class = StrictLimitOffsetPagination
 
-    @extend_schema(operation_id="devices_rejections", responses={200: REJECTION, **errors(400)})
+    @extend_schema(operation_id="devices_rejections", responses={200: RejectionSerializer(many=True), **errors(400)})
     def get(self, request):
         site = devices_site(request.user)
         rows = Rejection.objects.none() if site is None else Rejection.objects.all()

@@ -105,6 +105,9 @@ class EmbeddedBroker:
     def _run(self) -> None:
         from amqtt.broker import Broker
 
+        for name in ("amqtt", "transitions"):  # their INFO is a line per state change of every session
+            logging.getLogger(name).setLevel(logging.WARNING)
+
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         config = {

@@ -50,14 +50,22 @@ def ingest_start(
         from hub.devices.ingest.broker import EmbeddedBroker
 
         port = settings.DEVICES_EMBEDDED_MQTT_PORT if embedded_port is None else embedded_port
-        ingest.broker = EmbeddedBroker(port=port).start()
-        url = ingest.broker.url
-        logger.info("devices: embedded MQTT broker (amqtt) on 127.0.0.1:%s", port)
-    ingest.mqtt_url = url
-    ingest.subscriber = Subscriber(url).start()
+        try:
+            ingest.broker = EmbeddedBroker(port=port).start()
+        except RuntimeError:  # the port is taken (another broker?): the rest of the hub runs on
+            logger.exception("devices: no embedded MQTT broker on 127.0.0.1:%s (set HUB_DEVICES_MQTT_PORT)", port)
+        else:
+            url = ingest.broker.url
+            logger.info("devices: embedded MQTT broker (amqtt) on 127.0.0.1:%s", port)
+    if url:
+        ingest.mqtt_url = url
+        ingest.subscriber = Subscriber(url).start()
     port = settings.DEVICES_MLLP_PORT if mllp_port is None else mllp_port
     if port:
-        ingest.mllp = MllpServer(port=port).start()
+        try:
+            ingest.mllp = MllpServer(host=settings.DEVICES_MLLP_HOST, port=port).start()
+        except RuntimeError:
+            logger.exception("devices: no MLLP listener on port %s (set HUB_DEVICES_MLLP_PORT)", port)
     if housekeeping:
         threading.Thread(target=_housekeeping, args=(ingest._stop,), name="devices-housekeeping", daemon=True).start()
     return ingest

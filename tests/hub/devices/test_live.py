@@ -159,7 +159,7 @@ async def test_unacknowledged_alarms_escalate(bound, patient, referral, settings
     assert await database_sync_to_async(lambda: Alarm.objects.get().escalated_at is not None)()
 
 
-async def test_a_silent_device_raises_a_technical_alarm(bound, patient, settings):
+async def test_a_device_gone_silent_raises_a_technical_alarm(bound, patient, settings):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -169,6 +169,10 @@ async def test_a_silent_device_raises_a_technical_alarm(bound, patient, settings
 
     settings.DEVICES_OFFLINE_SECONDS = 5
     await database_sync_to_async(lambda: Binding.objects.update(start=timezone.now() - timedelta(minutes=1)))()
+    assert await database_sync_to_async(devices_offline_check)() == 0  # never sent anything: "no data yet"
+    from hub.devices.models import Device
+
+    await database_sync_to_async(lambda: Device.objects.update(last_seen_at=timezone.now() - timedelta(minutes=1)))()
     assert await database_sync_to_async(devices_offline_check)() == 1
     alarm = await database_sync_to_async(Alarm.objects.get)()
     assert alarm.kind == "technical" and alarm.condition == "offline" and alarm.priority == "high"

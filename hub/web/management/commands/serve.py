@@ -63,11 +63,13 @@ class Command(BaseCommand):
                 from hub.devices.ingest.runner import ingest_start
 
                 ingest = ingest_start()
-                self.stdout.write(f"Bedside devices: MQTT {ingest.subscriber.host}:{ingest.subscriber.port}")
+                if ingest.subscriber is not None:
+                    self.stdout.write(f"Bedside devices: MQTT {ingest.subscriber.host}:{ingest.subscriber.port}")
             if env_bool("HUB_DEMO_SIMULATORS", False) and env_bool("HUB_DEMO_DEVICE_SIMULATORS", True):
                 from hub.devices.simulator import demo_device_simulators_start
 
-                demo_device_simulators_start(mqtt_url=ingest.mqtt_url if ingest else "")
+                if ingest is not None and ingest.mqtt_url:
+                    demo_device_simulators_start(mqtt_url=ingest.mqtt_url)
             scheduler = embedded_scheduler_start()
             if scheduler is not None:
                 self.stdout.write("Periodic jobs (SLA escalation, sync, ...) run in this process: no broker is set.")
