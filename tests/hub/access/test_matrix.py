@@ -354,6 +354,8 @@ def _device_ingest(c, h, r):
     at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     message = {"device": device.key, "time": at, "numerics": [{"code": "147842", "value": 70, "unit": "/min"}]}
     return _json(c, "post", "/api/devices/ingest", h, {"messages": [message]}, "application/json")
+
+
 # The room of the shared referral: its requester and the specialist it reached are its participants.
 ROOM = {"county_doctor": {"room"}, "specialist": {"room"}}
 ROOM_OWNER = {"specialist": {"room"}}  # invitations are the responsible specialist's (as the request's)
@@ -1009,12 +1011,6 @@ async def test_notifications_reach_only_those_who_may_see_the_request(db, world)
 
 async def test_a_resume_replays_only_the_callers_own_notifications(db, world):
     """The notification socket's ``resume`` message (and ``?since=``): each actor gets its own, nobody else's."""
-# -- the consultation room's websocket -------------------------------------------------------------------------
-# Only the room's participants open its socket (every message type goes through it after "join"); the others
-# are closed before anything is sent, with the one answer a missing room gets (4404).
-
-
-async def test_the_room_socket_admits_only_its_participants_and_their_messages_reach_only_them(db, world):
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
     from django.db import connections
@@ -1121,6 +1117,19 @@ def test_the_device_registry_is_for_the_sites_administrator(db, world):
         expected = {"site_admin": {"county-a"}, "superuser": {"county-a", "county-b"}}.get(actor, set())
         assert keys == expected, (actor, answer.status_code, keys)
     assert Device.objects.count() == 2
+
+
+# -- the consultation room's websocket -------------------------------------------------------------------------
+# Only the room's participants open its socket (every message type goes through it after "join"); the others
+# are closed before anything is sent, with the one answer a missing room gets (4404).
+
+
+async def test_the_room_socket_admits_only_its_participants_and_their_messages_reach_only_them(db, world):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.db import connections
+
+    from hub.asgi import application
     from hub.consultations.constants import CLOSE_NOT_FOUND
 
     room_id = world.records["room"].id
