@@ -35,8 +35,16 @@ FHIR_INTERACTIONS = Counter(
     "FHIR interactions, by action, actor kind and outcome",
     ["action", "actor", "outcome"],
 )
+DEVICE_MESSAGES = Counter(
+    "hub_device_messages_total", "Bedside device messages taken or refused, by protocol", ["protocol", "outcome"]
+)
 CELERY_TASKS = Counter("hub_celery_tasks_total", "Celery tasks run, by task and final state", ["task", "state"])
 CELERY_TASK_SECONDS = Histogram("hub_celery_task_seconds", "Time a Celery task ran", ["task"], buckets=LATENCY_BUCKETS)
+
+
+def device_message_observed(protocol: str, outcome: str) -> None:
+    """One device message through the ingest pipeline (``accepted`` or ``refused``)."""
+    DEVICE_MESSAGES.labels(protocol=protocol or "unknown", outcome=outcome).inc()
 
 
 def fhir_interaction_observed(interaction, status: int, resource) -> None:

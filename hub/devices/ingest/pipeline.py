@@ -169,12 +169,16 @@ def message_from_json(*, payload, site_code: str, device_key: str, path: str) ->
 # -- checking and recording --------------------------------------------------------------------------------------
 def message_ingest(message: Message) -> Accepted:
     """Check ``message`` whole and record it; ``Refusal`` (recorded as a dead letter) if any of it is wrong."""
+    from hub.observability.metrics import device_message_observed
+
     try:
         device, patient_ref = _check(message)
     except Refusal as refusal:
         rejection_record(message, refusal)
+        device_message_observed(message.path, "refused")
         raise
     _record(message, device, patient_ref)
+    device_message_observed(message.path, "accepted")
     return Accepted(device.id, patient_ref, len(message.numerics), len(message.waves))
 
 
