@@ -218,7 +218,12 @@ def test_after_a_refused_submission_the_first_error_is_in_view_and_focused(
     page.goto("/referrals/new/")
     page.locator('button[name="send"]').click()
     page.wait_for_selector("#form-errors")
-    focused = page.evaluate("() => document.activeElement && document.activeElement.id")
+    focused = ""
+    for _ in range(50):  # the page's deferred script moves the focus once the document is parsed
+        focused = page.evaluate("() => document.activeElement && document.activeElement.id")
+        if focused:
+            break
+        page.wait_for_timeout(100)
     assert focused in ("id_patient", "form-errors")
     assert in_viewport(page, "#" + focused)
 
