@@ -49,14 +49,20 @@ def ingest_start(
     if not url:
         from hub.devices.ingest.broker import EmbeddedBroker
 
-        port = settings.DEVICES_EMBEDDED_MQTT_PORT if embedded_port is None else embedded_port
-        try:
-            ingest.broker = EmbeddedBroker(port=port).start()
-        except RuntimeError:  # the port is taken (another broker?): the rest of the hub runs on
-            logger.exception("devices: no embedded MQTT broker on 127.0.0.1:%s (set HUB_DEVICES_MQTT_PORT)", port)
-        else:
+        first = settings.DEVICES_EMBEDDED_MQTT_PORT if embedded_port is None else embedded_port
+        # the port asked for, else the next free ones (a broker already on 1883 must not leave the demo without
+        # its monitors; the banner names the port taken)
+        for port in range(first, first + 10):
+            try:
+                ingest.broker = EmbeddedBroker(port=port).start()
+            except RuntimeError:
+                logger.warning("devices: port %s is taken; the embedded MQTT broker tries the next", port)
+                continue
             url = ingest.broker.url
             logger.info("devices: embedded MQTT broker (amqtt) on 127.0.0.1:%s", port)
+            break
+        else:  # the rest of the hub runs on without device data
+            logger.error("devices: no embedded MQTT broker on 127.0.0.1:%s-%s (set HUB_DEVICES_MQTT_PORT)", first, port)
     if url:
         ingest.mqtt_url = url
         ingest.subscriber = Subscriber(url).start()
