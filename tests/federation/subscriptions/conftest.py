@@ -99,3 +99,13 @@ def heart_rate(patient_ref: str, value: int = 88) -> dict:
         "subject": {"reference": patient_ref},
         "valueQuantity": {"value": value, "unit": "/min"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _own_channel_layer():
+    """A channel layer of this test's own: one the in-process browser tests' server read from its event loop cannot
+    be read from this test's loop (the rooms' tests do the same)."""
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+
+    channel_layers.backends[DEFAULT_CHANNEL_LAYER] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    yield
