@@ -22,6 +22,7 @@ CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_auditevent FOR EACH ROW EXECU
 
 
 def test_every_stored_write_has_its_audit_row_when_connections_are_cut(private_postgres, fault_hub, tmp_path):
+    private_postgres.query("DELETE FROM fhir_gateway_resourceversion WHERE resource_type = 'Observation'")
     private_postgres.query("DELETE FROM fhir_gateway_resource WHERE resource_type = 'Observation'")
     fault_hub.environ["AUDIT_SPOOL_DIR"] = str(tmp_path / "spool")
     token = user_with_token(fault_hub, "dr_audit_faults", "county_doctor", "county-a")

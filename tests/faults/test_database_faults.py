@@ -74,9 +74,10 @@ def _health(base_url: str) -> tuple[int, dict]:
 
 
 def test_connections_cut_and_a_restart_mid_writes_lose_and_double_nothing(private_postgres, fault_hub):
-    private_postgres.query(
-        "DELETE FROM fhir_gateway_resource WHERE resource_type = 'Observation'"
-    )  # a clean slate for this test's identifiers (the private database is the session's)
+    # a clean slate for this test's identifiers (the private database is the session's: other fault tests wrote
+    # Observations, with their versions, before this one)
+    private_postgres.query("DELETE FROM fhir_gateway_resourceversion WHERE resource_type = 'Observation'")
+    private_postgres.query("DELETE FROM fhir_gateway_resource WHERE resource_type = 'Observation'")
     token = user_with_token(fault_hub, "dr_faults", "county_doctor", "county-a")
     server = fault_hub.server()
     writer = Writer(server, token, count=120)
