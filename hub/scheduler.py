@@ -52,10 +52,17 @@ class EmbeddedScheduler(threading.Thread):
         if self.is_alive():
             self.join(timeout)
 
+    def start(self) -> None:
+        from hub.celery import app
+
+        # The tasks' modules, imported here in the caller's thread: Celery's Django fix-up sets Django (and its
+        # logging) up again on import, which is no business of a thread while others log.
+        app.loader.import_default_modules()
+        super().start()
+
     def run(self) -> None:
         from hub.celery import app
 
-        app.loader.import_default_modules()
         start = timezone.now()
         # Each job first runs shortly after start (staggered a little), then every interval after its last run.
         last: dict[str, datetime | None] = dict.fromkeys(self.entries)

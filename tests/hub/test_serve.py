@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -51,7 +52,9 @@ def _banner(process: subprocess.Popen, timeout: float = 90) -> tuple[int, list[s
         lines.append(line)
         found = BANNER.search(line)
         if found:
-            return int(found.group(1)), lines
+            # Keep draining its output: a full pipe would block the hub's logging, and its shutdown with it.
+            threading.Thread(target=lines.extend, args=(process.stdout,), daemon=True).start()
+            return int(found.group(1)), lines[:]
     raise AssertionError("no banner:\n" + "".join(lines))
 
 

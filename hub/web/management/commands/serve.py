@@ -1,7 +1,7 @@
 import errno
 import signal
 import socket
-import sys
+import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -42,17 +42,30 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, workers: int, **options):
         import uvicorn
+        from uvicorn.supervisors import Multiprocess
 
         from hub.embedded_db import embedded_database_release
         from hub.env import env_bool
         from hub.scheduler import embedded_scheduler_start
 
-        # uvicorn handles SIGTERM and SIGINT, shuts down, then raises the signal again with the handlers it found:
-        # make that an ordinary exit, so that the ``finally`` below runs.
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        sock = _bind(host, port)
+        config = uvicorn.Config(
+            "hub.asgi:application", fd=sock.fileno(), workers=workers, lifespan="off", log_level="info"
+        )
+        server = uvicorn.Server(config)
+        stopping = threading.Event()
+
+        def stop_asked(signum, frame) -> None:
+            # Only flags: an exception raised wherever the signal lands (inside logging's lock, say) could leave a
+            # lock taken and the shutdown below hanging. uvicorn, once serving, handles the signals itself and
+            # calls this again when it is done.
+            stopping.set()
+            server.should_exit = True
+
+        signal.signal(signal.SIGTERM, stop_asked)
+        signal.signal(signal.SIGINT, stop_asked)
         scheduler = None
         ingest = None
-        sock = _bind(host, port)
         try:
             if env_bool("HUB_DEMO_SIMULATORS", False):
                 from hub.demo.federation import demo_simulators_start
@@ -78,7 +91,12 @@ class Command(BaseCommand):
             moved = f" (port {port} was taken)" if port not in (0, served) else ""
             self.stdout.write(f"Alliance Hub on http://{shown}:{served}/{moved} (Ctrl-C to stop)")
             self.stdout.flush()
-            uvicorn.run("hub.asgi:application", fd=sock.fileno(), workers=workers, lifespan="off", log_level="info")
+            if stopping.is_set():
+                pass  # asked to stop while starting
+            elif workers > 1:
+                Multiprocess(config, target=server.run, sockets=[sock]).run()
+            else:
+                server.run()
         except KeyboardInterrupt:
             pass
         finally:
