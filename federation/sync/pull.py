@@ -77,6 +77,21 @@ def _try_lock(key: int) -> bool:
         return cursor.fetchone()[0]
 
 
+def _locks_take(sync_id: int, wanted: list[str]) -> list[tuple[str, int]]:
+    """The types of ``wanted`` no other run holds, locked for this one.
+
+    Taken all at once under the site's own lock: two runs asking for the same types at the same moment must not
+    split them between themselves (one runs, the other finds nothing to do).
+    """
+    site_key = _lock_key(sync_id, "*")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [site_key])
+        try:
+            return [(t, key) for t, key in ((t, _lock_key(sync_id, t)) for t in wanted) if _try_lock(key)]
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [site_key])
+
+
 def _unlock(key: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
@@ -91,8 +106,7 @@ def site_sync_run(
     """
     sync = SiteSync.objects.select_related("site").get(pk=sync_id)
     wanted = [t for t in sync.types if resource_types is None or t in resource_types]
-    held = [(t, _lock_key(sync_id, t)) for t in wanted]
-    held = [(t, key) for t, key in held if _try_lock(key)]
+    held = _locks_take(sync_id, wanted)
     if not held:
         return None
     try:

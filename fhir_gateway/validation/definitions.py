@@ -7,9 +7,12 @@ publication): every element becomes an ``Element`` keyed by the JSON property it
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
@@ -177,7 +180,27 @@ def _gate(names: frozenset[str], keys: dict[str, Element]) -> frozenset[str]:
     return frozenset(gate)
 
 
-@cache
+T = TypeVar("T")
+
+
+def built_once(build: Callable[[], T]) -> Callable[[], T]:
+    """``build()``'s result, built by one thread only: the tables are one shared object that the checker completes
+    in place, so two threads building them at once (a worker's first tasks) must not get two half-done copies."""
+    lock = threading.Lock()
+    built: list[T] = []
+
+    @wraps(build)
+    def once() -> T:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+
+    return once
+
+
+@built_once
 def definitions() -> Definitions:
     raw = orjson.loads(DATA.read_bytes())
     choice_bases: set[str] = set()

@@ -21,7 +21,7 @@ from fhir_gateway.validation.messages import issue, message
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
-@cache
+@definitions.built_once
 def checker() -> Checker:
     """The validator, built once per process (tables read, invariants compiled)."""
     return Checker(definitions.definitions())
@@ -102,9 +102,9 @@ def _summary(issues: list[dict]) -> str:
     return f"{where}: {first['diagnostics']}" if where else first["diagnostics"]
 
 
-@cache
+@definitions.built_once
 def _bundle_without_invariants() -> definitions.TypeDef:
-    return dataclasses.replace(definitions.definitions().types["Bundle"], invariants=[])
+    return dataclasses.replace(checker().types["Bundle"], invariants=[])  # the checker's: its elements are complete
 
 
 def envelope_check(bundle: dict) -> None:
