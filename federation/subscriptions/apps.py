@@ -9,9 +9,10 @@ class SubscriptionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from federation.subscriptions import capability, delivery, listener
+        from federation.subscriptions import capability, delivery, listener, secrets
         from fhir_gateway import hooks
 
         delivery.handlers_register()
+        hooks.register(hooks.write_stampers, secrets.header_values_hide)
         hooks.register(hooks.write_listeners, listener.changes_heard)
         hooks.register(hooks.capability_contributors, capability.capability_contribute)

@@ -17,6 +17,7 @@ from federation.subscriptions import delivery
 from federation.subscriptions.constants import EVENTS_KEPT_DAYS, SUBSCRIPTIONS_SOURCE, Channel, Status
 from federation.subscriptions.models import Subscription, SubscriptionEvent
 from federation.subscriptions.parse import criteria_split, subscription_parse
+from federation.subscriptions.secrets import headers_resolve
 from federation.subscriptions.subscribers import subscriber_of
 from fhir_gateway import services
 from fhir_gateway.context import INTERNAL_ACTOR, Actor, Change
@@ -39,13 +40,16 @@ def subscription_configure(*, actor: Actor, change: Change) -> None:
     asked = subscription_parse(change.content)
     services.resources_matching(resource_type=asked.resource_type, criteria=asked.params, fhir_ids=[], actor=actor)
     existing = Subscription.objects.select_for_update().filter(fhir_id=change.fhir_id).first()
+    headers = headers_resolve(
+        fhir_id=change.fhir_id, written=asked.headers, held=existing.headers if existing is not None else []
+    )
     values = {
         "owner": change.owner,
         "resource_type": asked.resource_type,
         "criteria": asked.criteria,
         "channel": asked.channel,
         "endpoint": asked.endpoint,
-        "headers": asked.headers,
+        "headers": headers,
         "payload": asked.payload,
         "mime_type": asked.mime_type,
         "actor_kind": actor.kind,

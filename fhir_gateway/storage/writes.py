@@ -198,6 +198,7 @@ def _plan(write, key, current, sources, now, actor, guard: Guard, patcher) -> Wr
     created = current is None or current.deleted
     if content is not None:
         content = dict(content)  # with its own meta: stampers must not touch the caller's dicts
+        content["id"] = key[1]  # the hub's to say; the stampers see it
         content["meta"] = dict(content.get("meta") or {})
         if write.source:  # before the stampers, which have the last word on meta.source
             content["meta"]["source"] = write.source

@@ -153,3 +153,45 @@ def test_a_receiver_down_past_the_retry_window_puts_the_subscription_in_error_an
     assert client.get(f"/fhir/Subscription/{active_hook}", **system_a).json()["status"] == "active"
     _heart_rates(client, system_a, django_capture_on_commit_callbacks, 1)
     assert receiver.numbers(active_hook) == [0, 0, 3]
+
+
+def test_channel_header_values_reach_the_endpoint_but_are_never_shown(
+    client, system_a, receiver, django_capture_on_commit_callbacks, county_a, token_of
+):
+    body = subscription_body(HEART_RATE, endpoint=receiver.url)
+    body["channel"]["header"] = ["Authorization: Bearer s3cret-of-the-subscriber", "X-Feed: vitals"]
+    with django_capture_on_commit_callbacks(execute=True):
+        created = _post(client, "/fhir/Subscription", body, system_a)
+    assert created.status_code == 201, created.content
+    sub_id = created.json()["id"]
+    assert receiver.received[-1]["headers"]["authorization"] == "Bearer s3cret-of-the-subscriber"
+    assert receiver.received[-1]["headers"]["x-feed"] == "vitals"
+
+    colleague = token_of(county_a, ["system/*.read"])  # another system of the same site
+    shown = [
+        created.content,
+        client.get(f"/fhir/Subscription/{sub_id}", **system_a).content,
+        client.get(f"/fhir/Subscription/{sub_id}", **colleague).content,
+        client.get("/fhir/Subscription", **colleague).content,
+        client.get(f"/fhir/Subscription/{sub_id}/_history", **system_a).content,
+    ]
+    for content in shown:
+        assert b"s3cret" not in content and b"vitals" not in content
+    masked = client.get(f"/fhir/Subscription/{sub_id}", **colleague).json()["channel"]["header"]
+    assert [line.split(": ")[0] for line in masked] == ["Authorization", "X-Feed"]
+    assert all(line.split(": ")[1].startswith("******") for line in masked)
+
+    # The subscriber writes back what it read (masked) with one value changed: the hub keeps the secret it holds.
+    read = client.get(f"/fhir/Subscription/{sub_id}", **system_a).json()
+    read["channel"]["header"] = [masked[0], "X-Feed: labs"]
+    read["reason"] = "renamed"
+    with django_capture_on_commit_callbacks(execute=True):
+        updated = client.put(f"/fhir/Subscription/{sub_id}", json.dumps(read), content_type=FHIR, **system_a)
+    assert updated.status_code == 200, updated.content
+    assert Subscription.objects.get(fhir_id=sub_id).headers == [
+        "Authorization: Bearer s3cret-of-the-subscriber",
+        "X-Feed: labs",
+    ]
+    _heart_rates(client, system_a, django_capture_on_commit_callbacks, 1)
+    assert receiver.received[-1]["headers"]["authorization"] == "Bearer s3cret-of-the-subscriber"
+    assert receiver.received[-1]["headers"]["x-feed"] == "labs"
