@@ -3,6 +3,7 @@
 Writes of ``Subscription`` resources by a user or a site system configure what the hub runs; every other
 change is matched against the active subscriptions of its type, and the matches become numbered events and
 notifications in the same transaction, so a change is never stored without its notifications, nor the reverse.
+A deletion is told to the subscriptions that were told of the resource.
 """
 
 from __future__ import annotations
@@ -18,4 +19,4 @@ def changes_heard(actor: Actor, changes: list[Change]) -> None:
         for change in changes:
             if change.resource_type == "Subscription":
                 subscription_configure(actor=actor, change=change)
-    events_record(changes=[c for c in changes if c.content is not None and c.resource_type != "Subscription"])
+    events_record(changes=[c for c in changes if c.resource_type != "Subscription"])

@@ -47,6 +47,7 @@ class SubscriptionEvent(models.Model):
     resource_type = models.CharField(_("resource type"), max_length=64)
     fhir_id = models.CharField(_("FHIR id"), max_length=64)
     version_id = models.PositiveBigIntegerField(_("version"))
+    deleted = models.BooleanField(_("deleted"), default=False)  # the change was the resource's deletion
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -55,6 +56,7 @@ class SubscriptionEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "number"], name="subscription_event_number_unique")
         ]
+        indexes = [models.Index(fields=["subscription", "fhir_id"], name="subscription_event_resource")]
 
     def __str__(self) -> str:
         return f"{self.subscription.fhir_id} #{self.number}: {self.resource_type}/{self.fhir_id}"

@@ -54,7 +54,10 @@ def notification_bundle(
         actor = subscriber_of(subscription)
         for event in events:
             entry = {"fullUrl": f"{base}/{event.resource_type}/{event.fhir_id}"}
-            if subscription.payload == Payload.FULL and actor is not None:
+            if event.deleted:  # as a history entry says a deletion: no resource
+                entry["request"] = {"method": "DELETE", "url": f"{event.resource_type}/{event.fhir_id}"}
+                entry["response"] = {"status": "204", "etag": f'W/"{event.version_id}"'}
+            elif subscription.payload == Payload.FULL and actor is not None:
                 try:
                     entry["resource"] = services.resource_vread(
                         resource_type=event.resource_type,

@@ -84,7 +84,8 @@ def _numbers_take(subscription: Subscription, count: int) -> list[int]:
 
 
 def events_record(*, changes: list[Change]) -> None:
-    """Match stored changes against the active subscriptions of their types, as each subscriber would search."""
+    """Match stored changes against the active subscriptions of their types, as each subscriber would search; a
+    deletion matches the subscriptions that were told of the resource (it no longer answers any search)."""
     types = {change.resource_type for change in changes}
     if not types:
         return
@@ -93,19 +94,31 @@ def events_record(*, changes: list[Change]) -> None:
         actor = subscriber_of(subscription)
         if actor is None:
             continue
-        _type, params = criteria_split(subscription.criteria)
-        try:
-            with transaction.atomic():  # a savepoint: a search that fails must not undo the change
-                matched = services.resources_matching(
-                    resource_type=subscription.resource_type,
-                    criteria=params,
-                    fhir_ids=[c.fhir_id for c in mine],
-                    actor=actor,
-                )
-        except FhirError as error:
-            logger.warning("Subscription/%s: criteria not evaluated: %s", subscription.fhir_id, error.diagnostics)
-            continue
-        hits = [c for c in mine if c.fhir_id in matched]
+        kept = [c for c in mine if c.content is not None]
+        gone = [c for c in mine if c.content is None]
+        matched: set[str] = set()
+        if kept:
+            _type, params = criteria_split(subscription.criteria)
+            try:
+                with transaction.atomic():  # a savepoint: a search that fails must not undo the change
+                    matched = set(
+                        services.resources_matching(
+                            resource_type=subscription.resource_type,
+                            criteria=params,
+                            fhir_ids=[c.fhir_id for c in kept],
+                            actor=actor,
+                        )
+                    )
+            except FhirError as error:
+                logger.warning("Subscription/%s: criteria not evaluated: %s", subscription.fhir_id, error.diagnostics)
+        told: set[str] = set()
+        if gone:
+            told = set(
+                SubscriptionEvent.objects.filter(
+                    subscription=subscription, fhir_id__in=[c.fhir_id for c in gone], deleted=False
+                ).values_list("fhir_id", flat=True)
+            )
+        hits = [c for c in mine if (c.fhir_id in matched if c.content is not None else c.fhir_id in told)]
         if not hits:
             continue
         numbers = _numbers_take(subscription, len(hits))
@@ -116,6 +129,7 @@ def events_record(*, changes: list[Change]) -> None:
                 resource_type=change.resource_type,
                 fhir_id=change.fhir_id,
                 version_id=change.version_id,
+                deleted=change.content is None,
             )
             for number, change in zip(numbers, hits, strict=True)
         )

@@ -195,3 +195,25 @@ def test_channel_header_values_reach_the_endpoint_but_are_never_shown(
     _heart_rates(client, system_a, django_capture_on_commit_callbacks, 1)
     assert receiver.received[-1]["headers"]["authorization"] == "Bearer s3cret-of-the-subscriber"
     assert receiver.received[-1]["headers"]["x-feed"] == "labs"
+
+
+def test_deleting_a_resource_the_subscriber_was_told_of_is_told_too(
+    client, system_a, receiver, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        body = subscription_body(HEART_RATE, endpoint=receiver.url, payload="id-only")
+        hook = _post(client, "/fhir/Subscription", body, system_a).json()["id"]
+    told, _other = _heart_rates(client, system_a, django_capture_on_commit_callbacks, 2)
+    unrelated = _post(client, "/fhir/Observation", heart_rate("Patient/x") | {"code": {"text": "other"}}, system_a)
+    assert receiver.numbers(hook) == [0, 1, 2]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/fhir/Observation/{told}", **system_a).status_code in (200, 204)
+        # a resource the subscription never matched: its deletion is nobody's business here
+        assert client.delete(f"/fhir/Observation/{unrelated.json()['id']}", **system_a).status_code in (200, 204)
+
+    assert receiver.numbers(hook) == [0, 1, 2, 3]
+    entry = receiver.received[-1]["body"]["entry"][1]
+    assert entry["request"] == {"method": "DELETE", "url": f"Observation/{told}"}
+    assert "resource" not in entry
+    events = client.get(f"/fhir/Subscription/{hook}/$events?eventsSinceNumber=3&eventsUntilNumber=3", **system_a)
+    assert events.json()["entry"][1]["request"]["method"] == "DELETE"
