@@ -71,4 +71,3 @@ def headers_resolve(*, fhir_id: str, written: list[str], held: list[str]) -> lis
             line = known[value]
         resolved.append(line)
     return resolved
-
