@@ -2,7 +2,9 @@
 
 With the in-memory layer (no ``REDIS_URL``) the viewers' queues belong to the event loop that serves their
 websockets, so frames are handed to that loop (registered by the first viewer); with Redis, through a
-sender loop of this process (one Redis connection pool), without waiting.
+sender loop of this process, without waiting: a few senders, each patient's frames always through the same one
+(in order), so that a burst never opens more sends than the layer's connection pool holds. When Redis falls
+behind by more than ``QUEUE_LIMIT`` frames, the oldest waiting are dropped (counted): a live view wants now.
 """
 
 from __future__ import annotations
@@ -33,35 +35,61 @@ def frame_publish(*, patient_ref: str, frame: dict) -> None:
     if layer is None:
         return
     message = {"type": "device.frame", "frame": frame}
-    coroutine = layer.group_send(patient_group(patient_ref), message)
+    group = patient_group(patient_ref)
     if isinstance(layer, InMemoryChannelLayer):
         loop = _viewer_loop
-        if loop is None or loop.is_closed():
-            coroutine.close()
-            return
-        asyncio.run_coroutine_threadsafe(coroutine, loop)
+        if loop is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
         return
-    future = asyncio.run_coroutine_threadsafe(coroutine, _sender_loop())  # not waited for: ingest goes on
-    future.add_done_callback(_log_failure)
+    sender = _senders()
+    sender.loop.call_soon_threadsafe(sender.put, hash(group) % SENDERS, layer, group, message)
 
 
-def _log_failure(future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.error("device frame not published: %r", future.exception())
+SENDERS = 4  # concurrent sends to Redis at most (channels_redis opens a connection per concurrent send)
+QUEUE_LIMIT = 5000  # frames waiting per sender before the oldest are dropped
+dropped = 0  # frames dropped since start (Redis far behind)
 
 
-_loop: asyncio.AbstractEventLoop | None = None
+class _Senders:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.queues: list[asyncio.Queue] = []
+        threading.Thread(target=self.loop.run_forever, name="device-frames", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+
+    async def _start(self) -> None:
+        for _ in range(SENDERS):
+            queue: asyncio.Queue = asyncio.Queue()
+            self.queues.append(queue)
+            asyncio.get_running_loop().create_task(self._send_all(queue))
+
+    def put(self, index: int, layer, group: str, message: dict) -> None:  # in the loop's thread
+        global dropped
+        queue = self.queues[index]
+        if queue.qsize() >= QUEUE_LIMIT:
+            queue.get_nowait()
+            dropped += 1
+        queue.put_nowait((layer, group, message))
+
+    async def _send_all(self, queue: asyncio.Queue) -> None:
+        while True:
+            layer, group, message = await queue.get()
+            try:
+                await layer.group_send(group, message)
+            except Exception as error:  # Redis away: this frame is lost to live viewers (the buffer keeps it)
+                logger.error("device frame not published: %r", error)
+
+
+_sender: _Senders | None = None
 _pid = 0
 _lock = threading.Lock()
 
 
-def _sender_loop() -> asyncio.AbstractEventLoop:
-    """One event loop per process, in a thread of its own, for the Redis layer's sends (one connection pool)."""
-    global _loop, _pid
-    if _loop is None or _pid != os.getpid():
+def _senders() -> _Senders:
+    """One event loop per process, in a thread of its own, for the Redis layer's sends."""
+    global _sender, _pid
+    if _sender is None or _pid != os.getpid():
         with _lock:
-            if _loop is None or _pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="device-frames", daemon=True).start()
-                _loop, _pid = loop, os.getpid()
-    return _loop
+            if _sender is None or _pid != os.getpid():
+                _sender, _pid = _Senders(), os.getpid()
+    return _sender
