@@ -28,6 +28,7 @@ __all__ = [
     "known_ids",
     "owner_of",
     "owners_of",
+    "patients_of",
     "resource_check",
     "sources_of",
     "sources_owned",
@@ -58,6 +59,38 @@ def owners_of(references: Iterable[str]) -> dict[str, str]:
         condition |= Q(resource_type=resource_type, fhir_id__in=fhir_ids)
     rows = Resource.objects.filter(condition, deleted=False).values_list("resource_type", "fhir_id", "owner")
     return {f"{resource_type}/{fhir_id}": owner for resource_type, fhir_id, owner in rows}
+
+
+def patients_of(references: Iterable[str]) -> dict[str, list[str]]:
+    """``{"Type/id": ["Patient/<id>", ...]}``: the patients the current records among ``references`` are about (their
+    ``patient``, ``subject`` or ``beneficiary``), from the search index; a Patient is about itself."""
+    found: dict[str, list[str]] = {}
+    pairs = []
+    for reference in references:
+        resource_type, _, fhir_id = reference.partition("/")
+        if not fhir_id:
+            continue
+        if resource_type == "Patient":
+            found[reference] = [reference]
+        else:
+            pairs.append((resource_type, fhir_id))
+    if not pairs:
+        return found
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.rtype, s.fhir_id, r.target_id FROM fhir_search_res s "
+            "JOIN unnest(%s::text[], %s::text[]) AS w(rtype, fhir_id) ON s.rtype = w.rtype AND s.fhir_id = w.fhir_id "
+            "JOIN fhir_search_reference r ON r.resource_id = s.resource_id AND r.target_type = 'Patient' "
+            "AND r.param IN ('patient', 'subject', 'beneficiary')",
+            [[t for t, _i in pairs], [i for _t, i in pairs]],
+        )
+        for resource_type, fhir_id, target in cursor.fetchall():
+            refs = found.setdefault(f"{resource_type}/{fhir_id}", [])
+            if f"Patient/{target}" not in refs:
+                refs.append(f"Patient/{target}")
+    return found
 
 
 def resource_check(resource: object, *, expected_type: str | None = None) -> None:

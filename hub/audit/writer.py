@@ -186,15 +186,17 @@ RESOLVE_OWNER = "?"  # a search's row before it is split by the owners of the re
 
 def rows_by_owner(rows: list[AuditRow]) -> list[AuditRow]:
     """A search's row as one row per owner of the records it returned (each site's administrator then sees
-    the searches that returned their site's records, with those records and their patients only)."""
+    the searches that returned their site's records, with those records and their patients only: the patients
+    the query named and those the returned records are about)."""
     if not any(row.owner == RESOLVE_OWNER for row in rows):
         return rows
-    from fhir_gateway.public import owners_of
+    from fhir_gateway.public import owners_of, patients_of
 
     searches = [(row, orjson.loads(row.detail)) for row in rows if row.owner == RESOLVE_OWNER]
     owners = owners_of(
         ref for _row, detail in searches for ref in [*(detail.get("returned") or ()), *(detail.get("patients") or ())]
     )
+    about = patients_of(ref for _row, detail in searches for ref in detail.get("returned") or ())
     out = [row for row in rows if row.owner != RESOLVE_OWNER]
     for row, detail in searches:
         groups: dict[str, list[str]] = {}
@@ -204,7 +206,7 @@ def rows_by_owner(rows: list[AuditRow]) -> list[AuditRow]:
         if not groups:  # nothing returned: the sites whose patients the query named see that it was asked
             groups = {owner: [] for owner in dict.fromkeys(owners.get(ref, "") for ref in named)} or {"": []}
         for owner, refs in groups.items():
-            patients = list(dict.fromkeys([*named, *(ref for ref in refs if ref.startswith("Patient/"))]))
+            patients = list(dict.fromkeys([*named, *(p for ref in refs for p in about.get(ref, ()))]))[:100]
             part = {**detail, "returned": refs, "patients": patients}
             out.append(
                 row._replace(

@@ -80,6 +80,30 @@ def test_a_search_records_its_query_and_the_patients_it_returned(client, dr_li_a
     assert base64.b64decode(query["query"]).decode() == "gender=male%2Cfemale%2Cother%2Cunknown&_count=50"
 
 
+def test_a_search_of_other_records_records_the_patients_they_are_about(
+    client, dr_li_at_county_a, admin_of_county_a, auditor_sun, token_for
+):
+    doctor = token_for(dr_li_at_county_a)
+    first, second = _create_patient(client, doctor, 5), _create_patient(client, doctor, 6)
+    for patient in (first, second):
+        observation = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": f"Patient/{patient['id']}"},
+            "valueQuantity": {"value": 80, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+        }
+        assert client.post("/fhir/Observation", json.dumps(observation), content_type=FHIR, **doctor).status_code == 201
+    client.get("/fhir/Observation?code=http://loinc.org|8867-4", **doctor)  # names no patient
+
+    [search] = _events(client, token_for(auditor_sun), "subtype=search-type&agent=" + str(dr_li_at_county_a.pk))
+    assert {f"Patient/{first['id']}", f"Patient/{second['id']}"} <= _references(search)
+    # and the site's administrator finds it by either patient
+    for patient in (first, second):
+        found = _events(client, token_for(admin_of_county_a), f"patient=Patient/{patient['id']}&subtype=search-type")
+        assert [e["id"] for e in found] == [search["id"]]
+
+
 def test_refusals_are_recorded_and_shown_to_the_owning_sites_admin_only(
     client, dr_li_at_county_a, dr_zhao_at_county_b, admin_of_county_a, admin_of_county_b, token_for
 ):
