@@ -32,6 +32,24 @@ def _ladder(*, referral: Referral, now: datetime) -> list[tuple[object, str]]:
     return steps
 
 
+def _next_step(*, referral: Referral, kind: str, now: datetime) -> tuple[list, object, str]:
+    """The ladder's steps not yet escalated to for ``kind`` (the owner left out), and the next one (or None)."""
+    already = set(referral.breaches.filter(kind=kind).exclude(escalated_to=None).values_list("escalated_to", flat=True))
+    ladder = [
+        (person, label)
+        for person, label in _ladder(referral=referral, now=now)
+        if person != referral.owner and person.pk not in already
+    ]
+    target, label = ladder[0] if ladder else (None, "")
+    return ladder, target, label
+
+
+def _each_due(queryset, *, due_field: str, escalate, now: datetime, limit: int) -> int:
+    """Escalate the referrals of ``queryset`` due by ``now`` (oldest first); how many were escalated."""
+    due = list(queryset.filter(**{f"{due_field}__lte": now}).order_by(due_field).values_list("pk", flat=True)[:limit])
+    return sum(1 for pk in due if escalate(referral_id=pk, now=now) is not None)
+
+
 def sla_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach | None:
     """Escalate one overdue request (a no-op if it was accepted meanwhile or is not due); record the breach."""
     now = now or timezone.now()
@@ -45,14 +63,7 @@ def sla_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach 
         if referral is None:
             return None
         level = referral.escalation_level + 1
-        ladder = [(person, label) for person, label in _ladder(referral=referral, now=now) if person != referral.owner]
-        already = set(
-            referral.breaches.filter(kind=SlaBreach.Kind.ACCEPT)
-            .exclude(escalated_to=None)
-            .values_list("escalated_to", flat=True)
-        )
-        ladder = [(person, label) for person, label in ladder if person.pk not in already]
-        target, label = ladder[0] if ladder else (None, "")
+        ladder, target, label = _next_step(referral=referral, kind=SlaBreach.Kind.ACCEPT, now=now)
         due = referral.sla_due_at
         reason = (
             _("Not accepted by %(due)s; escalated to the %(label)s %(name)s.")
@@ -102,13 +113,8 @@ def sla_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach 
 
 def sla_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Escalate every overdue, unaccepted request; returns how many were escalated."""
-    now = now or timezone.now()
-    due = list(
-        Referral.objects.filter(status__in=UNACCEPTED_STATUSES, sla_due_at__lte=now)
-        .order_by("sla_due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(1 for pk in due if sla_escalate(referral_id=pk, now=now) is not None)
+    requests = Referral.objects.filter(status__in=UNACCEPTED_STATUSES)
+    return _each_due(requests, due_field="sla_due_at", escalate=sla_escalate, now=now or timezone.now(), limit=limit)
 
 
 def opinion_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach | None:
@@ -126,15 +132,8 @@ def opinion_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBre
         )
         if referral is None:
             return None
-        breaches = referral.breaches.filter(kind=SlaBreach.Kind.OPINION)
-        level = breaches.count() + 1
-        already = set(breaches.exclude(escalated_to=None).values_list("escalated_to", flat=True))
-        ladder = [
-            (person, label)
-            for person, label in _ladder(referral=referral, now=now)
-            if person != referral.owner and person.pk not in already
-        ]
-        target, label = ladder[0] if ladder else (None, "")
+        level = referral.breaches.filter(kind=SlaBreach.Kind.OPINION).count() + 1
+        ladder, target, label = _next_step(referral=referral, kind=SlaBreach.Kind.OPINION, now=now)
         due = referral.opinion_due_at
         at = f"{timezone.localtime(due):%H:%M}"
         reason = (
@@ -178,11 +177,7 @@ def opinion_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBre
 
 def opinion_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Escalate every accepted request whose signed opinion is overdue; returns how many were escalated."""
-    now = now or timezone.now()
-    due = list(
-        Referral.objects.filter(accepted_at__isnull=False, opinion_due_at__lte=now)
-        .exclude(status__in=TERMINAL_STATUSES)
-        .order_by("opinion_due_at")
-        .values_list("pk", flat=True)[:limit]
+    accepted = Referral.objects.filter(accepted_at__isnull=False).exclude(status__in=TERMINAL_STATUSES)
+    return _each_due(
+        accepted, due_field="opinion_due_at", escalate=opinion_escalate, now=now or timezone.now(), limit=limit
     )
-    return sum(1 for pk in due if opinion_escalate(referral_id=pk, now=now) is not None)
