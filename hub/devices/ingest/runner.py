@@ -38,6 +38,19 @@ class Ingest:
             logger.exception("devices: last summaries not written")
 
 
+def _port_free(port: int) -> bool:
+    """Whether 127.0.0.1:``port`` can be listened on now (asked first: amqtt logs a traceback when it cannot)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def ingest_start(
     *, mllp_port: int | None = None, embedded_port: int | None = None, housekeeping: bool = True
 ) -> Ingest:
@@ -53,6 +66,9 @@ def ingest_start(
         # the port asked for, else the next free ones (a broker already on 1883 must not leave the demo without
         # its monitors; the banner names the port taken)
         for port in range(first, first + 10):
+            if port and not _port_free(port):
+                logger.warning("devices: port %s is taken; the embedded MQTT broker tries the next", port)
+                continue
             try:
                 ingest.broker = EmbeddedBroker(port=port).start()
             except RuntimeError:
