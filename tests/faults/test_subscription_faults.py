@@ -7,6 +7,9 @@ for a while, the worker is SIGKILLed while a notification is in flight and start
 and restarted (its queued tasks gone). Once all is up: the subscriber has every event number, first seen in
 order, and a notification it got twice carried the same ``Idempotency-Key`` each time (one event to it); nothing
 is left in the outbox and the Subscription is still ``active``.
+
+A worker that exits on its own (Celery/kombu 5.7 may, on the Redis restart: see ``Supervisor``) is started again,
+as ``deploy/compose.yml``'s ``restart: unless-stopped`` does; the outbox's sweeper, not Redis, brings its tasks back.
 """
 
 from __future__ import annotations
