@@ -138,7 +138,9 @@ def test_a_site_that_stays_down_is_marked_failed_after_the_retry_window_and_can_
 
     opinion.refresh_from_db()
     assert opinion.delivery_status == "failed" and opinion.delivery_attempts == 2
-    assert "gave up after 2 attempts" in opinion.delivery_error and "RemoteProtocolError" in opinion.delivery_error
+    assert "gave up after 2 attempts" in opinion.delivery_error
+    # the site drops the connection: closed before an answer, or reset, as the timing falls
+    assert "RemoteProtocolError" in opinion.delivery_error or "Connection reset" in opinion.delivery_error
     assert Opinion.objects.get(pk=opinion.pk).composition_id  # still visible at the hub
     assert compositions(county_a_site) == []
 
