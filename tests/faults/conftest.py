@@ -30,6 +30,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 
+# The outbox's and the notifications' waits shortened, so that a fault test sees leases run out and retries
+# come round in seconds.
+FAST = {
+    "OUTBOX_LEASE_SECONDS": "4",
+    "OUTBOX_SWEEP_SECONDS": "1",
+    "OUTBOX_RETRY_BACKOFF_SECONDS": "1",
+    "OUTBOX_RETRY_MAX_SECONDS": "3",
+    "FEDERATION_BREAKER_PROBE_SECONDS": "2",
+    "HUB_NOTIFICATION_RESYNC_SECONDS": "2",
+}
+
+
 def wait_for(check, what: str, timeout: float = 60):
     deadline = time.monotonic() + timeout
     last = None

@@ -21,18 +21,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from federation.simulator.server import SiteSimulator
-from tests.faults.conftest import PYTHON, wait_for
+from tests.faults.conftest import FAST, PYTHON, wait_for
 
 pytestmark = pytest.mark.redis
-
-FAST = {
-    "OUTBOX_LEASE_SECONDS": "4",
-    "OUTBOX_SWEEP_SECONDS": "1",
-    "OUTBOX_RETRY_BACKOFF_SECONDS": "1",
-    "OUTBOX_RETRY_MAX_SECONDS": "3",
-    "FEDERATION_BREAKER_PROBE_SECONDS": "2",
-    "HUB_NOTIFICATION_RESYNC_SECONDS": "2",
-}
 
 
 def _world(hub, site_code: str, base_url: str | None) -> dict:

@@ -14,7 +14,6 @@ as ``deploy/compose.yml``'s ``restart: unless-stopped`` does; the outbox's sweep
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,19 +22,11 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.conftest import PYTHON, user_with_token, wait_for
-from tests.federation.subscriptions.conftest import subscription_body
+from tests.faults.conftest import FAST, PYTHON, user_with_token, wait_for
+from tests.federation.subscriptions.conftest import FHIR, post_recorded, subscription_body
 
 pytestmark = pytest.mark.redis
 
-FAST = {
-    "OUTBOX_LEASE_SECONDS": "4",
-    "OUTBOX_SWEEP_SECONDS": "1",
-    "OUTBOX_RETRY_BACKOFF_SECONDS": "1",
-    "OUTBOX_RETRY_MAX_SECONDS": "3",
-    "FEDERATION_BREAKER_PROBE_SECONDS": "2",
-}
-FHIR = "application/fhir+json"
 N = 30
 
 
@@ -59,15 +50,9 @@ class StoppableReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                post = post_recorded(self)
                 with receiver.lock:
-                    receiver.received.append(
-                        {
-                            "headers": {k.lower(): v for k, v in self.headers.items()},
-                            "body": json.loads(body) if body else None,
-                        }
-                    )
+                    receiver.received.append(post)
                     receiver.in_flight += 1
                 try:
                     time.sleep(receiver.delay)

@@ -13,6 +13,13 @@ from tests.federation.conftest import fast_retries, token_of  # noqa: F401
 FHIR = "application/fhir+json"
 
 
+def post_recorded(handler: BaseHTTPRequestHandler) -> dict:
+    """A POST as a test's receiver keeps it: its headers (lower-case names) and its JSON body (None if empty)."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length) if length else b""
+    return {"headers": {k.lower(): v for k, v in handler.headers.items()}, "body": json.loads(body) if body else None}
+
+
 class Receiver:
     """Records every POST it gets; answers ``status`` (503 while "down")."""
 
@@ -24,17 +31,11 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                post = post_recorded(self)
                 with receiver.lock:
                     status = receiver.status
                     if status < 300:
-                        receiver.received.append(
-                            {
-                                "headers": {k.lower(): v for k, v in self.headers.items()},
-                                "body": json.loads(body) if body else None,
-                            }
-                        )
+                        receiver.received.append(post)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
