@@ -3,8 +3,9 @@
 Rows that could not be stored are written to a file of their own in ``AUDIT_SPOOL_DIR`` (written whole,
 flushed to disk, then renamed into place, so a file is either complete or absent) and retried by every
 process's background writer and by Celery beat (``audit.seal``) until stored; a file is claimed by renaming
-it before it is stored, so two processes never store it both. ``/healthz`` shows how many files wait and
-for how long (``spool_state``).
+it before it is stored, so two processes never store it both. The journal segments of processes that died
+(``hub.audit.journal``) are adopted as spool files by every drain and state check. ``/healthz`` shows how
+many files wait and for how long (``spool_state``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 
+from hub.audit.journal import adopt_orphans
 from hub.audit.writer import AuditRow, rows_copy
 
 logger = logging.getLogger(__name__)
@@ -52,11 +54,18 @@ def spool_rows(rows: list[AuditRow]) -> None:
 
 def _rows(path: Path) -> list[AuditRow]:
     rows = []
-    for line in path.read_bytes().splitlines():
-        if line.strip():
+    lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
+        try:
             data = orjson.loads(line)
-            data["recorded_at"] = datetime.fromisoformat(data["recorded_at"])
-            rows.append(AuditRow(**data))
+        except orjson.JSONDecodeError:
+            if number < len(lines):
+                raise
+            # A journal's last line cut short by its process dying mid-append: that row never got its response.
+            logger.error("audit: %s ends with a row cut short; kept in the log: %r", path.name, line[:2000])
+            break
+        data["recorded_at"] = datetime.fromisoformat(data["recorded_at"])
+        rows.append(AuditRow(**data))
     return rows
 
 
@@ -75,6 +84,7 @@ def spool_drain(max_files: int = 100) -> int:
     folder = _dir()
     if not folder.is_dir():
         return 0
+    adopt_orphans(folder)
     for claimed in folder.glob("*.claimed-*"):  # claimed by a process that died before storing it
         if not _alive(int(claimed.suffix.rsplit("-", 1)[1])):
             os.replace(claimed, claimed.with_suffix(".jsonl"))
@@ -100,6 +110,8 @@ def spool_drain(max_files: int = 100) -> int:
 def spool_state() -> dict:
     """``{"files", "oldest_seconds"}`` of what waits in the spool."""
     folder = _dir()
+    if folder.is_dir():
+        adopt_orphans(folder)
     files = [path for path in folder.glob("*.jsonl")] if folder.is_dir() else []
     oldest = min((path.stat().st_mtime for path in files), default=None)
     return {"files": len(files), "oldest_seconds": round(time.time() - oldest, 1) if oldest else 0.0}

@@ -1,13 +1,15 @@
 """A background writer for the audit rows of successful reads.
 
 A read costs one indexed SELECT; waiting for its audit row's INSERT and COMMIT would cost more than
-the read itself. Such rows are therefore handed to one writer thread per process, which stores them
-in batches (at most ``interval`` seconds after the read, one COPY per batch). Writes are recorded in
-their own transaction, refusals before the response leaves. A batch the database does not take goes to
-the durable spool (``hub.audit.spool``), retried every few seconds; at a normal exit the writer drains
-what it holds (to the spool if need be). Only a hard kill of the process can lose the last fraction of a
-second of read rows. Every ``housekeeping`` seconds the writer also stores spooled rows and seals the
-trail (``hub.audit.seals``).
+the read itself. Such rows are therefore appended to the process's journal (``hub.audit.journal``: on disk
+before the response leaves, so a killed process loses none) and handed to one writer thread per process,
+which stores them in batches (at most ``AUDIT_DEFER_SECONDS`` after the read, one COPY per batch) and then
+deletes the journal segment that held them. Writes are recorded in their own transaction, refusals before
+the response leaves. A batch the database does not take goes to the durable spool (``hub.audit.spool``: the
+segment itself becomes a spool file), retried every few seconds; a segment left by a process that died is
+adopted into the spool by the next drain. If the journal cannot be written, the rows are stored in the
+request, and if that fails too the request fails. Every ``housekeeping`` seconds the writer also stores
+spooled rows and seals the trail (``hub.audit.seals``).
 """
 
 from __future__ import annotations
@@ -23,16 +25,26 @@ from typing import NamedTuple
 
 import orjson
 import psycopg
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+
+from hub.audit.journal import Journal, journal
 
 logger = logging.getLogger(__name__)
 
 
 class BackgroundWriter:
     def __init__(
-        self, *, interval: float = 0.1, max_batch: int = 2000, max_backlog: int = 200_000, housekeeping: float = 5.0
+        self,
+        *,
+        interval: float | None = None,
+        max_batch: int = 2000,
+        max_backlog: int = 200_000,
+        housekeeping: float = 5.0,
+        journal: Journal | None = journal,
     ):
-        self.interval = interval
+        self._interval = interval
+        self.journal = journal
         self.housekeeping = housekeeping
         self._last_housekeeping = 0.0
         self._active = False  # rows submitted since the last housekeeping
@@ -46,12 +58,23 @@ class BackgroundWriter:
         self._pid = 0
         self._lock = threading.RLock()
 
+    @property
+    def interval(self) -> float:
+        return self._interval if self._interval is not None else settings.AUDIT_DEFER_SECONDS
+
     def submit(self, rows: list) -> None:
         if len(self._rows) + len(rows) > self.max_backlog:
             # The database has been unreachable for a long time: write in the caller rather than grow forever.
-            self._store(rows)
+            self._store_or_spool(rows)
             return
         with self._lock:
+            if self.journal is not None:
+                try:
+                    self.journal.append(rows)
+                except OSError as error:
+                    logger.warning("audit: the journal did not take %d row(s) (%s); storing them now", len(rows), error)
+                    self._store_or_spool(rows)
+                    return
             self._idle.clear()
             self._rows.extend(rows)
             self._active = True
@@ -66,12 +89,33 @@ class BackgroundWriter:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """At exit: drain, and spool what the database would not take in time."""
-        if self.drain(timeout):
-            return
+        if not self.drain(timeout):
+            with self._lock:
+                left, self._rows = list(self._rows), deque()
+                segment = self.journal.rotate() if self.journal is not None else None
+            if segment is not None:
+                segment.spool()
+            elif left:
+                _spooled(left)
+        if self.journal is not None:
+            self.journal.close()
+
+    def _take(self) -> tuple[list, object]:
+        """Every row held, and the journal segment holding exactly them."""
         with self._lock:
-            left, self._rows = list(self._rows), deque()
-        if left:
-            _spooled(left)
+            batch, self._rows = list(self._rows), deque()
+            return batch, (self.journal.rotate() if self.journal is not None else None)
+
+    def _store_or_spool(self, rows: list) -> None:
+        """Store ``rows`` in the caller; the spool keeps them if the database does not; raises if neither can."""
+        try:
+            self._store(rows)
+        except Exception as error:
+            logger.warning("audit: storing %d row(s) failed (%s); spooling them", len(rows), error)
+            connection.close()
+            from hub.audit.spool import spool_rows
+
+            spool_rows(rows)
 
     def _ensure_started(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -112,20 +156,25 @@ class BackgroundWriter:
             self._wake.wait(self.interval)
             self._wake.clear()
             self._housekeep()
-            # One batch per wake-up, more only while full batches wait: rows that arrive while a batch is
-            # being stored wait for the next interval and go together, rather than one COPY per few rows.
+            # One batch per wake-up (every row held), more only while a full batch arrived meanwhile: rows that
+            # arrive while a batch is being stored wait for the next interval and go together.
             while self._rows:
-                batch = [self._rows.popleft() for _ in range(min(len(self._rows), self.max_batch))]
+                batch, segment = self._take()
                 try:
                     self._store(batch)
                 except Exception as error:
                     logger.warning("audit writer: storing %d rows failed (%s); spooling them", len(batch), error)
                     close_old_connections()
                     connection.close()
-                    if not _spooled(batch):
-                        self._rows.extendleft(reversed(batch))
+                    if segment is not None:
+                        segment.spool()  # the journal's file holds exactly these rows
+                    elif not _spooled(batch):
+                        with self._lock:
+                            self._rows.extendleft(reversed(batch))
                         self._wake.wait(1.0)
                     break
+                if segment is not None:
+                    segment.discard()
                 if len(self._rows) < self.max_batch:
                     break
             if not self._rows and not self._idle.is_set():
@@ -135,12 +184,11 @@ class BackgroundWriter:
                     if not self._rows:
                         self._idle.set()
 
-    @staticmethod
-    def _store(rows: list) -> None:
+    def _store(self, rows: list) -> None:
+        # A durable commit (not synchronous_commit = off): once it returns, the journal segment is deleted.
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-            rows_copy(rows)
+            for start in range(0, len(rows), self.max_batch):
+                rows_copy(rows[start : start + self.max_batch])
 
 
 class AuditRow(NamedTuple):

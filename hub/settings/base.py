@@ -309,6 +309,8 @@ FEDERATION_MPI: dict = {}  # weights and thresholds: see federation.identity.sco
 # --- Audit ---------------------------------------------------------------------
 # Successful reads are audited by a background writer (within ~0.1 s) instead of in the request.
 AUDIT_DEFER_READS = env_bool("AUDIT_DEFER_READS", True)
+# How long a read's row waits (in the process's journal, hub.audit.journal) before it is stored.
+AUDIT_DEFER_SECONDS = env_int("AUDIT_DEFER_MS", 100, minimum=10, maximum=60_000) / 1000
 # Where audit rows wait when the database does not take them (retried every few seconds; shown in /healthz).
 AUDIT_SPOOL_DIR = Path(env_str("AUDIT_SPOOL_DIR", str(VAR_DIR / "audit-spool")))
 
