@@ -274,7 +274,7 @@ def _notify(alarm: Alarm, *, event: str, recipients) -> None:
 # -- acknowledging, escalating, offline ------------------------------------------------------------------------
 def alarm_acknowledge(*, alarm_id: int, user) -> Alarm:
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().select_related("device__site").filter(pk=alarm_id).first()
+        alarm = Alarm.objects.select_for_update(of=("self",)).select_related("device__site").filter(pk=alarm_id).first()
         if alarm is None:
             raise NotFoundError(_("No such alarm."))
         treating_check(user, alarm.patient_ref)

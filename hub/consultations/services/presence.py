@@ -210,7 +210,10 @@ def connection_leave(*, connection_uid: str, now: datetime | None = None, stale_
     """The participant hung up (or, ``stale_only``, the grace period of a dropped connection ran out)."""
     now = now or timezone.now()
     connections = _stale(now) if stale_only else RoomConnection.objects.all()
-    connection = connections.select_for_update().filter(uid=connection_uid).select_related("user").first()
+    # Only the connection's row: a FOR UPDATE over the join would lock the user's row too, and deadlock with a
+    # chat message of the same user (its foreign key check at commit takes a KEY SHARE lock on that row while
+    # its transaction holds the room's row, which leaving then waits for).
+    connection = connections.select_for_update(of=("self",)).filter(uid=connection_uid).select_related("user").first()
     if connection is None:
         return False
     _leave(connection=connection, now=now)
