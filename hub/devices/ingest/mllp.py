@@ -20,12 +20,10 @@ def frame(text: str) -> bytes:
 
 def handle(raw: str) -> str:
     """One HL7 message in, its ACK out (synchronous: the database)."""
-    from django.db import close_old_connections
-
     from hub.devices.ingest import hl7v2
-    from hub.devices.ingest.pipeline import Message, Refusal, message_ingest, rejection_record
+    from hub.devices.ingest.pipeline import Message, Refusal, connection_ready, message_ingest, rejection_record
 
-    close_old_connections()
+    connection_ready()
     control_id, app, facility = "", "", ""
     try:
         try:

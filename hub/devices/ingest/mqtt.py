@@ -84,16 +84,14 @@ class Subscriber:
         logger.warning("MQTT: disconnected (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
-        from django.db import close_old_connections
-
-        from hub.devices.ingest.pipeline import Refusal, message_from_json, message_ingest
+        from hub.devices.ingest.pipeline import Refusal, connection_ready, message_from_json, message_ingest
 
         self.received += 1
         where = topic_parts(message.topic)
         if where is None:
             return
         site, device = where
-        close_old_connections()
+        connection_ready()
         try:
             message_ingest(
                 message_from_json(payload=message.payload, site_code=site, device_key=device, path=IngestPath.MQTT)

@@ -81,3 +81,31 @@ def test_bad_messages_get_a_nack_and_store_nothing(mllp, bound, message, code, r
 def test_an_unbound_device_is_refused(mllp, monitor):
     ack = mllp_send(mllp, oru())
     assert msa(ack)[1] == "AE" and "unbound" in ack
+
+
+def test_messages_share_one_database_connection_and_a_dead_one_is_replaced(mllp, bound):
+    """The listener keeps its connection between messages (one per message cost more than the message), and a
+    connection PostgreSQL dropped meanwhile is replaced: at most the message that met it is refused."""
+    import psycopg
+    from django.db import connection
+
+    def backends() -> list[int]:
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            rows = other.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name <> 'pytest-main'"
+            ).fetchall()
+        return sorted(pid for (pid,) in rows)
+
+    connection.cursor().execute("SET application_name = 'pytest-main'")
+    assert msa(mllp_send(mllp, oru(control_id="K0")))[1] == "AA"
+    listener = backends()
+    for n in range(1, 6):
+        assert msa(mllp_send(mllp, oru(values={"hr": 70 + n, "spo2": 97}, control_id=f"K{n}")))[1] == "AA"
+    assert backends() == listener, "a new database connection was opened for a message"
+
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        for pid in listener:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    answers = [msa(mllp_send(mllp, oru(values={"hr": 80 + n, "spo2": 97}, control_id=f"D{n}")))[1] for n in range(3)]
+    assert answers[1:] == ["AA", "AA"], answers
