@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from hub.access.devices import treating_check
 from hub.access.patients import patient_visible
 from hub.api_errors import ConflictError, NotFoundError
-from hub.devices import fhir
+from hub.devices import caches, fhir
+from hub.devices.caches import CACHE_SECONDS
 from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority
 from hub.devices.events import frame_publish
 from hub.devices.models import Alarm, Device, Strip, Summary, Threshold
 
 logger = logging.getLogger(__name__)
-CACHE_SECONDS = 10.0
 STRIP_SECONDS = 10
 STRIP_FRAMES = 80  # newest live frames searched for a strip (a wave chunk every 0.25-1 s, numerics between)
 
@@ -81,7 +81,7 @@ def threshold_set(*, user, patient_ref: str, parameter: str, low: float | None, 
     threshold, _created = Threshold.objects.update_or_create(
         patient_ref=patient_ref, parameter=parameter, defaults={"low": low, "high": high, "updated_by": user}
     )
-    transaction.on_commit(caches_clear)
+    transaction.on_commit(caches.changed)
     return threshold
 
 
@@ -295,8 +295,7 @@ def alarm_acknowledge(*, alarm_id: int, user) -> Alarm:
             owner=owner,
         )
         alarm.save(update_fields=["acknowledged_at", "acknowledged_by", "detected_issue_id"])
-    with _lock:
-        _open.pop(alarm.device_id, None)
+    caches.changed()  # the ingest may raise the condition again
     frame_publish(patient_ref=alarm.patient_ref, frame=alarm_frame(alarm))
     return alarm
 

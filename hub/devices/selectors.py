@@ -1,5 +1,6 @@
-"""Reads of the device path: a device and its bindings by (site, key) for ingest (cached per process for a few
-seconds), a patient's devices, trends from the per-minute summaries, open alarms, Prometheus gauges."""
+"""Reads of the device path: a device and its bindings by (site, key) for ingest (cached per process, see
+``hub.devices.caches``), a patient's devices, trends from the per-minute summaries, open alarms, Prometheus
+gauges."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from hub.devices.caches import CACHE_SECONDS
 from hub.devices.models import Alarm, Binding, Device, Rejection, Summary
-
-CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from django.utils.translation import gettext as _
 from hub.access.devices import device_manage_check
 from hub.access.patients import patient_visible
 from hub.api_errors import ConflictError, DomainError
-from hub.devices import fhir
+from hub.devices import caches, fhir
 from hub.devices.constants import DeviceKind
 from hub.devices.models import Binding, Device, SiteMqttCredential
-from hub.devices.selectors import device_cache_clear
 
 
 @transaction.atomic
@@ -69,7 +68,7 @@ def device_bind(*, device: Device, patient_ref: str, user, start=None) -> Bindin
     binding.fhir_id = fhir.fhir_store(resource=fhir.use_statement_resource(binding), owner=device.site.code)
     binding.save(update_fields=["fhir_id"])
     device_patient_sync(device=device, patient_ref=patient_ref)
-    transaction.on_commit(device_cache_clear)
+    transaction.on_commit(caches.changed)
     return binding
 
 
@@ -83,7 +82,7 @@ def device_unbind(*, device: Device, user) -> None:
     for binding in bindings:
         _binding_end(binding, at=timezone.now())
     device_patient_sync(device=device, patient_ref="")
-    transaction.on_commit(device_cache_clear)
+    transaction.on_commit(caches.changed)
 
 
 def _binding_end(binding: Binding, *, at) -> None:
@@ -129,7 +128,7 @@ def device_bind_internal(*, device: Device, patient_ref: str) -> Binding:
     binding.fhir_id = fhir.fhir_store(resource=fhir.use_statement_resource(binding), owner=device.site.code)
     binding.save(update_fields=["fhir_id"])
     device_patient_sync(device=device, patient_ref=patient_ref)
-    transaction.on_commit(device_cache_clear)
+    transaction.on_commit(caches.changed)
     return binding
 
 

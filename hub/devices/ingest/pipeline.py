@@ -191,8 +191,10 @@ def connection_ready() -> None:
 # -- checking and recording --------------------------------------------------------------------------------------
 def message_ingest(message: Message) -> Accepted:
     """Check ``message`` whole and record it; ``Refusal`` (recorded as a dead letter) if any of it is wrong."""
+    from hub.devices.caches import fresh
     from hub.observability.metrics import device_message_observed
 
+    fresh()
     try:
         device, patient_ref = _check(message)
     except Refusal as refusal:

@@ -109,3 +109,24 @@ def test_messages_share_one_database_connection_and_a_dead_one_is_replaced(mllp,
             other.execute("SELECT pg_terminate_backend(%s)", [pid])
     answers = [msa(mllp_send(mllp, oru(values={"hr": 80 + n, "spo2": 97}, control_id=f"D{n}")))[1] for n in range(3)]
     assert answers[1:] == ["AA", "AA"], answers
+
+
+def test_a_binding_ended_by_another_process_reaches_the_ingest_within_a_second(mllp, bound):
+    """The ingest caches a device's bindings; a change committed by another process (which announces it in the
+    shared cache, as ``hub.devices.caches.changed`` does) is seen within ``CHECK_SECONDS``, not at the cache's
+    expiry."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from hub.devices.caches import CHECK_SECONDS, GENERATION_KEY
+    from hub.devices.models import Binding
+
+    assert msa(mllp_send(mllp, oru(control_id="G1")))[1] == "AA"
+    Binding.objects.filter(device=bound, end__isnull=True).update(end=timezone.now())  # another process's change
+    assert msa(mllp_send(mllp, oru(control_id="G2")))[1] == "AA", "the bindings were expected to be cached"
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 1, None)
+    time.sleep(CHECK_SECONDS + 0.2)
+    assert msa(mllp_send(mllp, oru(control_id="G3")))[1:3] == ["AE", "G3"]
