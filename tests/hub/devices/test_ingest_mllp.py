@@ -1,8 +1,10 @@
 """HL7 v2 ORU^R01 over a real MLLP socket: each message answered with its ACK (AA recorded, AE refused, AR
-malformed); OBX-4 ordinals that change between messages do not matter (codes do)."""
+malformed); OBX-4 ordinals that change between messages do not matter (codes do); waves (OBX of type NA) reach
+the live buffer and the viewers as MQTT's wave chunks do, bad ones are refused whole."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -11,6 +13,7 @@ import pytest
 from hub.devices.ingest.buffer import buffer_recent
 from hub.devices.models import Rejection
 from hub.devices.simulator import mllp_send, oru_message
+from tests.hub.devices.conftest import receive
 
 
 @pytest.fixture
@@ -24,14 +27,20 @@ def mllp(transactional_db):
     server.stop()
 
 
-def oru(device="mon-03", site="county-a", values=None, control_id="C1", at=None):
+def oru(device="mon-03", site="county-a", values=None, control_id="C1", at=None, waves=None):
     return oru_message(
         site=site,
         device=device,
-        values=values or {"hr": 75, "spo2": 97, "sys": 120, "dia": 80},
+        values={"hr": 75, "spo2": 97, "sys": 120, "dia": 80} if values is None else values,
         at=at or time.time() + 1,
         control_id=control_id,
+        waves=waves,
     )
+
+
+def ecg_and_pleth(start=None):
+    start = start or time.time() + 0.5
+    return {"ecg2": (250, start, [0.1, 0.2, 1.1, -0.2] * 50), "pleth": (100, start, [50.0, 90.0] * 50)}
 
 
 def msa(ack: str) -> list[str]:
@@ -81,3 +90,65 @@ def test_bad_messages_get_a_nack_and_store_nothing(mllp, bound, message, code, r
 def test_an_unbound_device_is_refused(mllp, monitor):
     ack = mllp_send(mllp, oru())
     assert msa(ack)[1] == "AE" and "unbound" in ack
+
+
+def test_waves_in_na_rows_reach_the_live_buffer_as_wave_chunks(mllp, bound):
+    start = time.time() + 0.5  # the device was attached just now
+    ack = mllp_send(mllp, oru(control_id="W1", waves=ecg_and_pleth(start)))
+    assert msa(ack)[1:3] == ["AA", "W1"]
+    frame = buffer_recent(bound.pk, 1)[-1]
+    assert set(frame["waves"]) == {"ecg2", "pleth"}
+    ecg, pleth = frame["waves"]["ecg2"], frame["waves"]["pleth"]
+    assert ecg["rate"] == 250 and ecg["data"] == [0.1, 0.2, 1.1, -0.2] * 50
+    assert pleth["rate"] == 100 and len(pleth["data"]) == 100
+    assert abs(ecg["at"] - start) < 0.01  # OBX-14: the first sample's time, to the millisecond
+    assert frame["numerics"]["hr"] == 75  # numerics and waves of one message: one frame, as over MQTT
+
+
+def test_a_message_of_waves_only_is_taken_and_a_missing_period_uses_the_codes_rate(mllp, bound):
+    message = oru(values={}, waves={"ecg2": (250, time.time() + 0.5, [0.5] * 125)})
+    message = "\r".join(s for s in message.split("\r") if "MDC_ATTR_TIME_PD_SAMP" not in s)
+    assert msa(mllp_send(mllp, message))[1] == "AA"
+    assert buffer_recent(bound.pk, 1)[-1]["waves"]["ecg2"]["rate"] == 250
+
+
+def _with_ecg_samples(samples: str) -> str:
+    lines = oru(waves={"ecg2": (250, time.time() + 0.5, [0.1, 0.2])}).split("\r")
+    return "\r".join(line.replace("|0.1^0.2|", f"|{samples}|") if "|NA|131330" in line else line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "reason"),
+    [
+        (lambda: _with_ecg_samples("0.1^zero^0.3"), "AR", "malformed"),
+        (lambda: _with_ecg_samples("^".join(["0.1"] * 100_000)), "AR", "malformed"),
+        (lambda: _with_ecg_samples("0.1^99^0.3"), "AE", "impossible_value"),
+        (
+            lambda: _with_ecg_samples("0.1^0.2").replace("131330^MDC_ECG_ELEC_POTL_II", "999998^MDC_MYSTERY"),
+            "AE",
+            "unknown_code",
+        ),
+        (
+            lambda: _with_ecg_samples("0.1^0.2").replace("|4|264338^", "|0|264338^"),
+            "AR",
+            "malformed",
+        ),
+        (lambda: oru(values={"hr": 75}).replace("|NM|147842", "|NA|147842"), "AR", "malformed"),
+    ],
+)
+def test_bad_waves_get_a_nack_and_store_nothing(mllp, bound, message, code, reason):
+    ack = mllp_send(mllp, message())
+    assert msa(ack)[1] == code and reason in ack
+    rejection = Rejection.objects.get()
+    assert rejection.reason == reason and rejection.path == "mllp" and rejection.device_key == "mon-03"
+    assert buffer_recent(bound.pk, 5) == []
+
+
+async def test_hl7_waves_reach_the_live_viewers(mllp, viewer, bound, patient, dr_li_at_county_a):
+    socket = await viewer(dr_li_at_county_a, patient["id"])
+    await receive(socket, "snapshot")
+    ack = await asyncio.to_thread(mllp_send, mllp, oru(control_id="V1", waves=ecg_and_pleth()))
+    assert msa(ack)[1] == "AA"
+    frame = await receive(socket, "vitals")
+    assert frame["device"] == "mon-03" and frame["waves"]["ecg2"]["rate"] == 250
+    assert len(frame["waves"]["ecg2"]["data"]) == 200 and len(frame["waves"]["pleth"]["data"]) == 100
