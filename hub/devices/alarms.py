@@ -22,11 +22,10 @@ from hub.devices import fhir
 from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority
 from hub.devices.events import frame_publish
 from hub.devices.models import Alarm, Device, Strip, Summary, Threshold
+from hub.devices.strips import strips_around_alarm, strips_complete
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 10.0
-STRIP_SECONDS = 10
-STRIP_FRAMES = 80  # newest live frames searched for a strip (a wave chunk every 0.25-1 s, numerics between)
 
 _limits: dict[str, tuple[dict, float]] = {}
 _open: dict[int, tuple[set[str], float]] = {}
@@ -211,10 +210,9 @@ def alarm_raise(
         _open.setdefault(device_id, (set(), time.monotonic()))[0].add(condition)
     frame_publish(patient_ref=patient_ref, frame=alarm_frame(alarm))
     try:
-        for parameter in ("ecg2", "pleth"):
-            strip_save(device_id=device_id, parameter=parameter, alarm=alarm)
+        strips_around_alarm(alarm)
     except Exception:
-        logger.exception("strip around alarm %s not kept", alarm.pk)
+        logger.exception("strips around alarm %s not kept", alarm.pk)
     return alarm
 
 
@@ -365,65 +363,5 @@ def retention_purge() -> int:
 def housekeeping() -> None:
     devices_offline_check()
     alarms_escalate()
+    strips_complete()
     retention_purge()
-
-
-# -- strips ----------------------------------------------------------------------------------------------------
-def strip_save(*, device_id: int, parameter: str, alarm: Alarm | None = None, user=None, seconds: int = STRIP_SECONDS):
-    """The last ``seconds`` of a wave from the live buffer, kept as a Strip and an Observation (valueSampledData)."""
-    from hub.devices.ingest.buffer import buffer_recent
-
-    wave = BY_KEY.get(parameter)
-    if wave is None or not wave.wave:
-        raise NotFoundError(_("No such wave."))
-    chunks = [f["waves"][parameter] for f in buffer_recent(device_id, STRIP_FRAMES) if parameter in f.get("waves", {})]
-    if not chunks:
-        if user is not None:
-            from hub.api_errors import DomainError
-
-            raise DomainError(_("No %(wave)s wave received lately.") % {"wave": wave.label}, code="no_wave")
-        return None
-    rate = chunks[-1]["rate"]
-    samples: list[float] = []
-    for chunk in reversed(chunks):
-        if chunk["rate"] != rate:
-            break
-        samples[:0] = chunk["data"]
-        start = chunk["at"]
-        if len(samples) >= seconds * rate:
-            break
-    from datetime import UTC, datetime
-
-    device = Device.objects.select_related("site").get(pk=device_id)
-    patient_ref = (
-        alarm.patient_ref
-        if alarm
-        else device.bindings.filter(end__isnull=True).values_list("patient_ref", flat=True).first()
-    )
-    if not patient_ref:
-        return None
-    at = datetime.fromtimestamp(start, tz=UTC)
-    with transaction.atomic():
-        strip = Strip.objects.create(
-            device=device,
-            patient_ref=patient_ref,
-            parameter=parameter,
-            start=at,
-            rate=rate,
-            samples=samples,
-            alarm=alarm,
-            saved_by=user,
-        )
-        strip.observation_id = fhir.fhir_store(
-            resource=fhir.wave_observation(
-                parameter=wave,
-                samples=samples,
-                rate=rate,
-                patient_ref=patient_ref,
-                device_fhir_id=device.fhir_id,
-                at=at,
-            ),
-            owner=device.site.code,
-        )
-        strip.save(update_fields=["observation_id"])
-    return strip
