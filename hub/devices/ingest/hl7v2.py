@@ -215,4 +215,4 @@ def _fill(message: Message, parsed, msh) -> None:
     if any(not wave.rate for wave in message.waves):
         raise Refusal("malformed", _("A wave needs its sample period (MDC_ATTR_TIME_PD_SAMP)."))
     if not message.numerics and not message.waves:
-        raise Refusal("malformed", _("The message has no numeric values."))
+        raise Refusal("malformed", _("The message has no numeric values or waves."))
