@@ -6,6 +6,7 @@ acknowledged by one of them (a DetectedIssue with its mitigation) or escalated w
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from datetime import date, timedelta
@@ -17,9 +18,10 @@ from django.utils.translation import gettext as _
 
 from hub.access.devices import treating_check
 from hub.access.patients import patient_visible
-from hub.api_errors import ConflictError, NotFoundError
+from hub.api_errors import ConflictError, DomainError, NotFoundError
 from hub.devices import fhir
-from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority
+from hub.devices.audit import limits_audited
+from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority, Parameter
 from hub.devices.events import frame_publish
 from hub.devices.models import Alarm, Device, Strip, Summary, Threshold
 from hub.devices.strips import strips_around_alarm, strips_complete
@@ -50,16 +52,21 @@ def age_group(birth_date: str | None, today: date | None = None) -> str:
     return "infant" if years < 1 else "child" if years < 12 else "adult"
 
 
+def _defaults_of(patient_ref: str) -> dict[str, tuple]:
+    """The default limits of the patient's age group."""
+    from fhir_gateway.public import contents_of
+
+    fhir_id = patient_ref.partition("/")[2]
+    patient = contents_of(resource_type="Patient", fhir_ids=[fhir_id]).get(fhir_id) or {}
+    return dict(DEFAULT_LIMITS[age_group(patient.get("birthDate"))])
+
+
 def limits_of(patient_ref: str) -> dict[str, tuple]:
     """``{parameter: (low, high, critical low, critical high)}``: the patient's own limits over the defaults."""
     entry = _limits.get(patient_ref)
     if entry is not None and time.monotonic() - entry[1] < CACHE_SECONDS:
         return entry[0]
-    from fhir_gateway.public import contents_of
-
-    fhir_id = patient_ref.partition("/")[2]
-    patient = contents_of(resource_type="Patient", fhir_ids=[fhir_id]).get(fhir_id) or {}
-    limits = dict(DEFAULT_LIMITS[age_group(patient.get("birthDate"))])
+    limits = _defaults_of(patient_ref)
     for threshold in Threshold.objects.filter(patient_ref=patient_ref):
         default = limits.get(threshold.parameter, (None, None, None, None))
         limits[threshold.parameter] = (threshold.low, threshold.high, default[2], default[3])
@@ -68,19 +75,56 @@ def limits_of(patient_ref: str) -> dict[str, tuple]:
     return limits
 
 
-@transaction.atomic
-def threshold_set(*, user, patient_ref: str, parameter: str, low: float | None, high: float | None) -> Threshold:
-    treating_check(user, patient_ref)
-    if parameter not in BY_KEY or BY_KEY[parameter].wave:
-        raise NotFoundError(_("No such parameter."))
-    if low is not None and high is not None and low >= high:
-        from hub.api_errors import DomainError
+def limits_table(patient_ref: str) -> list[dict]:
+    """Each parameter's alarm limits as the live page shows them: ``{parameter, low, high, own}`` (``own``: the
+    patient's own limits, else the age group's defaults), in the order of the parameters."""
+    defaults = _defaults_of(patient_ref)
+    own = {t.parameter: t for t in Threshold.objects.filter(patient_ref=patient_ref)}
+    rows = []
+    for key, parameter in BY_KEY.items():
+        if key in own:
+            rows.append({"parameter": parameter, "low": own[key].low, "high": own[key].high, "own": True})
+        elif key in defaults:
+            rows.append({"parameter": parameter, "low": defaults[key][0], "high": defaults[key][1], "own": False})
+    return rows
 
+
+def limits_access(*, user, patient_ref: str) -> None:
+    """May ``user`` change the patient's alarm limits (``treating_check``)? A refusal goes into the audit trail."""
+    try:
+        treating_check(user, patient_ref)
+    except DomainError as refusal:
+        limits_audited(user=user, patient_ref=patient_ref, status=refusal.status)
+        raise
+
+
+def threshold_check(*, parameter: str, low: float | None, high: float | None) -> Parameter:
+    """The parameter, if ``low`` and ``high`` are limits it can have (``DomainError`` saying why not)."""
+    found = BY_KEY.get(parameter)
+    if found is None or found.wave:
+        raise NotFoundError(_("No such parameter."))
+    for value in (low, high):
+        if value is not None and (not math.isfinite(value) or not found.low <= value <= found.high):
+            raise DomainError(
+                _("%(label)s limits are between %(low)s and %(high)s.")
+                % {"label": found.label, "low": f"{found.low:g}", "high": f"{found.high:g}"},
+                code="impossible_value",
+            )
+    if low is not None and high is not None and low >= high:
         raise DomainError(_("The low limit must be below the high limit."))
-    threshold, _created = Threshold.objects.update_or_create(
-        patient_ref=patient_ref, parameter=parameter, defaults={"low": low, "high": high, "updated_by": user}
-    )
-    transaction.on_commit(caches_clear)
+    return found
+
+
+def threshold_set(*, user, patient_ref: str, parameter: str, low: float | None, high: float | None) -> Threshold:
+    """A treating clinician sets the patient's limits for one parameter (None: no limit); audited."""
+    limits_access(user=user, patient_ref=patient_ref)
+    threshold_check(parameter=parameter, low=low, high=high)
+    with transaction.atomic():
+        threshold, _created = Threshold.objects.update_or_create(
+            patient_ref=patient_ref, parameter=parameter, defaults={"low": low, "high": high, "updated_by": user}
+        )
+        limits_audited(user=user, patient_ref=patient_ref, status=200, parameter=parameter, low=low, high=high)
+        transaction.on_commit(caches_clear)
     return threshold
 
 
