@@ -13,18 +13,23 @@ import pytest
 from hub.devices.ingest.buffer import buffer_recent
 from hub.devices.models import Rejection
 from hub.devices.simulator import mllp_send, oru_message
-from tests.hub.devices.conftest import receive
+from tests.hub.devices.conftest import receive, wait_for
 
 
 @pytest.fixture
-def mllp(transactional_db):
+def mllp_server(transactional_db):
     from hub.devices.ingest.mllp import MllpServer
 
     server = MllpServer(port=0).start()
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mllp(mllp_server):
+    sock = socket.create_connection(("127.0.0.1", mllp_server.port), timeout=10)
     yield sock
     sock.close()
-    server.stop()
 
 
 def oru(device="mon-03", site="county-a", values=None, control_id="C1", at=None, waves=None):
@@ -152,3 +157,26 @@ async def test_hl7_waves_reach_the_live_viewers(mllp, viewer, bound, patient, dr
     frame = await receive(socket, "vitals")
     assert frame["device"] == "mon-03" and frame["waves"]["ecg2"]["rate"] == 250
     assert len(frame["waves"]["ecg2"]["data"]) == 200 and len(frame["waves"]["pleth"]["data"]) == 100
+
+
+def test_the_simulators_hl7_monitors_send_their_waves_too(mllp_server, bound):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hub.devices.models import Binding
+    from hub.devices.selectors import device_cache_clear
+    from hub.devices.simulator import Physiology, SimDevice, Simulator
+
+    Binding.objects.filter(device=bound).update(start=timezone.now() - timedelta(minutes=1))  # attached a while ago
+    device_cache_clear()
+    device = SimDevice("county-a", "mon-03", Physiology(seed=3), waves=True, hl7=True)
+    simulator = Simulator([device], mllp=("127.0.0.1", mllp_server.port)).start()
+    try:
+        frame = wait_for(lambda: next((f for f in buffer_recent(bound.pk, 5) if f.get("waves")), None))
+        wait_for(lambda: simulator.acks.get("AA"))  # its ACK read back
+    finally:
+        simulator.stop()
+    assert frame["waves"]["ecg2"]["rate"] == 250 and len(frame["waves"]["ecg2"]["data"]) == 250
+    assert frame["waves"]["pleth"]["rate"] == 100 and len(frame["waves"]["pleth"]["data"]) == 100
+    assert set(simulator.acks) == {"AA"} and not Rejection.objects.exists()
