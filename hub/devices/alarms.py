@@ -6,6 +6,7 @@ acknowledged by one of them (a DetectedIssue with its mitigation) or escalated w
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from datetime import date, timedelta
@@ -17,16 +18,16 @@ from django.utils.translation import gettext as _
 
 from hub.access.devices import treating_check
 from hub.access.patients import patient_visible
-from hub.api_errors import ConflictError, NotFoundError
+from hub.api_errors import ConflictError, DomainError, NotFoundError
 from hub.devices import caches, fhir
+from hub.devices.audit import limits_audited
 from hub.devices.caches import CACHE_SECONDS
-from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority
+from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority, Parameter
 from hub.devices.events import frame_publish
 from hub.devices.models import Alarm, Device, Strip, Summary, Threshold
+from hub.devices.strips import strips_around_alarm, strips_complete
 
 logger = logging.getLogger(__name__)
-STRIP_SECONDS = 10
-STRIP_FRAMES = 80  # newest live frames searched for a strip (a wave chunk every 0.25-1 s, numerics between)
 
 _limits: dict[str, tuple[dict, float]] = {}
 _open: dict[int, tuple[set[str], float]] = {}
@@ -51,16 +52,21 @@ def age_group(birth_date: str | None, today: date | None = None) -> str:
     return "infant" if years < 1 else "child" if years < 12 else "adult"
 
 
+def _defaults_of(patient_ref: str) -> dict[str, tuple]:
+    """The default limits of the patient's age group."""
+    from fhir_gateway.public import contents_of
+
+    fhir_id = patient_ref.partition("/")[2]
+    patient = contents_of(resource_type="Patient", fhir_ids=[fhir_id]).get(fhir_id) or {}
+    return dict(DEFAULT_LIMITS[age_group(patient.get("birthDate"))])
+
+
 def limits_of(patient_ref: str) -> dict[str, tuple]:
     """``{parameter: (low, high, critical low, critical high)}``: the patient's own limits over the defaults."""
     entry = _limits.get(patient_ref)
     if entry is not None and time.monotonic() - entry[1] < CACHE_SECONDS:
         return entry[0]
-    from fhir_gateway.public import contents_of
-
-    fhir_id = patient_ref.partition("/")[2]
-    patient = contents_of(resource_type="Patient", fhir_ids=[fhir_id]).get(fhir_id) or {}
-    limits = dict(DEFAULT_LIMITS[age_group(patient.get("birthDate"))])
+    limits = _defaults_of(patient_ref)
     for threshold in Threshold.objects.filter(patient_ref=patient_ref):
         default = limits.get(threshold.parameter, (None, None, None, None))
         limits[threshold.parameter] = (threshold.low, threshold.high, default[2], default[3])
@@ -69,19 +75,56 @@ def limits_of(patient_ref: str) -> dict[str, tuple]:
     return limits
 
 
-@transaction.atomic
-def threshold_set(*, user, patient_ref: str, parameter: str, low: float | None, high: float | None) -> Threshold:
-    treating_check(user, patient_ref)
-    if parameter not in BY_KEY or BY_KEY[parameter].wave:
-        raise NotFoundError(_("No such parameter."))
-    if low is not None and high is not None and low >= high:
-        from hub.api_errors import DomainError
+def limits_table(patient_ref: str) -> list[dict]:
+    """Each parameter's alarm limits as the live page shows them: ``{parameter, low, high, own}`` (``own``: the
+    patient's own limits, else the age group's defaults), in the order of the parameters."""
+    defaults = _defaults_of(patient_ref)
+    own = {t.parameter: t for t in Threshold.objects.filter(patient_ref=patient_ref)}
+    rows = []
+    for key, parameter in BY_KEY.items():
+        if key in own:
+            rows.append({"parameter": parameter, "low": own[key].low, "high": own[key].high, "own": True})
+        elif key in defaults:
+            rows.append({"parameter": parameter, "low": defaults[key][0], "high": defaults[key][1], "own": False})
+    return rows
 
+
+def limits_access(*, user, patient_ref: str) -> None:
+    """May ``user`` change the patient's alarm limits (``treating_check``)? A refusal goes into the audit trail."""
+    try:
+        treating_check(user, patient_ref)
+    except DomainError as refusal:
+        limits_audited(user=user, patient_ref=patient_ref, status=refusal.status)
+        raise
+
+
+def threshold_check(*, parameter: str, low: float | None, high: float | None) -> Parameter:
+    """The parameter, if ``low`` and ``high`` are limits it can have (``DomainError`` saying why not)."""
+    found = BY_KEY.get(parameter)
+    if found is None or found.wave:
+        raise NotFoundError(_("No such parameter."))
+    for value in (low, high):
+        if value is not None and (not math.isfinite(value) or not found.low <= value <= found.high):
+            raise DomainError(
+                _("%(label)s limits are between %(low)s and %(high)s.")
+                % {"label": found.label, "low": f"{found.low:g}", "high": f"{found.high:g}"},
+                code="impossible_value",
+            )
+    if low is not None and high is not None and low >= high:
         raise DomainError(_("The low limit must be below the high limit."))
-    threshold, _created = Threshold.objects.update_or_create(
-        patient_ref=patient_ref, parameter=parameter, defaults={"low": low, "high": high, "updated_by": user}
-    )
-    transaction.on_commit(caches.changed)
+    return found
+
+
+def threshold_set(*, user, patient_ref: str, parameter: str, low: float | None, high: float | None) -> Threshold:
+    """A treating clinician sets the patient's limits for one parameter (None: no limit); audited."""
+    limits_access(user=user, patient_ref=patient_ref)
+    threshold_check(parameter=parameter, low=low, high=high)
+    with transaction.atomic():
+        threshold, _created = Threshold.objects.update_or_create(
+            patient_ref=patient_ref, parameter=parameter, defaults={"low": low, "high": high, "updated_by": user}
+        )
+        limits_audited(user=user, patient_ref=patient_ref, status=200, parameter=parameter, low=low, high=high)
+        transaction.on_commit(caches.changed)
     return threshold
 
 
@@ -211,10 +254,9 @@ def alarm_raise(
         _open.setdefault(device_id, (set(), time.monotonic()))[0].add(condition)
     frame_publish(patient_ref=patient_ref, frame=alarm_frame(alarm))
     try:
-        for parameter in ("ecg2", "pleth"):
-            strip_save(device_id=device_id, parameter=parameter, alarm=alarm)
+        strips_around_alarm(alarm)
     except Exception:
-        logger.exception("strip around alarm %s not kept", alarm.pk)
+        logger.exception("strips around alarm %s not kept", alarm.pk)
     return alarm
 
 
@@ -364,65 +406,5 @@ def retention_purge() -> int:
 def housekeeping() -> None:
     devices_offline_check()
     alarms_escalate()
+    strips_complete()
     retention_purge()
-
-
-# -- strips ----------------------------------------------------------------------------------------------------
-def strip_save(*, device_id: int, parameter: str, alarm: Alarm | None = None, user=None, seconds: int = STRIP_SECONDS):
-    """The last ``seconds`` of a wave from the live buffer, kept as a Strip and an Observation (valueSampledData)."""
-    from hub.devices.ingest.buffer import buffer_recent
-
-    wave = BY_KEY.get(parameter)
-    if wave is None or not wave.wave:
-        raise NotFoundError(_("No such wave."))
-    chunks = [f["waves"][parameter] for f in buffer_recent(device_id, STRIP_FRAMES) if parameter in f.get("waves", {})]
-    if not chunks:
-        if user is not None:
-            from hub.api_errors import DomainError
-
-            raise DomainError(_("No %(wave)s wave received lately.") % {"wave": wave.label}, code="no_wave")
-        return None
-    rate = chunks[-1]["rate"]
-    samples: list[float] = []
-    for chunk in reversed(chunks):
-        if chunk["rate"] != rate:
-            break
-        samples[:0] = chunk["data"]
-        start = chunk["at"]
-        if len(samples) >= seconds * rate:
-            break
-    from datetime import UTC, datetime
-
-    device = Device.objects.select_related("site").get(pk=device_id)
-    patient_ref = (
-        alarm.patient_ref
-        if alarm
-        else device.bindings.filter(end__isnull=True).values_list("patient_ref", flat=True).first()
-    )
-    if not patient_ref:
-        return None
-    at = datetime.fromtimestamp(start, tz=UTC)
-    with transaction.atomic():
-        strip = Strip.objects.create(
-            device=device,
-            patient_ref=patient_ref,
-            parameter=parameter,
-            start=at,
-            rate=rate,
-            samples=samples,
-            alarm=alarm,
-            saved_by=user,
-        )
-        strip.observation_id = fhir.fhir_store(
-            resource=fhir.wave_observation(
-                parameter=wave,
-                samples=samples,
-                rate=rate,
-                patient_ref=patient_ref,
-                device_fhir_id=device.fhir_id,
-                at=at,
-            ),
-            owner=device.site.code,
-        )
-        strip.save(update_fields=["observation_id"])
-    return strip

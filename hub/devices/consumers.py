@@ -108,8 +108,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def _strip(self, device_key: str, wave: str):
         from hub.access.devices import live_check
         from hub.api_errors import NotFoundError
-        from hub.devices.alarms import strip_save
         from hub.devices.selectors import devices_of_patient
+        from hub.devices.strips import strip_save
 
         live_check(self.scope["user"], self.patient_ref)
         device = next((d for d in devices_of_patient(self.patient_ref) if d.key == device_key), None)

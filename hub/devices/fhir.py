@@ -7,7 +7,7 @@ first, the device's MDC code second, UCUM units, the device and the patient.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hub.devices.constants import (
     BP_PANEL,
@@ -160,10 +160,13 @@ def bp_observation(*, values: dict[str, float], patient_ref: str, device_fhir_id
 def wave_observation(
     *, parameter: Parameter, samples: list[float], rate: float, patient_ref: str, device_fhir_id: str, at: datetime
 ) -> dict:
-    """A chunk of a wave as ``valueSampledData`` (period in ms between samples)."""
+    """Seconds of a wave as ``valueSampledData`` (period in ms between samples); ``effectivePeriod``: from the
+    first sample to the end of the last."""
     resource = _observation(
         patient_ref=patient_ref, device_fhir_id=device_fhir_id, at=at, code=_code(parameter), vital=False
     )
+    del resource["effectiveDateTime"]
+    resource["effectivePeriod"] = {"start": _time(at), "end": _time(at + timedelta(seconds=len(samples) / rate))}
     resource["valueSampledData"] = {
         "origin": {"value": 0, "unit": parameter.ucum, "system": UCUM, "code": parameter.ucum},
         "period": round(1000.0 / rate, 6),

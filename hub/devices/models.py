@@ -132,6 +132,7 @@ class Alarm(models.Model):
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    strips_due_at = models.DateTimeField(null=True, blank=True)  # when the strips around it are cut
     flag_id = models.CharField(max_length=64, blank=True)
     observation_id = models.CharField(max_length=64, blank=True)
     detected_issue_id = models.CharField(max_length=64, blank=True)
@@ -144,6 +145,9 @@ class Alarm(models.Model):
             models.UniqueConstraint(
                 fields=["device", "condition"], condition=Q(acknowledged_at__isnull=True), name="alarm_one_open"
             )
+        ]
+        indexes = [
+            models.Index(fields=["strips_due_at"], condition=Q(strips_due_at__isnull=False), name="alarm_strips_due")
         ]
 
     def __str__(self) -> str:

@@ -145,9 +145,29 @@ def json_payload(values: dict[str, float], *, at: float, waves: dict | None = No
     return body
 
 
-def oru_message(*, site: str, device: str, values: dict[str, float], at: float, control_id: str) -> str:
+WAVE_OBX = {  # key: MDC code, reference id, unit (as IHE PCD's waveform content sends them)
+    "ecg2": ("131330", "MDC_ECG_ELEC_POTL_II", "266418^MDC_DIM_MILLI_VOLT^MDC"),
+    "pleth": ("150452", "MDC_PULS_OXIM_PLETH", "262656^MDC_DIM_DIMLESS^MDC"),
+}
+
+
+def hl7_ts(at: float) -> str:
+    moment = datetime.fromtimestamp(at, tz=UTC)
+    return moment.strftime("%Y%m%d%H%M%S") + f".{moment.microsecond // 1000:03d}+0000"
+
+
+def oru_message(
+    *,
+    site: str,
+    device: str,
+    values: dict[str, float],
+    at: float,
+    control_id: str,
+    waves: dict[str, tuple[float, float, list[float]]] | None = None,
+) -> str:
     """An IHE PCD-01 style ORU^R01: MDS / VMD / channel rows, then the metrics (ordinals shuffled on purpose:
-    receivers match on codes)."""
+    receivers match on codes); ``waves`` (key: (rate, time of the first sample, samples)) as NA rows, each
+    followed by its sample period (MDC_ATTR_TIME_PD_SAMP, ms)."""
     ts = datetime.fromtimestamp(at, tz=UTC).strftime("%Y%m%d%H%M%S+0000")
     segments = [
         f"MSH|^~\\&|{device}^^EUI-64|{site}|ALLIANCE-HUB|ALLIANCE|{ts}||ORU^R01^ORU_R01|{control_id}|P|2.6"
@@ -170,6 +190,16 @@ def oru_message(*, site: str, device: str, values: dict[str, float], at: float, 
             "st2": "MDC_ECG_AMPL_ST_II",
         }[key]
         segments.append(f"OBX|{i}|NM|{CODES[key]}^{name}^MDC|1.{i}.1.{i}|{values[key]}|{HL7_UNITS[key]}|||||R|||{ts}")
+    n = len(segments)
+    for key, (rate, start, data) in (waves or {}).items():
+        code, name, unit = WAVE_OBX[key]
+        samples = "^".join(f"{x:g}" for x in data)
+        segments.append(f"OBX|{n}|NA|{code}^{name}^MDC|1.1.2.{n}|{samples}|{unit}|||||R|||{hl7_ts(start)}")
+        period = f"{1000 / rate:g}"
+        segments.append(
+            f"OBX|{n + 1}|NM|67981^MDC_ATTR_TIME_PD_SAMP^MDC|1.1.2.{n}.1|{period}|264338^MDC_DIM_MILLI_SEC^MDC"
+        )
+        n += 2
     return "\r".join(segments) + "\r"
 
 
@@ -260,14 +290,23 @@ class Simulator:
                     sock = socket.create_connection(self.mllp, timeout=10)
                 for device in devices:
                     n += 1
+                    now = time.time()
+                    values = device.physiology.step()
+                    waves = None
+                    if device.waves:
+                        waves = {
+                            "ecg2": (250, now - 1, device.physiology.ecg(now - 1, 250, 250)),
+                            "pleth": (100, now - 1, device.physiology.pleth(now - 1, 100, 100)),
+                        }
                     answer = mllp_send(
                         sock,
                         oru_message(
                             site=device.site,
                             device=device.key,
-                            values=device.physiology.step(),
-                            at=time.time(),
+                            values=values,
+                            at=now,
                             control_id=f"SIM{n}",
+                            waves=waves,
                         ),
                     )
                     code = answer.split("MSA|", 1)[1][:2] if "MSA|" in answer else "??"

@@ -436,6 +436,9 @@ DEVICES_BACKFILL_HOURS = env_int("HUB_DEVICES_BACKFILL_HOURS", 24, minimum=1)  #
 DEVICES_OFFLINE_SECONDS = env_int("HUB_DEVICES_OFFLINE_SECONDS", 30, minimum=5)
 DEVICES_ESCALATE_SECONDS = env_int("HUB_DEVICES_ESCALATE_SECONDS", 120, minimum=5)
 DEVICES_BUFFER_FRAMES = env_int("HUB_DEVICES_BUFFER_FRAMES", 600, minimum=10)  # live frames kept per device
+# the strips kept around an alarm: seconds of ECG and pleth before it and after it (cut once "after" has passed)
+DEVICES_STRIP_BEFORE_SECONDS = env_int("HUB_DEVICES_STRIP_BEFORE_SECONDS", 10, minimum=0)
+DEVICES_STRIP_AFTER_SECONDS = env_int("HUB_DEVICES_STRIP_AFTER_SECONDS", 10, minimum=0)
 CELERY_BEAT_SCHEDULE["devices-housekeeping"] = {"task": "devices.housekeeping", "schedule": 10.0}
 # --- end of devices ----------------------------------------------------------------
 NOTIFICATION_KEEP_DAYS = 90  # notifications older than this are deleted (daily), so replay reaches back that far

@@ -20,7 +20,7 @@ from hub.access.devices import (
 )
 from hub.api_errors import DomainError, NotFoundError
 from hub.api_schema import errors
-from hub.devices import alarms, selectors, services
+from hub.devices import alarms, selectors, services, strips
 from hub.devices.constants import BY_KEY, DeviceKind, IngestPath
 from hub.devices.ingest.buffer import buffer_recent
 from hub.devices.ingest.pipeline import Refusal, message_from_json, message_ingest
@@ -356,7 +356,7 @@ class StripApi(APIView):
         )
         if device is None:
             raise NotFoundError(_("No such device attached to this patient."))
-        strip = alarms.strip_save(
+        strip = strips.strip_save(
             device_id=device.pk,
             parameter=data.validated_data["wave"],
             user=request.user,

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:device_id>/binding", views.bind, name="bind"),
     path("rejections/", views.rejections, name="rejections"),
     path("patients/<str:patient_id>/live/", views.live, name="live"),
+    path("patients/<str:patient_id>/limits/", views.limits, name="limits"),
 ]

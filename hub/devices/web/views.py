@@ -6,14 +6,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hub.access.devices import device_manage_check, devices_manageable, devices_site, live_visible
-from hub.api_errors import DomainError
-from hub.devices import selectors, services
+from hub.access.devices import device_manage_check, devices_manageable, devices_site, live_visible, treating_check
+from hub.api_errors import DomainError, NotFoundError
+from hub.devices import alarms, selectors, services
 from hub.devices.constants import DeviceKind
 from hub.devices.models import Device, Rejection
 
@@ -94,9 +96,79 @@ def rejections(request):
     return render(request, "devices/rejections.html", {"rows": rows.order_by("-received_at")[:200]})
 
 
+UNITS_SHOWN = {"mm[Hg]": "mmHg", "Cel": "°C", "cm[H2O]": "cmH2O", "1": ""}
+
+
+def _live_page(request, patient_ref: str, *, errors: dict | None = None, typed: dict | None = None, status=200):
+    """The live page with the patient's alarm limits, editable for the treating clinicians (``treating_check``);
+    ``errors`` and ``typed``: a refused change's message and values, shown in its row."""
+    try:
+        treating_check(request.user, patient_ref)
+        editable = True
+    except DomainError:
+        editable = False
+    rows = []
+    for row in alarms.limits_table(patient_ref):
+        key = row["parameter"].key
+        low, high = (typed or {}).get(key) or (_text(row["low"]), _text(row["high"]))
+        rows.append(
+            {
+                **row,
+                "key": key,
+                "unit": UNITS_SHOWN.get(row["parameter"].ucum, row["parameter"].ucum),
+                "low_text": low,
+                "high_text": high,
+                "error": (errors or {}).get(key, ""),
+            }
+        )
+    context = {"patient_ref": patient_ref, "limits": rows, "limits_editable": editable}
+    return render(request, "devices/live.html", context, status=status)
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _number(text: str) -> float | None:
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise DomainError(_("Enter a number, or leave it empty for no limit.")) from exc
+
+
 @login_required
 def live(request, patient_id: str):
     patient_ref = f"Patient/{patient_id}"
     if not live_visible(request.user, patient_ref):
         raise Http404(_("No such patient."))
-    return render(request, "devices/live.html", {"patient_ref": patient_ref})
+    return _live_page(request, patient_ref)
+
+
+@login_required
+@require_POST
+def limits(request, patient_id: str):
+    """A treating clinician changes one parameter's alarm limits (``alarms.threshold_set``, as the API does)."""
+    patient_ref = f"Patient/{patient_id}"
+    try:
+        alarms.limits_access(user=request.user, patient_ref=patient_ref)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        raise PermissionDenied(exc.message) from exc
+    parameter = request.POST.get("parameter", "")[:16]
+    typed = (request.POST.get("low", "")[:32], request.POST.get("high", "")[:32])
+    try:
+        alarms.threshold_set(
+            user=request.user,
+            patient_ref=patient_ref,
+            parameter=parameter,
+            low=_number(typed[0]),
+            high=_number(typed[1]),
+        )
+    except DomainError as exc:
+        return _live_page(request, patient_ref, errors={parameter: exc.message}, typed={parameter: typed}, status=400)
+    messages.success(request, _("Alarm limits saved."))
+    return redirect(reverse("devices-web:live", args=[patient_id]) + "#dv-limits")

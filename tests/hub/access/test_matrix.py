@@ -329,6 +329,24 @@ ATTACHED_FILE = {"county_doctor": {"upload"}, "specialist": {"upload"}}
 # site's system with a device scope (system/*.write includes it), through a monitor attached to the patient.
 DEVICE_LIVE = {actor: RECORD_VIEW[actor] & {"a_patient", "b_patient", "shared_patient"} for actor in RECORD_VIEW}
 DEVICE_INGEST = {"site_system": {"a_patient", "shared_patient"}}
+# A patient's alarm limits: the treating clinicians (county doctors and specialists who may read the patient).
+DEVICE_LIMITS = {"county_doctor": {"a_patient", "shared_patient"}, "specialist": {"shared_patient"}}
+
+
+def _limits_stored(payload, r) -> bool:
+    from hub.devices.models import Threshold
+
+    return Threshold.objects.filter(patient_ref=r.ref, parameter="hr", low=45, high=125).exists()
+
+
+def _limits_page(c, h, r):
+    """The live page's limits form; its success is a redirect back to the live page (seen as a 200)."""
+    from types import SimpleNamespace
+
+    response = c.post(f"/devices/patients/{r.id}/limits/", {"parameter": "hr", "low": "45", "high": "125"}, **h)
+    if response.status_code == 302 and "/live/" in response["Location"]:
+        return SimpleNamespace(status_code=200, content=b"{}")
+    return response
 
 
 def _monitor_of(record: Record):
@@ -566,6 +584,16 @@ ROWS = [
         ),
         {},  # nobody: no wave has been received (those who may see the patient learn only "no such device")
     ),
+    Row(
+        "device limits API",
+        {"patient"},
+        lambda c, h, r: _json(
+            c, "put", f"/api/devices/patients/{r.id}/thresholds/hr", h, {"low": 45, "high": 125}, "application/json"
+        ),
+        DEVICE_LIMITS,
+        shown=_limits_stored,
+    ),
+    Row("device limits page", {"patient"}, _limits_page, DEVICE_LIMITS, shown=_limits_stored),
     Row(
         "device ingest",
         {"patient"},

@@ -9,6 +9,9 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from tests.factories import patient_resource
 from tests.hub.referrals.conftest import store
@@ -136,3 +139,36 @@ def wait_for(predicate, timeout: float = 10.0):
             return value
         time.sleep(0.05)
     raise AssertionError("timed out waiting")
+
+
+@pytest.fixture
+async def viewer(token_for):
+    """``await viewer(user, patient_id)``: an open live-view websocket (or its close code when refused)."""
+    opened = []
+
+    async def make(user, patient_id: str):
+        from hub.asgi import application
+
+        headers = await database_sync_to_async(token_for)(user)
+        socket = WebsocketCommunicator(
+            application,
+            f"/ws/devices/patients/{patient_id}/",
+            headers=[(b"origin", b"http://127.0.0.1"), (b"authorization", headers["HTTP_AUTHORIZATION"].encode())],
+        )
+        connected, code = await socket.connect(timeout=5)
+        if not connected:
+            return code
+        opened.append(socket)
+        return socket
+
+    yield make
+    for socket in opened:
+        await socket.disconnect()
+    await database_sync_to_async(connections.close_all)()
+
+
+async def receive(socket, kind: str, timeout: float = 5) -> dict:
+    while True:
+        frame = await socket.receive_json_from(timeout=timeout)
+        if frame.get("type") == kind:
+            return frame

@@ -1,8 +1,10 @@
 """HL7 v2 ORU^R01 over a real MLLP socket: each message answered with its ACK (AA recorded, AE refused, AR
-malformed); OBX-4 ordinals that change between messages do not matter (codes do)."""
+malformed); OBX-4 ordinals that change between messages do not matter (codes do); waves (OBX of type NA) reach
+the live buffer and the viewers as MQTT's wave chunks do, bad ones are refused whole."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -11,27 +13,39 @@ import pytest
 from hub.devices.ingest.buffer import buffer_recent
 from hub.devices.models import Rejection
 from hub.devices.simulator import mllp_send, oru_message
+from tests.hub.devices.conftest import receive, wait_for
 
 
 @pytest.fixture
-def mllp(transactional_db):
+def mllp_server(transactional_db):
     from hub.devices.ingest.mllp import MllpServer
 
     server = MllpServer(port=0).start()
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    yield sock
-    sock.close()
+    yield server
     server.stop()
 
 
-def oru(device="mon-03", site="county-a", values=None, control_id="C1", at=None):
+@pytest.fixture
+def mllp(mllp_server):
+    sock = socket.create_connection(("127.0.0.1", mllp_server.port), timeout=10)
+    yield sock
+    sock.close()
+
+
+def oru(device="mon-03", site="county-a", values=None, control_id="C1", at=None, waves=None):
     return oru_message(
         site=site,
         device=device,
-        values=values or {"hr": 75, "spo2": 97, "sys": 120, "dia": 80},
+        values={"hr": 75, "spo2": 97, "sys": 120, "dia": 80} if values is None else values,
         at=at or time.time() + 1,
         control_id=control_id,
+        waves=waves,
     )
+
+
+def ecg_and_pleth(start=None):
+    start = start or time.time() + 0.5
+    return {"ecg2": (250, start, [0.1, 0.2, 1.1, -0.2] * 50), "pleth": (100, start, [50.0, 90.0] * 50)}
 
 
 def msa(ack: str) -> list[str]:
@@ -130,3 +144,88 @@ def test_a_binding_ended_by_another_process_reaches_the_ingest_within_a_second(m
         cache.set(GENERATION_KEY, 1, None)
     time.sleep(CHECK_SECONDS + 0.2)
     assert msa(mllp_send(mllp, oru(control_id="G3")))[1:3] == ["AE", "G3"]
+
+
+def test_waves_in_na_rows_reach_the_live_buffer_as_wave_chunks(mllp, bound):
+    start = time.time() + 0.5  # the device was attached just now
+    ack = mllp_send(mllp, oru(control_id="W1", waves=ecg_and_pleth(start)))
+    assert msa(ack)[1:3] == ["AA", "W1"]
+    frame = buffer_recent(bound.pk, 1)[-1]
+    assert set(frame["waves"]) == {"ecg2", "pleth"}
+    ecg, pleth = frame["waves"]["ecg2"], frame["waves"]["pleth"]
+    assert ecg["rate"] == 250 and ecg["data"] == [0.1, 0.2, 1.1, -0.2] * 50
+    assert pleth["rate"] == 100 and len(pleth["data"]) == 100
+    assert abs(ecg["at"] - start) < 0.01  # OBX-14: the first sample's time, to the millisecond
+    assert frame["numerics"]["hr"] == 75  # numerics and waves of one message: one frame, as over MQTT
+
+
+def test_a_message_of_waves_only_is_taken_and_a_missing_period_uses_the_codes_rate(mllp, bound):
+    message = oru(values={}, waves={"ecg2": (250, time.time() + 0.5, [0.5] * 125)})
+    message = "\r".join(s for s in message.split("\r") if "MDC_ATTR_TIME_PD_SAMP" not in s)
+    assert msa(mllp_send(mllp, message))[1] == "AA"
+    assert buffer_recent(bound.pk, 1)[-1]["waves"]["ecg2"]["rate"] == 250
+
+
+def _with_ecg_samples(samples: str) -> str:
+    lines = oru(waves={"ecg2": (250, time.time() + 0.5, [0.1, 0.2])}).split("\r")
+    return "\r".join(line.replace("|0.1^0.2|", f"|{samples}|") if "|NA|131330" in line else line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "reason"),
+    [
+        (lambda: _with_ecg_samples("0.1^zero^0.3"), "AR", "malformed"),
+        (lambda: _with_ecg_samples("^".join(["0.1"] * 100_000)), "AR", "malformed"),
+        (lambda: _with_ecg_samples("0.1^99^0.3"), "AE", "impossible_value"),
+        (
+            lambda: _with_ecg_samples("0.1^0.2").replace("131330^MDC_ECG_ELEC_POTL_II", "999998^MDC_MYSTERY"),
+            "AE",
+            "unknown_code",
+        ),
+        (
+            lambda: _with_ecg_samples("0.1^0.2").replace("|4|264338^", "|0|264338^"),
+            "AR",
+            "malformed",
+        ),
+        (lambda: oru(values={"hr": 75}).replace("|NM|147842", "|NA|147842"), "AR", "malformed"),
+    ],
+)
+def test_bad_waves_get_a_nack_and_store_nothing(mllp, bound, message, code, reason):
+    ack = mllp_send(mllp, message())
+    assert msa(ack)[1] == code and reason in ack
+    rejection = Rejection.objects.get()
+    assert rejection.reason == reason and rejection.path == "mllp" and rejection.device_key == "mon-03"
+    assert buffer_recent(bound.pk, 5) == []
+
+
+async def test_hl7_waves_reach_the_live_viewers(mllp, viewer, bound, patient, dr_li_at_county_a):
+    socket = await viewer(dr_li_at_county_a, patient["id"])
+    await receive(socket, "snapshot")
+    ack = await asyncio.to_thread(mllp_send, mllp, oru(control_id="V1", waves=ecg_and_pleth()))
+    assert msa(ack)[1] == "AA"
+    frame = await receive(socket, "vitals")
+    assert frame["device"] == "mon-03" and frame["waves"]["ecg2"]["rate"] == 250
+    assert len(frame["waves"]["ecg2"]["data"]) == 200 and len(frame["waves"]["pleth"]["data"]) == 100
+
+
+def test_the_simulators_hl7_monitors_send_their_waves_too(mllp_server, bound):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hub.devices.models import Binding
+    from hub.devices.selectors import device_cache_clear
+    from hub.devices.simulator import Physiology, SimDevice, Simulator
+
+    Binding.objects.filter(device=bound).update(start=timezone.now() - timedelta(minutes=1))  # attached a while ago
+    device_cache_clear()
+    device = SimDevice("county-a", "mon-03", Physiology(seed=3), waves=True, hl7=True)
+    simulator = Simulator([device], mllp=("127.0.0.1", mllp_server.port)).start()
+    try:
+        frame = wait_for(lambda: next((f for f in buffer_recent(bound.pk, 5) if f.get("waves")), None))
+        wait_for(lambda: simulator.acks.get("AA"))  # its ACK read back
+    finally:
+        simulator.stop()
+    assert frame["waves"]["ecg2"]["rate"] == 250 and len(frame["waves"]["ecg2"]["data"]) == 250
+    assert frame["waves"]["pleth"]["rate"] == 100 and len(frame["waves"]["pleth"]["data"]) == 100
+    assert set(simulator.acks) == {"AA"} and not Rejection.objects.exists()

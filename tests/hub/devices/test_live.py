@@ -7,47 +7,16 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 
 from hub.asgi import application
 from hub.devices.ingest.pipeline import message_from_json, message_ingest
-from tests.hub.devices.conftest import vitals
+from tests.hub.devices.conftest import receive, vitals
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-async def viewer(token_for):
-    opened = []
-
-    async def make(user, patient_id: str):
-        headers = await database_sync_to_async(token_for)(user)
-        socket = WebsocketCommunicator(
-            application,
-            f"/ws/devices/patients/{patient_id}/",
-            headers=[(b"origin", b"http://127.0.0.1"), (b"authorization", headers["HTTP_AUTHORIZATION"].encode())],
-        )
-        connected, code = await socket.connect(timeout=5)
-        if not connected:
-            return code
-        opened.append(socket)
-        return socket
-
-    yield make
-    for socket in opened:
-        await socket.disconnect()
-    await database_sync_to_async(connections.close_all)()
-
-
 def ingest(body, key="mon-03"):
     return message_ingest(message_from_json(payload=body, site_code="county-a", device_key=key, path="mqtt"))
-
-
-async def receive(socket, kind: str, timeout: float = 5) -> dict:
-    while True:
-        frame = await socket.receive_json_from(timeout=timeout)
-        if frame.get("type") == kind:
-            return frame
 
 
 async def test_the_county_doctor_sees_live_numerics_and_the_open_is_audited(viewer, bound, patient, dr_li_at_county_a):
