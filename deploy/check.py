@@ -100,6 +100,33 @@ def compose_problems(path: Path = DEPLOY / "compose.yml") -> list[str]:
         file_name = Path(secret.get("file", "")).name
         if file_name not in made_by_init:
             problems.append(f"{path.name}: secret {secret_name}'s file {file_name} is not made by secrets/init.sh")
+    return problems + mqtt_user_problems(path.parent)
+
+
+def _acl_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def mqtt_user_problems(deploy: Path = DEPLOY) -> list[str]:
+    """The hub's MQTT user (``secrets/init.sh``: the user of ``mqtt_url`` and of its password-file line) is a
+    user of ``mosquitto.acl``: with an ACL file, a user it does not name may read no topic at all."""
+    init = (deploy / "secrets" / "init.sh").read_text(encoding="utf-8")
+    acl_users = {
+        line.split()[1] for line in _acl_lines((deploy / "mosquitto.acl").read_text()) if line.startswith("user ")
+    }
+    url_users = set(re.findall(r"mqtt://([^:@/'\"]+):", init))
+    passwd_users = set(re.findall(r"printf '([\w.-]+):%s\\n'[^\n]*> mosquitto_passwd", init))
+    problems = []
+    if not url_users:
+        problems.append("secrets/init.sh: makes no mqtt_url")
+    if url_users != passwd_users:
+        problems.append(
+            f"secrets/init.sh: mqtt_url's user {sorted(url_users)} is not the password file's {sorted(passwd_users)}"
+        )
+    for user in sorted(url_users - acl_users):
+        problems.append(
+            f"secrets/init.sh: the hub's MQTT user {user} has no block in mosquitto.acl (it could read nothing)"
+        )
     return problems
 
 
