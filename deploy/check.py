@@ -70,7 +70,7 @@ def compose_problems(path: Path = DEPLOY / "compose.yml") -> list[str]:
     declared_secrets = document.get("secrets") or {}
     known = hub_variables()
     services = document.get("services") or {}
-    beats = 0
+    beats = ingests = 0
     for name, service in services.items():
         where = f"{path.name}: service {name}"
         for secret in service.get("secrets") or []:
@@ -91,11 +91,15 @@ def compose_problems(path: Path = DEPLOY / "compose.yml") -> list[str]:
         command = " ".join(service.get("command") or []) if isinstance(service.get("command"), list) else ""
         if " beat" in f" {command}":
             beats += 1 * int((service.get("deploy") or {}).get("replicas", 1))
+        if "devices_ingest" in command:
+            ingests += int((service.get("deploy") or {}).get("replicas", 1))
         one_shot = service.get("restart") == "no"
         if not one_shot and "healthcheck" not in service and " beat" not in f" {command}":
             problems.append(f"{where}: no healthcheck")
     if beats != 1:
         problems.append(f"{path.name}: {beats} Celery beat processes (exactly one runs the periodic jobs)")
+    if ingests != 1:
+        problems.append(f"{path.name}: {ingests} device ingest processes (exactly one: manage.py devices_ingest)")
     for secret_name, secret in declared_secrets.items():
         file_name = Path(secret.get("file", "")).name
         if file_name not in made_by_init:
@@ -220,6 +224,16 @@ def k8s_problems(folder: Path = DEPLOY / "k8s") -> list[str]:
                     backend = rule_path["backend"]["service"]["name"]
                     if backend not in services:
                         problems.append(f"{where}: backend Service {backend} does not exist")
+    ingests = [
+        d
+        for d in workloads
+        if d["kind"] == "Deployment"
+        and any("devices_ingest" in " ".join(c.get("command") or []) for c in _containers(d))
+    ]
+    if len(ingests) != 1 or any(
+        d["spec"].get("replicas") != 1 or (d["spec"].get("strategy") or {}).get("type") != "Recreate" for d in ingests
+    ):
+        problems.append("k8s: device ingest (manage.py devices_ingest) must be one Deployment of one replica, Recreate")
     hub_config = config_maps.get("hub-config")
     if hub_config is None:
         problems.append("k8s: ConfigMap hub-config is missing")

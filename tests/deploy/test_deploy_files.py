@@ -33,8 +33,10 @@ def test_the_check_catches_a_second_beat_a_missing_probe_and_an_unknown_variable
     compose["services"]["beat"]["deploy"] = {"replicas": 2}
     del compose["services"]["web"]["healthcheck"]
     compose["services"]["web"]["environment"] = {"DATABSE_URL": "postgresql://typo"}
+    del compose["services"]["devices"]
     (deploy / "compose.yml").write_text(yaml.safe_dump(compose))
     found = check.compose_problems(deploy / "compose.yml")
+    assert any("0 device ingest processes" in line for line in found)
     assert any("2 Celery beat" in line for line in found)
     assert any("service web: no healthcheck" in line for line in found)
     assert any("DATABSE_URL is not read by the hub" in line for line in found)
