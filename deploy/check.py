@@ -2,13 +2,16 @@
 
 - ``compose.yml`` against the Compose Specification's JSON schema (``deploy/schemas/``), and against
   this project: the files it mounts exist or are made by ``secrets/init.sh``, every secret is declared,
-  every long-running service has a health check, exactly one beat, and every environment variable it
-  sets is one the hub reads (a typo would be ignored silently).
+  every long-running service has a health check, exactly one beat and one device ingest, every
+  environment variable it sets is one the hub reads (a typo would be ignored silently), and the hub's
+  MQTT user (``secrets/init.sh``) is a user of ``mosquitto.acl``.
 - ``k8s/`` (the files ``kustomization.yaml`` lists) against the Kubernetes schemas of the
   ``kubernetes-validate`` package (strict: unknown fields are errors), and: every Deployment's containers
-  have probes (beat excepted), beat is one replica replaced with ``Recreate``, every Service,
-  PodDisruptionBudget and Ingress points at something that exists, and every ConfigMap key is a
-  variable the hub reads.
+  have probes (beat excepted), beat and the device ingest are one replica replaced with ``Recreate``,
+  every Service, PodDisruptionBudget and Ingress points at something that exists, every ConfigMap key is
+  a variable the hub reads, no Ingress carries a snippet annotation (ingress-nginx refuses them by default),
+  and the broker has the ACL of ``mosquitto.acl``. With ``kubectl`` on the PATH the folder is also rendered
+  (``kubectl kustomize``, as ``kubectl apply -k`` does) and the rendered objects are checked against the schemas.
 
 Exit status 1 and one line per problem when anything is wrong. ``problems()`` is what the tests call.
 """
@@ -70,7 +73,7 @@ def compose_problems(path: Path = DEPLOY / "compose.yml") -> list[str]:
     declared_secrets = document.get("secrets") or {}
     known = hub_variables()
     services = document.get("services") or {}
-    beats = 0
+    beats = ingests = 0
     for name, service in services.items():
         where = f"{path.name}: service {name}"
         for secret in service.get("secrets") or []:
@@ -91,15 +94,46 @@ def compose_problems(path: Path = DEPLOY / "compose.yml") -> list[str]:
         command = " ".join(service.get("command") or []) if isinstance(service.get("command"), list) else ""
         if " beat" in f" {command}":
             beats += 1 * int((service.get("deploy") or {}).get("replicas", 1))
+        if "devices_ingest" in command:
+            ingests += int((service.get("deploy") or {}).get("replicas", 1))
         one_shot = service.get("restart") == "no"
         if not one_shot and "healthcheck" not in service and " beat" not in f" {command}":
             problems.append(f"{where}: no healthcheck")
     if beats != 1:
         problems.append(f"{path.name}: {beats} Celery beat processes (exactly one runs the periodic jobs)")
+    if ingests != 1:
+        problems.append(f"{path.name}: {ingests} device ingest processes (exactly one: manage.py devices_ingest)")
     for secret_name, secret in declared_secrets.items():
         file_name = Path(secret.get("file", "")).name
         if file_name not in made_by_init:
             problems.append(f"{path.name}: secret {secret_name}'s file {file_name} is not made by secrets/init.sh")
+    return problems + mqtt_user_problems(path.parent)
+
+
+def _acl_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def mqtt_user_problems(deploy: Path = DEPLOY) -> list[str]:
+    """The hub's MQTT user (``secrets/init.sh``: the user of ``mqtt_url`` and of its password-file line) is a
+    user of ``mosquitto.acl``: with an ACL file, a user it does not name may read no topic at all."""
+    init = (deploy / "secrets" / "init.sh").read_text(encoding="utf-8")
+    acl_users = {
+        line.split()[1] for line in _acl_lines((deploy / "mosquitto.acl").read_text()) if line.startswith("user ")
+    }
+    url_users = set(re.findall(r"mqtt://([^:@/'\"]+):", init))
+    passwd_users = set(re.findall(r"printf '([\w.-]+):%s\\n'[^\n]*> mosquitto_passwd", init))
+    problems = []
+    if not url_users:
+        problems.append("secrets/init.sh: makes no mqtt_url")
+    if url_users != passwd_users:
+        problems.append(
+            f"secrets/init.sh: mqtt_url's user {sorted(url_users)} is not the password file's {sorted(passwd_users)}"
+        )
+    for user in sorted(url_users - acl_users):
+        problems.append(
+            f"secrets/init.sh: the hub's MQTT user {user} has no block in mosquitto.acl (it could read nothing)"
+        )
     return problems
 
 
@@ -185,6 +219,9 @@ def k8s_problems(folder: Path = DEPLOY / "k8s") -> list[str]:
             if not selects(selector):
                 problems.append(f"{where}: its selector {selector} matches no pods")
         if kind == "Ingress":
+            for annotation in (document["metadata"].get("annotations") or {}).keys():
+                if annotation.endswith("-snippet"):
+                    problems.append(f"{where}: {annotation}: ingress-nginx refuses snippet annotations by default")
             for tls in spec.get("tls") or []:
                 if tls.get("secretName") not in secrets:
                     problems.append(f"{where}: TLS Secret {tls.get('secretName')} does not exist")
@@ -193,6 +230,25 @@ def k8s_problems(folder: Path = DEPLOY / "k8s") -> list[str]:
                     backend = rule_path["backend"]["service"]["name"]
                     if backend not in services:
                         problems.append(f"{where}: backend Service {backend} does not exist")
+    ingests = [
+        d
+        for d in workloads
+        if d["kind"] == "Deployment"
+        and any("devices_ingest" in " ".join(c.get("command") or []) for c in _containers(d))
+    ]
+    if len(ingests) != 1 or any(
+        d["spec"].get("replicas") != 1 or (d["spec"].get("strategy") or {}).get("type") != "Recreate" for d in ingests
+    ):
+        problems.append("k8s: device ingest (manage.py devices_ingest) must be one Deployment of one replica, Recreate")
+    mosquitto = config_maps.get("mosquitto-config")
+    if mosquitto is not None:
+        conf = _acl_lines(mosquitto["data"].get("mosquitto.conf", ""))
+        if not any(line.startswith("acl_file ") for line in conf):
+            problems.append(
+                "k8s/mosquitto.yaml: no acl_file: every site's gateway could read and write every site's topics"
+            )
+        elif _acl_lines(mosquitto["data"].get("acl", "")) != _acl_lines((folder.parent / "mosquitto.acl").read_text()):
+            problems.append("k8s/mosquitto.yaml: its acl is not deploy/mosquitto.acl")
     hub_config = config_maps.get("hub-config")
     if hub_config is None:
         problems.append("k8s: ConfigMap hub-config is missing")
@@ -204,6 +260,36 @@ def k8s_problems(folder: Path = DEPLOY / "k8s") -> list[str]:
         labels = _pod_labels(deployment)
         if not any(b["spec"]["selector"]["matchLabels"].items() <= labels.items() for b in budgets):
             problems.append(f"k8s: Deployment {deployment['metadata']['name']} has no PodDisruptionBudget")
+    return problems + rendered_problems(folder)
+
+
+def rendered_problems(folder: Path = DEPLOY / "k8s") -> list[str]:
+    """With ``kubectl`` on the PATH: the folder renders as ``kubectl apply -k`` renders it (``kubectl kustomize``,
+    no cluster needed), with the objects the files hold, each valid against the schemas once rendered."""
+    import shutil
+    import subprocess
+
+    from kubernetes_validate import utils as kv
+
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        return []
+    result = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        return [f"k8s: kubectl kustomize fails: {result.stderr.strip()[:300]}"]
+    rendered = [document for document in yaml.safe_load_all(result.stdout) if document]
+    problems = []
+    for document in rendered:
+        try:
+            kv.validate(document, K8S_VERSION, strict=True)
+        except kv.ValidationError as error:
+            problems.append(
+                f"k8s (rendered): {document.get('kind')} {document['metadata'].get('name')}: {error.message[:200]}"
+            )
+    files = sorted((d["kind"], d["metadata"]["name"]) for _f, d in k8s_documents(folder))
+    objects = sorted((d["kind"], d["metadata"]["name"]) for d in rendered)
+    if objects != files:
+        problems.append(f"k8s: kubectl kustomize renders {objects}, the files hold {files}")
     return problems
 
 

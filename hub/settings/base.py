@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "hub.observability.probes.ProbeMiddleware",  # /healthz, /livez, /metrics whatever the Host (probes send IPs)
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # hardening: Content-Security-Policy
     "hub.api_errors.DatabaseUnavailableMiddleware",

@@ -33,8 +33,10 @@ def test_the_check_catches_a_second_beat_a_missing_probe_and_an_unknown_variable
     compose["services"]["beat"]["deploy"] = {"replicas": 2}
     del compose["services"]["web"]["healthcheck"]
     compose["services"]["web"]["environment"] = {"DATABSE_URL": "postgresql://typo"}
+    del compose["services"]["devices"]
     (deploy / "compose.yml").write_text(yaml.safe_dump(compose))
     found = check.compose_problems(deploy / "compose.yml")
+    assert any("0 device ingest processes" in line for line in found)
     assert any("2 Celery beat" in line for line in found)
     assert any("service web: no healthcheck" in line for line in found)
     assert any("DATABSE_URL is not read by the hub" in line for line in found)
@@ -55,6 +57,26 @@ def test_the_check_catches_an_invalid_manifest_and_a_service_selecting_nothing(t
     web[1]["spec"]["selector"] = {"app.kubernetes.io/name": "hub-wbe"}
     (deploy / "k8s" / "web.yaml").write_text(yaml.safe_dump_all(web))
     assert any("matches no pods" in line for line in check.k8s_problems(deploy / "k8s"))
+
+    deploy = _copy(tmp_path / "third")
+    ingress = yaml.safe_load((deploy / "k8s" / "ingress.yaml").read_text())
+    ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/server-snippet"] = "location = /x { deny all; }"
+    (deploy / "k8s" / "ingress.yaml").write_text(yaml.safe_dump(ingress))
+    assert any("refuses snippet annotations" in line for line in check.k8s_problems(deploy / "k8s"))
+
+
+def test_the_check_catches_a_hub_mqtt_user_the_acl_does_not_name_and_a_broker_without_an_acl(tmp_path):
+    deploy = _copy(tmp_path)
+    init = deploy / "secrets" / "init.sh"
+    init.write_text(init.read_text().replace("alliance-hub:", "hub:"))  # what init.sh made before: no ACL block
+    found = check.compose_problems(deploy / "compose.yml")
+    assert any("MQTT user hub has no block in mosquitto.acl" in line for line in found), found
+
+    mosquitto = list(yaml.safe_load_all((deploy / "k8s" / "mosquitto.yaml").read_text()))
+    conf = mosquitto[0]["data"]["mosquitto.conf"]
+    mosquitto[0]["data"]["mosquitto.conf"] = conf.replace("acl_file /mosquitto/config/acl\n", "")
+    (deploy / "k8s" / "mosquitto.yaml").write_text(yaml.safe_dump_all(mosquitto))
+    assert any("no acl_file" in line for line in check.k8s_problems(deploy / "k8s"))
 
 
 def _docker_engine() -> bool:

@@ -5,7 +5,8 @@ late acks, beat) against a PostgreSQL and a Redis of the test's own:
   runs out (the sweeper, not Redis' visibility timeout), the county site files it once, and the hub says so;
 - the county site down for a while, then up: every opinion reaches it, none twice (the event id);
 - Redis paused, stopped and restarted while 30 referrals are created: every notification reaches the
-  specialist's connected websocket once (by id), reconnects are accepted, and requests do not wait on Redis.
+  specialist's connected websocket once (by id), reconnects are accepted, requests do not wait on Redis, and
+  ``/healthz`` answers 503 naming Redis while it is down, 200 once it is back.
 """
 
 from __future__ import annotations
@@ -259,6 +260,10 @@ def test_redis_paused_and_restarted_while_30_referrals_are_created_loses_and_dou
             if n == 16:  # Redis is gone (its groups and queued messages with it) ...
                 private_redis.stop()
                 listener.drop.set()
+                health = httpx.get(f"{url}/healthz", timeout=15)  # which says what is wrong while it is wrong
+                assert health.status_code == 503, health.text
+                assert health.json()["checks"]["redis"]["ok"] is False
+                assert health.json()["checks"]["database"]["ok"] is True
             if n == 22:  # ... and back, empty
                 private_redis.start()
             started = time.monotonic()
@@ -273,6 +278,7 @@ def test_redis_paused_and_restarted_while_30_referrals_are_created_loses_and_dou
             )
         }
         assert len(expected) == 30  # one "routed" notification per request, all stored
+        wait_for(lambda: httpx.get(f"{url}/healthz", timeout=15).status_code == 200, "healthz after Redis is back", 30)
         wait_for(lambda: set(listener.raw) >= expected, "every notification at the socket", 90)
         time.sleep(3)  # and nothing more
     finally:

@@ -48,3 +48,17 @@ def test_healthz_checks_the_real_mqtt_broker(client, db, settings):
 
 def test_healthz_only_answers_get(client, db):
     assert client.post("/healthz").status_code == 405
+
+
+def test_probes_answer_whatever_host_the_prober_names(client, db, settings):
+    """kubelet, Docker's health checks and Prometheus send an address as the Host (deploy/k8s, compose.yml):
+    the probes answer it, while every other page still refuses a host the hub is not."""
+    settings.ALLOWED_HOSTS = ["hub.alliance.example"]
+    pod = {"HTTP_HOST": "10.244.1.7:8000"}
+    assert client.get("/livez", **pod).status_code == 200
+    health = client.get("/healthz", **pod)
+    assert health.status_code in (200, 503) and "database" in health.json()["checks"]
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **pod).status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="10.244.1.9", **pod).status_code == 404  # still scrapers only
+    assert client.get("/login/", **pod).status_code == 400
+    assert client.get("/login/", HTTP_HOST="hub.alliance.example").status_code == 200

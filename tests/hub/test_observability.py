@@ -121,3 +121,47 @@ def test_a_task_queued_in_a_request_logs_that_requests_id(celery_worker_on_redis
     while time.monotonic() < deadline and cache.get("seen-request-id") is None:
         time.sleep(0.1)
     assert cache.get("seen-request-id") == "req-from-web-42"
+
+
+@pytest.mark.redis
+def test_every_family_operators_watch_is_served_with_its_samples(live_hub, county_a, dr_li_at_county_a):
+    """Issue 18's list, each with a sample from the thing it counts: websocket connections, device messages,
+    open alarms, a site's sync dead letters, the outbox's dead letters and the Celery queue's length (requests,
+    latencies, FHIR interactions and sync lag: the tests above)."""
+    import os
+
+    from django.utils import timezone
+    from websockets.sync.client import connect as ws_connect
+
+    from federation.outbox.models import OutboxMessage
+    from federation.sync.models import DeadLetter
+    from hub.accounts.services import api_token_create
+    from hub.devices.ingest.pipeline import Message, Refusal, message_ingest
+    from hub.devices.models import Alarm
+    from hub.devices.services import device_register
+
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("the Celery queue's length is read from the Redis broker")
+    now = timezone.now()
+    DeadLetter.objects.create(site_code="county-a", resource_type="Observation", source_id="obs-9", error={"x": 1})
+    OutboxMessage.objects.create(
+        kind="referrals.opinion", destination="site:county-a", state="dead", retry_from=now, next_attempt_at=now
+    )
+    monitor = device_register(site=county_a, key="mon-metrics", kind="monitor")
+    Alarm.objects.create(
+        device=monitor, patient_ref="Patient/x", kind="physiological", priority="high", condition="hr_high",
+        message="HR 150", raised_at=now,
+    )  # fmt: skip
+    with pytest.raises(Refusal):
+        message_ingest(Message(site_code="county-a", device_key="nobody", path="mqtt"))
+    _token, raw = api_token_create(user=dr_li_at_county_a, name="metrics-ws")
+    url = live_hub.replace("http://", "ws://") + "/ws/notifications/"
+    with ws_connect(url, additional_headers={"Authorization": f"Bearer {raw}"}):
+        text = httpx.get(f"{live_hub}/metrics").text
+
+    assert _metric(text, "hub_websocket_connections", route="notifications") >= 1
+    assert _metric(text, "hub_device_messages_total", protocol="mqtt", outcome="refused") >= 1
+    assert _metric(text, "hub_device_alarms_open", priority="high") >= 1
+    assert _metric(text, "hub_sync_dead_letters", site="county-a") >= 1
+    assert _metric(text, "hub_outbox_messages", kind="referrals.opinion", state="dead") >= 1
+    assert 'hub_celery_queue_length{queue="celery"}' in text

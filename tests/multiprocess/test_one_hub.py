@@ -1,4 +1,6 @@
-"""Three hub server processes and two Celery workers behave as one hub (README, "Several processes")."""
+"""Three hub server processes and two Celery workers behave as one hub (deploy/README.md, "Several processes"):
+a notification and a consultation room cross processes, every process serves the same records, a site's sync and
+beat's jobs run once, and the patient index stays one person one record under concurrent syncs."""
 
 from __future__ import annotations
 
@@ -91,6 +93,70 @@ def test_a_request_created_on_one_process_reaches_a_specialist_connected_to_anot
         assert created.status_code == 201, created.text
         frame = zhang.wait_for(lambda f: f.get("event") == "referral.routed")
     assert frame["referral"]["id"] == created.json()["id"]
+
+
+def test_a_room_spans_processes(hub_cluster, dr_li_at_county_a, cardiologist_zhang):
+    """Li in the room through one server process, Zhang through another: presence, a chat message and a
+    signal addressed to one connection cross between them (the channel layer in Redis)."""
+    import uuid
+
+    from hub.consultations.models import Room
+    from hub.referrals.services import ConsentGiven, referral_create, task_accept
+
+    patient = _patient("county-a")
+    referral = referral_create(
+        requester=dr_li_at_county_a,
+        kind="consultation",
+        urgency="urgent",
+        pathway="chest_pain",
+        patient_ref=f"Patient/{patient['id']}",
+        clinical_question="胸痛2小时，是否急诊PCI？",
+        consent=ConsentGiven(),
+    )
+    task_accept(referral_id=referral.pk, actor=cardiologist_zhang)
+    room = Room.objects.get(referral=referral, status="open")
+    li_headers, zhang_headers = _bearer(dr_li_at_county_a), _bearer(cardiologist_zhang)
+    offer = {"type": "offer", "sdp": "v=0\r\n"}
+
+    async def until(socket, predicate, timeout: float = 15) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = json.loads(await socket.recv())
+                if predicate(frame):
+                    return frame
+
+    async def enter(base_url: str, headers: dict):
+        socket = await websockets.connect(
+            base_url.replace("http://", "ws://") + f"/ws/consultations/rooms/{room.pk}/",
+            additional_headers={**headers, "Origin": base_url},
+        )
+        await socket.send(
+            json.dumps({"type": "join", "session": uuid.uuid4().hex, "device": {"kind": "pc", "label": "x"}})
+        )
+        return socket, await until(socket, lambda f: f["type"] == "state")
+
+    async def scenario():
+        li, li_state = await enter(hub_cluster.servers[0], li_headers)
+        zhang, zhang_state = await enter(hub_cluster.servers[1], zhang_headers)
+        try:
+            presence = await until(
+                li, lambda f: f["type"] == "presence" and f["connection"]["user"]["id"] == cardiologist_zhang.pk
+            )
+            await li.send(json.dumps({"type": "chat", "id": "c1", "text": "患者血压 90/60"}))
+            ack = await until(li, lambda f: f["type"] == "ack" and f.get("id") == "c1")
+            chat = await until(zhang, lambda f: f["type"] == "event" and f["kind"] == "chat")
+            await zhang.send(json.dumps({"type": "signal", "to": li_state["me"]["connection"], "description": offer}))
+            signal = await until(li, lambda f: f["type"] == "signal")
+        finally:
+            await li.close()
+            await zhang.close()
+        return presence, ack, chat, signal, zhang_state
+
+    presence, ack, chat, signal, zhang_state = asyncio.run(scenario())
+    assert presence["connection"]["id"] == zhang_state["me"]["connection"]
+    assert chat["data"]["text"] == "患者血压 90/60" and chat["seq"] == ack["seq"]
+    assert chat["actor"]["id"] == dr_li_at_county_a.pk
+    assert signal == {"type": "signal", "from": zhang_state["me"]["connection"], "description": offer}
 
 
 def test_every_process_serves_the_same_records(hub_cluster, dr_li_at_county_a):
