@@ -23,13 +23,20 @@ def oauth_applications_allowed(user) -> bool:
 
 def metrics_allowed(request, *, token: str) -> bool:
     """``/metrics``: scrapers only: the ``HUB_METRICS_TOKEN`` bearer token, or without one a caller on this host."""
+    return scraper_allowed(
+        authorization=request.headers.get("Authorization", ""), address=request.META.get("REMOTE_ADDR", ""), token=token
+    )
+
+
+def scraper_allowed(*, authorization: str, address: str, token: str) -> bool:
+    """The rule of every metrics endpoint (the web's ``/metrics``, the ingest's and the workers' own)."""
     import hmac
     import ipaddress
 
     if token:
-        scheme, _sep, given = request.headers.get("Authorization", "").partition(" ")
+        scheme, _sep, given = authorization.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False

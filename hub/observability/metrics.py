@@ -154,18 +154,55 @@ def _guarded(collect):
         logger.exception("metrics: %s failed", getattr(collect, "__name__", collect))
 
 
-def exposition() -> bytes:
-    """Everything, in Prometheus' text format."""
+def exposition_local() -> bytes:
+    """What this process counted (with ``PROMETHEUS_MULTIPROC_DIR``: every process sharing that folder)."""
     if MULTIPROCESS:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        local = generate_latest(registry)
-    else:
-        from prometheus_client import REGISTRY
+        return generate_latest(registry)
+    from prometheus_client import REGISTRY
 
-        local = generate_latest(REGISTRY)
+    return generate_latest(REGISTRY)
+
+
+def exposition() -> bytes:
+    """Everything, in Prometheus' text format: the counters, and what the database says at scrape time."""
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(DatabaseCollector())
-    return local + generate_latest(scraped)
+    return exposition_local() + generate_latest(scraped)
+
+
+def metrics_serve(*, port: int, host: str = "0.0.0.0"):  # noqa: S104 - a container port for Prometheus
+    """Serve this process's counters at ``http://host:port/metrics`` from a thread: for the processes that are
+    not web servers (the device ingest, Celery workers), whose counters the web's ``/metrics`` cannot see when
+    they run in containers of their own. The same rule as ``/metrics`` (``HUB_METRICS_TOKEN``); the server."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from django.conf import settings
+
+    from hub.access.endpoints import scraper_allowed
+
+    def app(environ, start_response):
+        allowed = scraper_allowed(
+            authorization=environ.get("HTTP_AUTHORIZATION", ""),
+            address=environ.get("REMOTE_ADDR", ""),
+            token=getattr(settings, "HUB_METRICS_TOKEN", ""),
+        )
+        if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") != "GET" or not allowed:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
+        body = exposition_local()
+        start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
+        return [body]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):  # scrapes every 15 s are not news
+            pass
+
+    server = make_server(host, port, app, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    logger.info("metrics: this process's counters at http://%s:%s/metrics", host, server.server_port)
+    return server

@@ -385,6 +385,8 @@ LOGGING = {
 }
 # ``/metrics`` answers this bearer token (Prometheus' ``authorization`` setting); without one, only this host.
 HUB_METRICS_TOKEN = env_str("HUB_METRICS_TOKEN", "") or ""
+# The device ingest and Celery workers serve their own counters at :HUB_METRICS_PORT/metrics (0: not served).
+HUB_METRICS_PORT = env_int("HUB_METRICS_PORT", 0, minimum=0, maximum=65535)
 
 # --- Consultation rooms (hub.consultations): ICE servers and the SFU ---------------
 INSTALLED_APPS += ["hub.consultations"]

@@ -9,10 +9,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--mllp-port", type=int, default=None, help="default: HUB_DEVICES_MLLP_PORT (0: off)")
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="serve this process's counters (device messages) at :PORT/metrics; default HUB_METRICS_PORT (0: off)",
+        )
 
-    def handle(self, *args, mllp_port, **options):
+    def handle(self, *args, mllp_port, metrics_port, **options):
+        from django.conf import settings
+
         from hub.devices.ingest.runner import ingest_start
+        from hub.observability.metrics import metrics_serve
 
+        metrics_port = settings.HUB_METRICS_PORT if metrics_port is None else metrics_port
+        metrics = metrics_serve(port=metrics_port) if metrics_port else None
         ingest = ingest_start(mllp_port=mllp_port)
         done = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -23,3 +34,5 @@ class Command(BaseCommand):
         )
         done.wait()
         ingest.stop()
+        if metrics is not None:
+            metrics.shutdown()
