@@ -43,6 +43,7 @@ CLINICIANS = (Role.COUNTY_DOCTOR, Role.SPECIALIST)
 # Buttons of the new request's form that redraw it (search, pick a patient, a preset, the records) without sending.
 NOT_YET_SENDING = {"load_records", "preset", "search", "pick"}
 PAGE_SIZE = 50
+PIN_REFUSALS = {"invalid_pin", "signing_pin_not_set"}  # hub.accounts.pins: shown at the form's PIN field
 
 
 def _not_for_you(request):
@@ -287,6 +288,10 @@ def referral_action(request, referral_id: int, action: str):
             referrals_shown(request, [referral], action="read", page="detail")
             context = _detail_context(request, referral) | {"preview": form, "preview_error": exc.message}
             return render(request, "referrals/detail.html", context)
+        if "pin" in form.fields and exc.code in PIN_REFUSALS:  # the addendum again, with what was written
+            form.add_error("pin", exc.message)
+            referrals_shown(request, [referral], action="read", page="detail")
+            return render(request, "referrals/detail.html", _detail_context(request, referral, failed=(step, form)))
         messages.error(request, exc.message)
     else:
         messages.success(request, step.done)
