@@ -36,6 +36,13 @@ def signing_pin_set(*, user, pin: str) -> None:
     cache.delete(_failures_key(user))
 
 
+def signing_pin_clear(*, user) -> None:
+    """Nothing is signed for ``user`` until they set a new PIN (a possibly compromised phone or key)."""
+    user.signing_pin = ""
+    user.save(update_fields=["signing_pin"])
+    cache.delete(_failures_key(user))
+
+
 def signing_pin_is_set(user) -> bool:
     return bool(getattr(user, "signing_pin", ""))
 
