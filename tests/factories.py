@@ -62,3 +62,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 def patient_resource(seed: int = 1, *, region: str = "411321", mrn_system: str = "urn:site:county-a:mrn") -> dict:
     person = person_generate(random.Random(seed), region=region, city="示范市", district="东川县")
     return person_to_fhir(person, mrn_system=mrn_system, mrn=f"MRN{seed:06d}")
+
+
+# The signing PIN the tests give their signers (every signature needs one: hub.accounts.pins).
+SIGNING_PIN = "480731"
+
+
+def with_signing_pin(user, pin: str = SIGNING_PIN) -> str:
+    """Set ``user``'s signing PIN (as on their profile page) and return it."""
+    from hub.accounts.pins import signing_pin_set
+
+    signing_pin_set(user=user, pin=pin)
+    return pin

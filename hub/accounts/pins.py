@@ -1,6 +1,8 @@
 """The PIN a clinician types to sign an opinion: set on their profile page, stored only as a password hash.
 
 Repeated wrong PINs lock signing for a while (counted in the cache), so a PIN cannot be guessed at the bedside.
+Every signature a person makes (an opinion, an addendum, a room ended with its conclusion; from a page or the API)
+passes ``signing_pin_require``: a session or a bearer token alone never signs for a clinician.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ def signing_pin_set(*, user, pin: str) -> None:
     cache.delete(_failures_key(user))
 
 
+def signing_pin_clear(*, user) -> None:
+    """Nothing is signed for ``user`` until they set a new PIN (a possibly compromised phone or key)."""
+    user.signing_pin = ""
+    user.save(update_fields=["signing_pin"])
+    cache.delete(_failures_key(user))
+
+
 def signing_pin_is_set(user) -> bool:
     return bool(getattr(user, "signing_pin", ""))
 
@@ -49,3 +58,29 @@ def signing_pin_check(*, user, pin: str) -> None:
         cache.set(_failures_key(user), failures + 1, LOCK_SECONDS)
         raise DomainError(_("The signing PIN is not right."), code="invalid_pin")
     cache.delete(_failures_key(user))
+
+
+class _DemoDataSigning:
+    """The one signature made with nobody at the keyboard: the demo data's builder (``hub.demo``), in-process.
+
+    Not a string, so no request's input (form or JSON) can ever be it.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEMO_DATA_NO_PIN"
+
+
+DEMO_DATA_NO_PIN = _DemoDataSigning()
+SigningPin = str | _DemoDataSigning  # what the signing services take as ``pin``
+
+
+def signing_pin_require(*, user, pin: SigningPin) -> None:
+    """Before any signature: ``pin`` (a string, from the signer) is checked by ``signing_pin_check`` (wrong tries
+    count toward the lock). Only the demo data's builder passes ``DEMO_DATA_NO_PIN`` instead."""
+    if pin is DEMO_DATA_NO_PIN:
+        return
+    if not isinstance(pin, str):
+        raise TypeError(f"a signing PIN is a string, not {type(pin).__name__}")
+    signing_pin_check(user=user, pin=pin)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from federation.sites.models import Department
 from fhir_gateway.public import ids_owned
 from hub.accounts.models import User
+from hub.accounts.pins import DEMO_DATA_NO_PIN
 from hub.notifications.events import notifications_muted
 from hub.referrals import services
 from hub.referrals.constants import DEFAULT_ACCEPT_WITHIN
@@ -175,6 +176,7 @@ def _requests(p, a, b, c, now) -> None:
         conclusion="急性缺血性卒中，发病4.5小时内，无禁忌证，建议立即阿替普酶静脉溶栓。",
         recommendations="溶栓后24小时内复查头颅CT，监测血压<180/105 mmHg。",
         now=now - timedelta(minutes=60),
+        pin=DEMO_DATA_NO_PIN,
     )
     services.time_nodes_record(
         referral=r,
@@ -187,6 +189,7 @@ def _requests(p, a, b, c, now) -> None:
         actor=r.owner,
         conclusion="补充：溶栓后注意观察牙龈及消化道出血。",
         now=now - timedelta(minutes=30),
+        pin=DEMO_DATA_NO_PIN,
     )
     # completed remote ECG diagnosis
     r = _refer(
@@ -205,6 +208,7 @@ def _requests(p, a, b, c, now) -> None:
         title="心电图诊断",
         conclusion="窦性心律，一度房室传导阻滞。",
         now=now - timedelta(minutes=185),
+        pin=DEMO_DATA_NO_PIN,
     )
     # rejected (declined by everyone in the team)
     r = _refer(li, a[5], 600, urgency="urgent", now=now, clinical_question="下肢静脉曲张，是否手术")

@@ -400,3 +400,52 @@ def test_after_the_phone_goes_offline_and_back_media_flows_again_without_rejoini
     media_flows_again(zhang)
     assert li.evaluate("window.hubRoomCall.me") == connection  # the same connection: not a rejoin
     assert not RoomEvent.objects.filter(room=room, kind="left").exists()
+
+
+def test_ending_the_room_with_a_conclusion_asks_for_the_signing_pin_on_a_phone(
+    page_for, room, cardiologist_zhang, phone
+):
+    """Under the hub's Content-Security-Policy (static scripts only), at 360 px: the end dialog asks for the PIN
+    once a conclusion is written; without it nothing is sent, a wrong one is refused with the room still open,
+    the right one ends the room with a signed opinion that verifies."""
+    import time
+
+    from hub.consultations.models import Room
+    from hub.signatures.services import opinion_signature_check
+    from tests.factories import SIGNING_PIN, with_signing_pin
+
+    with_signing_pin(cardiologist_zhang)
+    page = page_for(cardiologist_zhang, viewport=phone, language="en")
+    page.on("dialog", lambda dialog: dialog.accept())  # "End the consultation for everyone and sign the opinion?"
+    page.goto(f"/consultations/rooms/{room.pk}/")
+    page.locator("#link-state[data-state=connected]").wait_for(timeout=15_000)
+    page.click("[data-tab=timeline]")
+    page.click(".end-room summary")
+    assert page.locator("#opinion-pin").is_hidden()  # no conclusion, nothing to sign
+    page.fill("#opinion-conclusion", "急性前壁STEMI，建议立即转诊PCI")
+    pin = page.locator("#opinion-pin")
+    assert pin.is_visible() and pin.get_attribute("type") == "password"
+    assert horizontal_overflow(page) == 0
+
+    page.click("#end-form button[type=submit]")  # no PIN: asked for, nothing sent
+    banner = page.locator("#room-banner")
+    banner.wait_for()
+    assert "six-digit signing PIN" in banner.inner_text()
+
+    pin.fill("000000")
+    page.click("#end-form button[type=submit]")
+    page.locator("#room-banner", has_text="The signing PIN is not right.").wait_for()
+    room.refresh_from_db()
+    assert room.status == "open" and not room.referral.opinions.exists()
+    assert horizontal_overflow(page) == 0
+
+    pin.fill(SIGNING_PIN)
+    page.click("#end-form button[type=submit]")
+    deadline = time.monotonic() + 15
+    while Room.objects.get(pk=room.pk).status != "ended" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    room.refresh_from_db()
+    assert room.status == "ended"
+    opinion = room.referral.opinions.get()
+    assert opinion_signature_check(opinion=opinion).valid
+    page.goto("about:blank")

@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from federation.simulator.server import SiteSimulator
+from tests.factories import SIGNING_PIN
 from tests.faults.conftest import FAST, PYTHON, wait_for
 
 pytestmark = pytest.mark.redis
@@ -38,7 +39,8 @@ def _world(hub, site_code: str, base_url: str | None) -> dict:
             "from fhir_gateway import services as fhir",
             "from fhir_gateway.context import INTERNAL_ACTOR",
             "from hub.accounts.services import api_token_create",
-            "from tests.factories import DepartmentFactory, SiteFactory, UserFactory, patient_resource",
+            "from tests.factories import DepartmentFactory, SiteFactory, UserFactory, patient_resource, "
+            "with_signing_pin",
             "alliance = SiteFactory(code='alliance', kind=SiteKind.ALLIANCE, parent=None)",
             "general = SiteFactory(code='general', kind=SiteKind.GENERAL, parent=alliance)",
             f"county = SiteFactory(code={site_code!r}, kind=SiteKind.COUNTY, parent=alliance)",
@@ -48,6 +50,7 @@ def _world(hub, site_code: str, base_url: str | None) -> dict:
             "department=cardiology)",
             "from hub.accounts.models import User",
             "User.objects.filter(role='specialist').exclude(pk=specialist.pk).update(is_active=False)",  # only this one
+            "with_signing_pin(specialist)",
             f"mrn = 'urn:site:{site_code}:mrn'",
             f"patient = fhir.resource_create(resource=patient_resource(7, mrn_system=mrn), actor=INTERNAL_ACTOR, "
             f"owner={site_code!r}).resource",
@@ -86,7 +89,8 @@ def _refer(doctor: httpx.Client, patient: str, n: int = 0) -> int:
 def _sign(doctor: httpx.Client, specialist: httpx.Client, patient: str, n: int = 0) -> int:
     referral = _refer(doctor, patient, n)
     assert specialist.post(f"/api/referrals/{referral}/accept", json={}).status_code == 200
-    signed = specialist.post(f"/api/referrals/{referral}/opinion", json={"conclusion": f"建议急诊PCI {n}"})
+    body = {"conclusion": f"建议急诊PCI {n}", "pin": SIGNING_PIN}
+    signed = specialist.post(f"/api/referrals/{referral}/opinion", json=body)
     assert signed.status_code == 201, signed.text
     return referral
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from hub.accounts.api.fields import PIN_HELP, SigningPinField
 from hub.consultations.constants import EventKind, MediaMode, RoomRole, RoomStatus, VideoSource
 
 
@@ -103,5 +105,17 @@ class InviteInputSerializer(serializers.Serializer):
 @extend_schema_serializer(component_name="RoomEndInput")
 class EndInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    conclusion = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
+    conclusion = serializers.CharField(
+        max_length=20000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="With a conclusion the responsible specialist signs the opinion as the room ends (needs `pin`).",
+    )
     recommendations = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
+    pin = SigningPinField(required=False, help_text="Required with a conclusion (it signs the opinion). " + PIN_HELP)
+
+    def validate(self, data):
+        if data.get("conclusion", "").strip() and not data.get("pin"):
+            raise serializers.ValidationError({"pin": [_("Signing the opinion needs your signing PIN.")]})
+        return data

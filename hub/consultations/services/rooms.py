@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from hub.access.constants import GrantReason
 from hub.access.grants import grant_close, grant_open
 from hub.accounts.constants import Role
+from hub.accounts.pins import SigningPin
 from hub.api_errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from hub.consultations import events
 from hub.consultations.audit import room_audited
@@ -293,11 +294,16 @@ def room_end(
     conclusion: str = "",
     title: str = "",
     recommendations: str = "",
+    pin: SigningPin | None = None,
     now: datetime | None = None,
 ) -> Room:
-    """A host ends the room; the responsible specialist may sign the opinion with it (as on the request's page)."""
+    """A host ends the room; the responsible specialist may sign the opinion with it (as on the request's page):
+    with a conclusion, ``pin`` is the signer's signing PIN (checked as every signature's; refused without one).
+    A refused signature leaves the room open and nothing stored."""
     from hub.referrals.services import opinion_sign
 
+    if conclusion.strip() and pin is None:
+        raise DomainError(_("Signing the opinion needs your signing PIN."), code="invalid_pin")
     now = now or timezone.now()
     referral = Referral.objects.select_for_update(of=("self",)).filter(rooms__pk=room_id).first()
     room = _room_lock(room_id)
@@ -312,6 +318,7 @@ def room_end(
             conclusion=conclusion,
             title=title,
             recommendations=recommendations,
+            pin=pin,
             now=now,
         )
         event_append(

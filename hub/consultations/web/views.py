@@ -12,6 +12,7 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from hub.accounts.pins import signing_pin_is_set
 from hub.api_errors import DomainError
 from hub.consultations import selectors, services
 from hub.consultations.audit import room_audited
@@ -59,6 +60,8 @@ def js_strings() -> dict[str, str]:
         "remove": _("Remove"),
         "confirm_remove": _("Remove %(name)s from the room? Their access to the record ends now."),
         "confirm_end": _("End the consultation for everyone?"),
+        "confirm_end_signed": _("End the consultation for everyone and sign the opinion?"),
+        "pin_needed": _("Signing the opinion needs your six-digit signing PIN."),
         "source_ultrasound": _("Ultrasound"),
         "source_screen": _("Screen"),
         "camera": _("Camera"),
@@ -133,6 +136,7 @@ def room_page(request, room_id: int):
         "participant": participant,
         "host": participant.role in ("owner", "requester"),
         "is_owner": room.referral.owner_id == request.user.pk,
+        "pin_set": signing_pin_is_set(request.user),
         "records": _records(request, room),
         "record_partial": RECORD_PARTIAL if partial_available(RECORD_PARTIAL) else "",
         "live_vitals_partial": LIVE_VITALS_PARTIAL if partial_available(LIVE_VITALS_PARTIAL) else "",

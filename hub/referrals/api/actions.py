@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from hub.accounts.api.fields import SigningPinField
 from hub.api_schema import errors
 from hub.referrals import services
 from hub.referrals.api.serializers import ReferralDetailSerializer, TimeNodeTimes
@@ -52,12 +53,14 @@ class OpinionInput(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     conclusion = serializers.CharField(max_length=20000)
     recommendations = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
+    pin = SigningPinField()
 
 
 class AddendumInput(serializers.Serializer):
     opinion = serializers.IntegerField(help_text="id of the signed opinion this adds to")
     title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     conclusion = serializers.CharField(max_length=20000)
+    pin = SigningPinField()
 
 
 class TimeNodesInput(serializers.Serializer):
@@ -185,20 +188,21 @@ ACTIONS: dict[str, type[APIView]] = {
     ),
     "opinion": _action(
         "opinion",
-        "Sign the opinion; completes the request.",
+        "Sign the opinion with the signer's PIN; completes the request.",
         OpinionInput,
         lambda actor, referral, data: services.opinion_sign(actor=actor, **data, **_id(referral)),
         status=201,
     ),
     "addendum": _action(
         "addendum",
-        "Add an addendum to a signed opinion.",
+        "Add an addendum to a signed opinion (signed too: the signer's PIN).",
         AddendumInput,
         lambda actor, referral, data: services.opinion_addendum(
             actor=actor,
             opinion_id=_opinion_of(referral, data["opinion"]),
             title=data["title"],
             conclusion=data["conclusion"],
+            pin=data["pin"],
         ),
         status=201,
     ),

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub.accounts.pins import signing_pin_check
+from hub.accounts.pins import SigningPin, signing_pin_require
 from hub.api_errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TaskStatus, TimeNode, TreatmentDecision, decision_time_nodes
 from hub.referrals.fhir.opinion import composition_build, provenance_build
@@ -116,26 +116,26 @@ def opinion_sign(
     referral_id: int,
     actor,
     conclusion: str,
+    pin: SigningPin,
     title: str = "",
     recommendations: str = "",
     now: datetime | None = None,
-    pin: str | None = None,
     decision: str = "",
 ) -> Opinion:
     """Sign the opinion: it becomes immutable, completes the Task and goes back to the requesting site.
 
-    ``pin``: the signer's signing PIN, checked when given (the web pages always give it); ``decision``: the
-    treatment decided (``TreatmentDecision``), which fills the pathway's decision time nodes.
+    ``pin``: the signer's signing PIN, always checked (``signing_pin_require``; a wrong one counts toward the
+    lock and signs nothing); ``decision``: the treatment decided (``TreatmentDecision``), which fills the
+    pathway's decision time nodes.
     """
     now = now or timezone.now()
     if decision and decision not in TreatmentDecision.values:
         raise DomainError(_("Unknown treatment decision."), code="invalid")
     referral = referral_lock(referral_id=referral_id)
     check_owner(actor, referral)
-    if pin is not None:
-        signing_pin_check(user=actor, pin=pin)
     before = referral.status
     referral.status = transition_check(referral=referral, action="complete")
+    signing_pin_require(user=actor, pin=pin)
     opinion = _opinion_write(
         referral=referral, actor=actor, title=title, conclusion=conclusion, recommendations=recommendations, now=now
     )
@@ -157,9 +157,10 @@ def opinion_sign(
 
 @transaction.atomic
 def opinion_addendum(
-    *, opinion_id: int, actor, conclusion: str, title: str = "", now: datetime | None = None
+    *, opinion_id: int, actor, conclusion: str, pin: SigningPin, title: str = "", now: datetime | None = None
 ) -> Opinion:
-    """Add to a signed opinion without changing it (Composition.relatesTo ``appends``)."""
+    """Add to a signed opinion without changing it (Composition.relatesTo ``appends``); signed like the opinion,
+    with the signer's ``pin`` (``signing_pin_require``)."""
     now = now or timezone.now()
     original = Opinion.objects.select_related("referral").filter(pk=opinion_id).first()
     if original is None:
@@ -170,6 +171,7 @@ def opinion_addendum(
         raise ForbiddenError(_("Only the opinion's author or the responsible specialist adds to it."))
     if referral.status != TaskStatus.COMPLETED:
         raise ConflictError(_("Addenda are added to completed requests."), code="illegal_transition")
+    signing_pin_require(user=actor, pin=pin)
     addendum = _opinion_write(
         referral=referral,
         actor=actor,

@@ -213,6 +213,7 @@ ACTIONS: dict[str, Action] = {
                 opinion_id=form.cleaned_data["opinion"],
                 title=form.cleaned_data["title"],
                 conclusion=form.cleaned_data["conclusion"],
+                pin=form.cleaned_data["pin"],
             ),
             _can_add_addendum,
             _("The addendum was signed."),

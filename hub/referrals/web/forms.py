@@ -246,9 +246,17 @@ class OpinionForm(forms.Form):
 
 
 class AddendumForm(forms.Form):
+    """An addendum is signed like the opinion: with the signer's PIN."""
+
     opinion = forms.TypedChoiceField(label=_("Adds to"), coerce=int)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     conclusion = forms.CharField(label=_("Addendum"), max_length=20000, widget=forms.Textarea(attrs={"rows": 3}))
+    pin = forms.CharField(
+        label=_("Signing PIN"),
+        max_length=12,
+        help_text=_("An addendum is signed: your six-digit signing PIN."),
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
 
     def __init__(self, *args, referral, user, **kwargs):
         super().__init__(*args, **kwargs)

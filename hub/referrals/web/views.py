@@ -38,11 +38,14 @@ from hub.referrals.web.forms import CREATE_ERROR_FIELDS, ReferralCreateForm, Wor
 from hub.referrals.web.presets import EMERGENCY_PRESETS, opinion_templates, presets
 from hub.referrals.web.record_labels import TYPE_WORDS
 from hub.referrals.web.routing_reasons import routing_reason
+from hub.signatures.services import REASONS as SIGNATURE_REASONS
+from hub.signatures.services import opinion_signature_check
 
 CLINICIANS = (Role.COUNTY_DOCTOR, Role.SPECIALIST)
 # Buttons of the new request's form that redraw it (search, pick a patient, a preset, the records) without sending.
 NOT_YET_SENDING = {"load_records", "preset", "search", "pick"}
 PAGE_SIZE = 50
+PIN_REFUSALS = {"invalid_pin", "signing_pin_not_set"}  # hub.accounts.pins: shown at the form's PIN field
 
 
 def _not_for_you(request):
@@ -198,6 +201,13 @@ def identifier_kind(identifier: dict) -> str:
     return system.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
+def _signature_problem(opinion) -> str:
+    """Why a signed opinion's signature does not verify (e.g. its key was revoked since), else ""; opinions signed
+    before clinicians' keys (no verifiable signature) are not flagged."""
+    result = opinion_signature_check(opinion=opinion)
+    return "" if result.valid or result.reason == "not-signed" else str(SIGNATURE_REASONS[result.reason])
+
+
 def _detail_context(request, referral, *, failed=None):
     """The request's page; ``failed``: an action's bound form whose errors are shown."""
     allowed = actions_allowed(user=request.user, referral=referral)
@@ -209,9 +219,12 @@ def _detail_context(request, referral, *, failed=None):
         action_forms.append((action, form))
     if failed and failed[0] not in allowed:
         action_forms.append(failed)
-    opinions = [o for o in referral.opinions.all() if o.appends_id is None]
+    signed = list(referral.opinions.all())
+    for opinion in signed:
+        opinion.signature_problem = _signature_problem(opinion)
+    opinions = [o for o in signed if o.appends_id is None]
     addenda = {}
-    for opinion in referral.opinions.all():
+    for opinion in signed:
         if opinion.appends_id:
             addenda.setdefault(opinion.appends_id, []).append(opinion)
     times = {row.node: row for row in referral.time_nodes.all()}
@@ -287,6 +300,10 @@ def referral_action(request, referral_id: int, action: str):
             referrals_shown(request, [referral], action="read", page="detail")
             context = _detail_context(request, referral) | {"preview": form, "preview_error": exc.message}
             return render(request, "referrals/detail.html", context)
+        if "pin" in form.fields and exc.code in PIN_REFUSALS:  # the addendum again, with what was written
+            form.add_error("pin", exc.message)
+            referrals_shown(request, [referral], action="read", page="detail")
+            return render(request, "referrals/detail.html", _detail_context(request, referral, failed=(step, form)))
         messages.error(request, exc.message)
     else:
         messages.success(request, step.done)

@@ -11,7 +11,7 @@ from hub.api_schema import errors
 from hub.pagination import StrictLimitOffsetPagination
 from hub.signatures.keys import public_key_pem
 from hub.signatures.selectors import opinion_for_verification, signing_key_get, signing_keys_published
-from hub.signatures.services import opinion_signature_check
+from hub.signatures.services import REASONS, opinion_signature_check
 
 
 class SignerSerializer(serializers.Serializer):
@@ -27,7 +27,10 @@ class KeySerializer(serializers.Serializer):
     public_key_pem = serializers.SerializerMethodField(help_text="The same key as PEM (SubjectPublicKeyInfo).")
     practitioner = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the key was retired (rotated, or compromised since): what it signed from then on is not valid.",
+    )
 
     def get_public_key_pem(self, key) -> str:
         return public_key_pem(key)
@@ -45,12 +48,17 @@ class VerificationSerializer(serializers.Serializer):
     opinion = serializers.UUIDField()
     valid = serializers.BooleanField(help_text="Authentic (signed by its author's published key) and unaltered.")
     reason = serializers.ChoiceField(
-        choices=["valid", "altered", "unknown-key", "wrong-signer", "not-signed"],
+        choices=list(REASONS),
         help_text="valid; altered (the opinion differs from what was signed); unknown-key; wrong-signer (the key "
-        "is not the author's); not-signed (signed before clinicians' keys, with no verifiable signature).",
+        "is not the author's); not-signed (signed before clinicians' keys, with no verifiable signature); "
+        "revoked-key (signed at or after its key's `revoked_at`: the key was retired, e.g. compromised since).",
     )
+    reason_text = serializers.CharField(help_text="What `reason` means, in the caller's language.")
     algorithm = serializers.CharField(allow_null=True)
     key = serializers.CharField(allow_null=True)
+    key_revoked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the key was retired (opinions signed from then on are not valid)."
+    )
     signer = SignerSerializer()
     signed_at = serializers.DateTimeField()
     signature = serializers.CharField(help_text="Base64 of the signature over the canonical payload.")
@@ -65,7 +73,8 @@ class KeyFilterSerializer(serializers.Serializer):
 
 
 class SigningKeyListApi(APIView):
-    """Every clinician's signing keys (public halves), oldest first; revoked keys stay listed."""
+    """Every clinician's signing keys (public halves), oldest first; retired keys stay listed with their
+    ``revoked_at`` (what they signed before it stays valid)."""
 
     pagination_class = StrictLimitOffsetPagination
 
@@ -104,8 +113,10 @@ class OpinionVerificationApi(APIView):
             "opinion": opinion.uid,
             "valid": result.valid,
             "reason": result.reason,
+            "reason_text": str(REASONS[result.reason]),
             "algorithm": result.key.algorithm if result.key else None,
             "key": result.key.key_id if result.key else None,
+            "key_revoked_at": result.key.revoked_at if result.key else None,
             "signer": _signer(opinion.author),
             "signed_at": opinion.signed_at,
             "signature": result.signature,

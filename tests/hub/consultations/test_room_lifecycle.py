@@ -17,6 +17,7 @@ from hub.consultations import media, services
 from hub.consultations.models import Room, RoomConnection, RoomEvent
 from hub.referrals import services as referral_services
 from hub.referrals.models import TimeNodeRecord
+from tests.factories import SIGNING_PIN, with_signing_pin
 from tests.hub.consultations.conftest import consult
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,7 +82,11 @@ def test_ending_with_the_opinion_signs_it_and_records_the_session(
     client.force_login(cardiologist_zhang)
     response = client.post(
         f"/api/consultations/rooms/{room.pk}/end",
-        {"conclusion": "急性前壁STEMI，建议立即转诊PCI", "title": "远程会诊意见"},
+        {
+            "conclusion": "急性前壁STEMI，建议立即转诊PCI",
+            "title": "远程会诊意见",
+            "pin": with_signing_pin(cardiologist_zhang),
+        },
         content_type="application/json",
     )
 
@@ -106,14 +111,19 @@ def test_ending_with_the_opinion_signs_it_and_records_the_session(
 
 def test_only_the_responsible_specialist_signs_the_opinion_when_ending(room, dr_li_at_county_a):
     with pytest.raises(Exception) as refused:
-        services.room_end(room_id=room.pk, actor=dr_li_at_county_a, conclusion="我来签")
+        services.room_end(room_id=room.pk, actor=dr_li_at_county_a, conclusion="我来签", pin=SIGNING_PIN)
     assert refused.value.status == 403
     room.refresh_from_db()
     assert room.status == "open"
 
 
 def test_signing_the_opinion_on_the_requests_page_ends_the_room(room, referral, cardiologist_zhang):
-    referral_services.opinion_sign(referral_id=referral.pk, actor=cardiologist_zhang, conclusion="稳定型心绞痛")
+    referral_services.opinion_sign(
+        referral_id=referral.pk,
+        actor=cardiologist_zhang,
+        conclusion="稳定型心绞痛",
+        pin=with_signing_pin(cardiologist_zhang),
+    )
     room.refresh_from_db()
     assert room.status == "ended" and room.encounter_id
 

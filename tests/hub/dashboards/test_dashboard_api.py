@@ -10,7 +10,7 @@ from django.test import override_settings
 from federation.sites.sync_config import SiteSync
 from hub.referrals import services
 from hub.referrals.models import Referral
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_signing_pin
 from tests.hub.dashboards.conftest import QUARTER, T0, refer
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,11 @@ def network(
     first = refer(dr_li_at_county_a, a, at=T0)
     services.task_accept(referral_id=first.pk, actor=cardiologist_zhang, now=T0 + timedelta(minutes=4))
     services.opinion_sign(
-        referral_id=first.pk, actor=cardiologist_zhang, conclusion="急性前壁心梗", now=T0 + timedelta(minutes=34)
+        referral_id=first.pk,
+        actor=cardiologist_zhang,
+        conclusion="急性前壁心梗",
+        now=T0 + timedelta(minutes=34),
+        pin=with_signing_pin(cardiologist_zhang),
     )
     refer(dr_li_at_county_a, a, at=T0 + timedelta(days=1), kind="up_referral")
     refer(dr_li_at_county_a, a, at=T0 + timedelta(days=2), urgency="emergency", pathway="stroke")

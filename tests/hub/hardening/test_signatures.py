@@ -14,6 +14,7 @@ from django.test import Client
 
 from hub.referrals.models import Opinion
 from hub.signatures.models import SigningKey
+from tests.factories import with_signing_pin
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,12 @@ def signed(api_for, dr_li_at_county_a, cardiologist_zhang, chest_pain_request) -
     rid = li.post("", chest_pain_request).json()["id"]
     zhang.post(f"{rid}/receive")
     zhang.post(f"{rid}/accept")
-    done = zhang.post(f"{rid}/opinion", {"title": "会诊意见", "conclusion": "急性前壁心梗，建议立即转运行急诊PCI。"})
+    body = {
+        "title": "会诊意见",
+        "conclusion": "急性前壁心梗，建议立即转运行急诊PCI。",
+        "pin": with_signing_pin(cardiologist_zhang),
+    }
+    done = zhang.post(f"{rid}/opinion", body)
     assert done.status_code == 201, done.json()
     return done.json()["opinions"][0]
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from hub.audit.models import AuditEvent
+from tests.factories import with_signing_pin
 from tests.hub.records.conftest import browser, resident_id
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +141,7 @@ def test_the_signed_opinion_reads_as_a_document_of_the_record(
         actor=cardiologist_zhang,
         title="会诊意见",
         conclusion="急性下壁STEMI，建议立即转运行急诊PCI",
+        pin=with_signing_pin(cardiologist_zhang),
     )
     page = browser(dr_li_at_county_a).get(f"/referrals/{chest_pain_request.pk}/").content.decode()
     record = page[page.index('id="patient-record"') :]

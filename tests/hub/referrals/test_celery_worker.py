@@ -11,6 +11,7 @@ from federation.simulator.server import SiteSimulator
 from federation.sites.sync_config import SiteSync
 from hub.referrals import services
 from hub.referrals.models import Opinion
+from tests.factories import with_signing_pin
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +39,12 @@ def test_a_worker_retries_until_the_county_site_takes_the_opinion(
             consent=services.ConsentGiven(),
         )
         services.task_accept(referral_id=referral.pk, actor=cardiologist_zhang)
-        opinion = services.opinion_sign(referral_id=referral.pk, actor=cardiologist_zhang, conclusion="急诊PCI")
+        opinion = services.opinion_sign(
+            referral_id=referral.pk,
+            actor=cardiologist_zhang,
+            conclusion="急诊PCI",
+            pin=with_signing_pin(cardiologist_zhang),
+        )
 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and Opinion.objects.get(pk=opinion.pk).delivery_status != "delivered":

@@ -6,6 +6,7 @@ import pytest
 
 from fhir_gateway import services as fhir
 from fhir_gateway.context import INTERNAL_ACTOR
+from tests.factories import with_signing_pin
 
 
 def read(reference: str) -> dict:
@@ -121,7 +122,8 @@ def test_a_remote_ecg_diagnosis_is_signed_as_an_ecg_report(
 
     rid = li.post("", body).json()["id"]
     zhang.post(f"{rid}/accept")
-    opinion = zhang.post(f"{rid}/opinion", {"conclusion": "急性前壁 STEMI"}).json()["opinions"][0]
+    pin = with_signing_pin(cardiologist_zhang)
+    opinion = zhang.post(f"{rid}/opinion", {"conclusion": "急性前壁 STEMI", "pin": pin}).json()["opinions"][0]
 
     assert read(opinion["composition"])["type"]["coding"][0]["code"] == "11524-6"
 
@@ -146,7 +148,7 @@ def test_a_specialist_sends_a_shared_county_patient_back_down(
     li, zhang = api_for(dr_li_at_county_a), api_for(cardiologist_zhang)
     up = li.post("", chest_pain_request).json()
     zhang.post(f"{up['id']}/accept")
-    zhang.post(f"{up['id']}/opinion", {"conclusion": "PCI 术后稳定"})
+    zhang.post(f"{up['id']}/opinion", {"conclusion": "PCI 术后稳定", "pin": with_signing_pin(cardiologist_zhang)})
     body = {
         "kind": "down_referral",
         "urgency": "routine",

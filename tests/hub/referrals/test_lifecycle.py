@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from fhir_gateway import services as fhir
 from fhir_gateway.context import INTERNAL_ACTOR
+from tests.factories import with_signing_pin
 
 
 def read(reference: str) -> dict:
@@ -54,7 +55,10 @@ def test_a_consultation_goes_from_request_to_signed_opinion(
     assert scheduled.status_code == 201 and scheduled.json()["status"] == "in-progress"
     appointment = read(scheduled.json()["appointments"][0]["fhir"])
     assert appointment["status"] == "booked"
-    signed = zhang.post(f"{rid}/opinion", {"title": "会诊意见", "conclusion": "急性前壁心梗，建议立即转运行急诊PCI。"})
+    pin = with_signing_pin(cardiologist_zhang)
+    signed = zhang.post(
+        f"{rid}/opinion", {"title": "会诊意见", "conclusion": "急性前壁心梗，建议立即转运行急诊PCI。", "pin": pin}
+    )
     assert signed.status_code == 201
 
     # Then the Task is completed with the signed Composition as its output
@@ -81,7 +85,7 @@ def test_an_illegal_transition_is_a_409(api_for, dr_li_at_county_a, cardiologist
     li, zhang = api_for(dr_li_at_county_a), api_for(cardiologist_zhang)
     rid = li.post("", chest_pain_request).json()["id"]
 
-    response = zhang.post(f"{rid}/opinion", {"conclusion": "未接诊就签署"})
+    response = zhang.post(f"{rid}/opinion", {"conclusion": "未接诊就签署", "pin": with_signing_pin(cardiologist_zhang)})
 
     assert response.status_code == 409
     assert response.json()["error"] == "illegal_transition"
@@ -119,7 +123,8 @@ def test_a_signed_opinion_is_immutable_and_takes_addenda(
     li, zhang = api_for(dr_li_at_county_a), api_for(cardiologist_zhang)
     rid = li.post("", chest_pain_request).json()["id"]
     zhang.post(f"{rid}/accept")
-    opinion = zhang.post(f"{rid}/opinion", {"conclusion": "建议冠脉造影"}).json()["opinions"][0]
+    pin = with_signing_pin(cardiologist_zhang)
+    opinion = zhang.post(f"{rid}/opinion", {"conclusion": "建议冠脉造影", "pin": pin}).json()["opinions"][0]
     composition = read(opinion["composition"])
 
     class Request:
@@ -135,11 +140,11 @@ def test_a_signed_opinion_is_immutable_and_takes_addenda(
             resource_type="Composition", fhir_id=composition["id"], resource=changed, actor=INTERNAL_ACTOR
         )
 
-    added = zhang.post(f"{rid}/addendum", {"opinion": opinion["id"], "conclusion": "补充：造影前查肾功能"})
+    added = zhang.post(f"{rid}/addendum", {"opinion": opinion["id"], "conclusion": "补充：造影前查肾功能", "pin": pin})
     assert added.status_code == 201
     addendum = added.json()["opinions"][1]
     assert addendum["appends"] == opinion["id"]
     relates = read(addendum["composition"])["relatesTo"][0]
     assert relates == {"code": "appends", "targetReference": {"reference": opinion["composition"]}}
     assert read(opinion["composition"])["title"] == composition["title"]
-    assert li.post(f"{rid}/addendum", {"opinion": opinion["id"], "conclusion": "x"}).status_code == 403
+    assert li.post(f"{rid}/addendum", {"opinion": opinion["id"], "conclusion": "x", "pin": pin}).status_code == 403

@@ -9,7 +9,7 @@ import pytest
 from hub.accounts.constants import Role
 from hub.referrals import services
 from hub.referrals.models import DepartmentHead, OnCallShift, SlaPolicy
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_signing_pin
 
 NOW = datetime.fromisoformat("2026-11-26T02:00:00+08:00")
 
@@ -123,7 +123,11 @@ def test_a_signed_opinion_stops_the_opinion_sla(dr_li_at_county_a, patient_at_co
     assert referral.opinion_due_at == NOW + timedelta(minutes=31)
 
     services.opinion_sign(
-        referral_id=referral.pk, actor=roster["primary"], conclusion="急性下壁心梗", now=NOW + timedelta(minutes=20)
+        referral_id=referral.pk,
+        actor=roster["primary"],
+        conclusion="急性下壁心梗",
+        now=NOW + timedelta(minutes=20),
+        pin=with_signing_pin(roster["primary"]),
     )
     assert services.opinion_escalate_due(now=NOW + timedelta(hours=3)) == 0
     assert not referral.breaches.exists()

@@ -184,10 +184,17 @@ def test_the_specialist_accepts_and_completes_with_a_signed_opinion_through_the_
     assert {"decision", "cath_lab_called"} <= nodes  # the decision filled the pathway's times
 
     opinion = request_from_county_a.opinions.get()
-    added = specialist.post(
-        f"{detail}addendum/", {"addendum-opinion": opinion.pk, "addendum-conclusion": "复查肌钙蛋白"}, follow=True
-    )
+    addendum = {"addendum-opinion": opinion.pk, "addendum-conclusion": "复查肌钙蛋白"}
+    page = specialist.get(detail).content.decode()
+    assert 'name="addendum-pin"' in page and 'type="password"' in page  # an addendum is signed too
+    unsigned = specialist.post(f"{detail}addendum/", addendum, follow=True).content.decode()
+    assert "This field is required." in unsigned and "复查肌钙蛋白" in unsigned  # kept, nothing signed
+    wrong = specialist.post(f"{detail}addendum/", addendum | {"addendum-pin": "000000"}).content.decode()
+    assert "The signing PIN is not right." in wrong and "复查肌钙蛋白" in wrong  # the form again, with what was written
+    assert request_from_county_a.opinions.count() == 1
+    added = specialist.post(f"{detail}addendum/", addendum | {"addendum-pin": "482913"}, follow=True)
     assert "The addendum was signed." in added.content.decode()
+    assert request_from_county_a.opinions.count() == 2
 
     seen_by_requester = browser(dr_li_at_county_a).get(detail).content.decode()
     assert "急性下壁心肌梗死" in seen_by_requester and "复查肌钙蛋白" in seen_by_requester

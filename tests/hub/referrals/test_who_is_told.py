@@ -9,7 +9,7 @@ import pytest
 from hub.accounts.constants import Role
 from hub.referrals import services
 from hub.referrals.models import DepartmentHead, OnCallShift
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_signing_pin
 
 NOW = datetime.fromisoformat("2026-11-26T03:00:00+08:00")
 told: list = []
@@ -56,7 +56,13 @@ def test_the_routed_specialist_then_the_requester_are_told(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.task_accept(referral_id=referral.pk, actor=cardiologist_zhang, now=NOW)
-        services.opinion_sign(referral_id=referral.pk, actor=cardiologist_zhang, conclusion="急诊PCI", now=NOW)
+        services.opinion_sign(
+            referral_id=referral.pk,
+            actor=cardiologist_zhang,
+            conclusion="急诊PCI",
+            now=NOW,
+            pin=with_signing_pin(cardiologist_zhang),
+        )
     assert who("referral.accepted") == {dr_li_at_county_a.pk}
     assert who("referral.completed") == {dr_li_at_county_a.pk}
     [completed] = [n for n in told if n.event == "referral.completed"]

@@ -19,6 +19,7 @@ from federation.sites.sync_config import SiteSync
 from hub.referrals import services
 from hub.referrals.models import Opinion
 from hub.referrals.services.delivery import OUTBOX_KIND
+from tests.factories import with_signing_pin
 
 COUNTY_A_TOKEN = "county-a-his-token"
 
@@ -48,7 +49,9 @@ def signed_opinion(doctor, specialist, patient, capture):
     )
     services.task_accept(referral_id=referral.pk, actor=specialist)
     with capture(execute=True):
-        opinion = services.opinion_sign(referral_id=referral.pk, actor=specialist, conclusion="建议急诊PCI")
+        opinion = services.opinion_sign(
+            referral_id=referral.pk, actor=specialist, conclusion="建议急诊PCI", pin=with_signing_pin(specialist)
+        )
     opinion.refresh_from_db()
     return opinion
 

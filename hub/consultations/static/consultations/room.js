@@ -365,16 +365,34 @@
     }).then(function (r) { if (!r.ok) r.json().then(function (b) { banner(b.detail, "error"); }); });
   });
 
-  var end = $("end-form");
+  // Ending with a conclusion signs the opinion: the signer's PIN is asked then (and sent only then).
+  function errorText(body) {
+    var detail = body && body.detail;
+    if (detail && typeof detail === "object") {
+      return Object.keys(detail).map(function (k) { return [].concat(detail[k]).join(" "); }).join(" ");
+    }
+    return detail || T.failed;
+  }
+  var end = $("end-form"), conclusion = $("opinion-conclusion"), pinRow = $("opinion-pin-row"), pin = $("opinion-pin");
+  function signing() { return !!(conclusion && conclusion.value.trim()); }
+  if (conclusion && pinRow) conclusion.addEventListener("input", function () { pinRow.hidden = !signing(); });
   if (end) end.addEventListener("submit", function (e) {
     e.preventDefault();
-    if (!confirm(T.confirm_end)) return;
     var body = {};
     ["title", "conclusion", "recommendations"].forEach(function (k) { var f = $("opinion-" + k); if (f) body[k] = f.value; });
+    if (signing()) {
+      pinRow.hidden = false;
+      if (!/^\d{6}$/.test(pin.value.trim())) { banner(T.pin_needed, "error"); pin.focus(); return; }
+      if (!confirm(T.confirm_end_signed)) return;
+      body.pin = pin.value.trim();
+    } else if (!confirm(T.confirm_end)) return;
     fetch(root.dataset.endUrl, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() }, body: JSON.stringify(body),
-    }).then(function (r) { if (!r.ok) r.json().then(function (b) { banner(b.detail, "error"); }); });
+    }).then(function (r) {
+      if (pin) pin.value = "";
+      if (!r.ok) r.json().then(function (b) { banner(errorText(b), "error"); if (signing()) pin.focus(); });
+    });
   });
 
   // --- the shared record ---------------------------------------------------------------------------
