@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from federation.identity.services import patients_index
 from hub.accounts.pins import signing_pin_set
@@ -128,9 +129,12 @@ def test_a_chest_pain_request_from_a_phone_to_a_signed_opinion(
     doctor.wait_for_selector('#referral-page[data-status="accepted"]')  # the doctor's page followed by itself
     assert in_viewport(doctor, ".live-alert")
 
+    # His page follows his own acceptance too (it fetches itself again): let it settle before he writes, as a
+    # person would see the page change first; on a loaded machine the refetch can land after the first keystroke.
+    specialist.wait_for_load_state("networkidle")
     specialist.locator("#action-opinion summary").click()
     specialist.select_option("#opinion-template", index=1)  # "STEMI: primary PCI"
-    assert specialist.input_value("#id_opinion-decision") == "pci"
+    expect(specialist.locator("#id_opinion-decision")).to_have_value("pci")
     specialist.fill("#id_opinion-conclusion", "急性前壁ST段抬高型心肌梗死")
     specialist.locator('button[name="preview"]').click()
     specialist.wait_for_selector("#opinion-preview")

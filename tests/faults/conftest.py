@@ -226,6 +226,9 @@ def fault_hub(private_postgres, private_redis, tmp_path):
         "REDIS_URL": private_redis.url,
         "CELERY_BROKER_URL": private_redis.url,
         "AUDIT_DEFER_READS": "false",
+        # Its own folders: the repository's var/ is the demo's (and its audit spool is not this hub's).
+        "HUB_VAR_DIR": str(tmp_path / "var"),
+        "AUDIT_SPOOL_DIR": str(tmp_path / "var" / "audit-spool"),
         "HUB_LANGUAGE": "en",
         "PYTHONUNBUFFERED": "1",
     }

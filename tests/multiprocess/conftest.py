@@ -133,6 +133,7 @@ def hub_cluster(django_db_setup, django_db_blocker, tmp_path_factory):
     redis.Redis.from_url(redis_url).flushdb()
     with django_db_blocker.unblock():
         database_url = _database_url()
+    var = tmp_path_factory.mktemp("cluster-var")
     environ = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hub.settings.base",
@@ -141,6 +142,8 @@ def hub_cluster(django_db_setup, django_db_blocker, tmp_path_factory):
         "CELERY_BROKER_URL": redis_url,
         "CHANNELS_PREFIX": "hub-cluster",
         "AUDIT_DEFER_READS": "false",
+        "HUB_VAR_DIR": str(var),  # its own folders: the repository's var/ is the demo's
+        "AUDIT_SPOOL_DIR": str(var / "audit-spool"),
         "HUB_LANGUAGE": "en",
         "PYTHONUNBUFFERED": "1",
     }

@@ -39,6 +39,7 @@ def test_the_device_ingest_serves_its_message_counts_to_scrapers_only(bound, tmp
         "HUB_METRICS_TOKEN": "scrape-token-for-tests",
         "HUB_METRICS_PORT": str(metrics_port),
         "HUB_DEVICES_MLLP_HOST": "127.0.0.1",
+        "HUB_VAR_DIR": str(tmp_path / "var"),
     }
     for name in ("REDIS_URL", "MQTT_URL", "PROMETHEUS_MULTIPROC_DIR"):
         environ.pop(name, None)
