@@ -69,6 +69,14 @@ def check_audit() -> dict:
     return {"spooled_files": spooled["files"], "oldest_seconds": spooled["oldest_seconds"], "backlog": writer.backlog}
 
 
+def check_sites() -> dict:
+    """The county sites' syncs by state. Informational: a site's outage is the site's, not this hub's, so it never
+    makes the hub unready; who is down and why is at ``/federation/sites/health`` (site administrators)."""
+    from federation.sites.health import sites_by_state
+
+    return sites_by_state()
+
+
 @require_GET
 def healthz(request):
     checks = {"database": _timed(check_database), "audit": _timed(check_audit)}
@@ -81,5 +89,7 @@ def healthz(request):
     if settings.MQTT_URL:
         checks["mqtt"] = _timed(lambda: check_tcp(settings.MQTT_URL))
     healthy = all(check["ok"] for check in checks.values())
+    sites = _timed(check_sites)
+    checks["sites"] = {**sites, "ok": True, "informational": True}
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     return JsonResponse(body, status=200 if healthy else 503)

@@ -69,6 +69,16 @@ def health_of(sync: SiteSync, *, now: datetime | None = None) -> dict:
     }
 
 
+def sites_by_state() -> dict[str, int]:
+    """How many enabled sites' syncs are in each state (``/healthz`` says it without naming them)."""
+    from django.db.models import Count
+
+    counts = {state: 0 for state in HealthState.values}
+    rows = SiteSync.objects.filter(enabled=True, site__active=True).values("state").annotate(n=Count("pk"))
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
 def syncs_due(*, now: datetime | None = None) -> list[int]:
     """Enabled syncs whose interval has passed and whose circuit (if open) allows a probe."""
     now = now or timezone.now()

@@ -31,3 +31,20 @@ def test_others_are_refused(client, dr_li_at_county_a):
 
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
+
+
+def test_healthz_says_how_many_sites_fail_without_naming_them_and_stays_ready(client, sync_a, sync_b, site_b_server):
+    site_b_server.failures.down = True
+    site_sync_run(sync_id=sync_a.pk)
+    site_sync_run(sync_id=sync_b.pk)
+
+    answer = client.get("/healthz")
+
+    assert answer.status_code == 200  # a county's outage is not this hub's: it stays ready
+    sites = answer.json()["checks"]["sites"]
+    assert (sites["healthy"], sites["degraded"] + sites["down"]) == (1, 1)
+    assert "county-b" not in answer.content.decode()  # who and why: /federation/sites/health, for administrators
+
+    site_b_server.failures.down = False
+    site_sync_run(sync_id=sync_b.pk)
+    assert client.get("/healthz").json()["checks"]["sites"]["healthy"] == 2
