@@ -180,3 +180,22 @@ def in_viewport(page, selector: str) -> bool:
           && r.bottom <= window.innerHeight && r.right <= window.innerWidth; }""",
         selector,
     )
+
+
+def monitored_patient(*, county_a, admin, doctor, seed: int, key: str, bed: str) -> dict:
+    """A county-A patient referred by ``doctor`` (to the cardiologists), with monitor ``key`` at emergency bed
+    ``bed`` bound to them by the site's ``admin``; the live buffers and device cache start empty."""
+    from hub.devices.ingest.buffer import buffer_clear
+    from hub.devices.selectors import device_cache_clear
+    from hub.devices.services import device_bind, device_register
+    from tests.factories import patient_resource
+    from tests.hub.consultations.conftest import consult
+    from tests.hub.referrals.conftest import store
+
+    buffer_clear()
+    device_cache_clear()
+    patient = store(patient_resource(seed), owner="county-a")
+    consult(doctor, patient)
+    device = device_register(site=county_a, key=key, ward="急诊", bed=bed)
+    device_bind(device=device, patient_ref=f"Patient/{patient['id']}", user=admin)
+    return patient

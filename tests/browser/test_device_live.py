@@ -7,25 +7,14 @@ import time
 
 import pytest
 
-from tests.browser.conftest import horizontal_overflow
-from tests.factories import patient_resource
-from tests.hub.referrals.conftest import store
+from tests.browser.conftest import horizontal_overflow, monitored_patient
 
 
 @pytest.fixture
 def monitored(transactional_db, county_a, admin_of_county_a, dr_li_at_county_a, cardiologist_zhang):
-    from hub.devices.ingest.buffer import buffer_clear
-    from hub.devices.selectors import device_cache_clear
-    from hub.devices.services import device_bind, device_register
-    from tests.hub.consultations.conftest import consult
-
-    buffer_clear()
-    device_cache_clear()
-    patient = store(patient_resource(41), owner="county-a")
-    consult(dr_li_at_county_a, patient)
-    device = device_register(site=county_a, key="mon-07", ward="急诊", bed="7")
-    device_bind(device=device, patient_ref=f"Patient/{patient['id']}", user=admin_of_county_a)
-    return patient
+    return monitored_patient(
+        county_a=county_a, admin=admin_of_county_a, doctor=dr_li_at_county_a, seed=41, key="mon-07", bed="7"
+    )
 
 
 def push(hr: float, spo2: float = 97):
