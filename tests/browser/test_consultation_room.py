@@ -116,7 +116,8 @@ def connected_to(page, count: int, timeout: float = 30_000):
 
 
 PEERS = """() => Object.fromEntries(Object.entries(window.hubRoomCall ? window.hubRoomCall.peers : {}).map(
-    ([id, p]) => [id, [p.pc.connectionState, p.pc.iceConnectionState, p.pc.signalingState, p.polite]]))"""
+    ([id, p]) => [id, [p.pc.connectionState, p.pc.iceConnectionState, p.pc.signalingState, p.polite,
+                       !!p.pc.remoteDescription]]))"""
 
 
 def _connected_to(page, count, timeout):
@@ -203,7 +204,9 @@ def test_three_participants_form_a_mesh_with_media_flowing_everywhere(
     for page in pages:
         connected_to(page, 2, timeout=30_000)
     for page in pages:
-        media_flows(page)
+        # Within a few seconds: a peer whose streams were renegotiated as the third one joined starts counting
+        # again from zero.
+        media_flows_again(page)
 
 
 def test_the_expert_takes_an_ultrasound_snapshot_stored_in_the_patients_record(

@@ -98,6 +98,14 @@
       pc.onnegotiationneeded();
       return;
     }
+    // Negotiated, but ICE never started (the other side's candidates were lost with a socket that was being
+    // replaced): restart ICE, which sends fresh candidates both ways.
+    if (pc.signalingState === "stable" && pc.remoteDescription && pc.iceConnectionState === "new") {
+      if (!this.idleSince) this.idleSince = Date.now();
+      else if (Date.now() - this.idleSince > 5000) { this.idleSince = 0; this.restart("ICE never started"); }
+    } else {
+      this.idleSince = 0;
+    }
     if (pc.signalingState === "have-local-offer") {
       if (!this.offerSince) this.offerSince = Date.now();
       else if (Date.now() - this.offerSince > 3000 && pc.localDescription) {

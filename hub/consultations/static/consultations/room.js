@@ -17,6 +17,7 @@
   var outbox = JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]");
   var pongAt = 0, heartbeat = null, reconnectDelay = 500, gapTimer = null;
   var call = null, tool = "arrow", unread = 0;
+  var early = []; // signals that came before the call existed (the devices were still being asked for)
 
   function uid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
@@ -104,7 +105,7 @@
       case "presence": return onPresence(frame.connection);
       case "presence.left": return onLeft(frame.connection);
       case "speaking": return onSpeaking(frame);
-      case "signal": if (call) call.onsignal(frame); return;
+      case "signal": if (call) call.onsignal(frame); else if (early.length < 500) early.push(frame); return;
       case "pointer": return onPointer(frame);
       case "livekit": if (window.HubSfu) window.HubSfu.join(frame, call); return;
       case "media": return onMediaMode(frame.mode);
@@ -611,6 +612,7 @@
     if (sfu) call.connect = function () { return null; }; // media through LiveKit, not a mesh
     call.remoteMuted = function (id) { return presence[id] && presence[id].audio_muted; };
     window.hubRoomCall = call; // for diagnostics and the browser tests
+    early.splice(0).forEach(function (frame) { call.onsignal(frame); });
     call.start().then(function () {
       if (sfu) send({ type: "livekit" });
       Object.keys(presence).forEach(function (id) { if (id !== me.connection && presence[id].state === "connected") call.connect(id, presence[id].label); });
