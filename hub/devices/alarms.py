@@ -21,7 +21,7 @@ from hub.access.patients import patient_visible
 from hub.api_errors import ConflictError, DomainError, NotFoundError
 from hub.devices import caches, fhir
 from hub.devices.audit import limits_audited
-from hub.devices.caches import CACHE_SECONDS
+from hub.devices.caches import expires
 from hub.devices.constants import BY_KEY, DEFAULT_LIMITS, TECHNICAL, AlarmKind, AlarmPriority, Parameter
 from hub.devices.events import frame_publish
 from hub.devices.models import Alarm, Device, Strip, Summary, Threshold
@@ -38,6 +38,12 @@ def caches_clear() -> None:
     with _lock:
         _limits.clear()
         _open.clear()
+
+
+def caches_warm(*, device_id: int, patient_ref: str) -> None:
+    """Load what a message of this device will ask for (the ingest's start: see ``caches.warm``)."""
+    limits_of(patient_ref)
+    _open_conditions(device_id)
 
 
 # -- limits ----------------------------------------------------------------------------------------------------
@@ -64,14 +70,14 @@ def _defaults_of(patient_ref: str) -> dict[str, tuple]:
 def limits_of(patient_ref: str) -> dict[str, tuple]:
     """``{parameter: (low, high, critical low, critical high)}``: the patient's own limits over the defaults."""
     entry = _limits.get(patient_ref)
-    if entry is not None and time.monotonic() - entry[1] < CACHE_SECONDS:
+    if entry is not None and time.monotonic() < entry[1]:
         return entry[0]
     limits = _defaults_of(patient_ref)
     for threshold in Threshold.objects.filter(patient_ref=patient_ref):
         default = limits.get(threshold.parameter, (None, None, None, None))
         limits[threshold.parameter] = (threshold.low, threshold.high, default[2], default[3])
     with _lock:
-        _limits[patient_ref] = (limits, time.monotonic())
+        _limits[patient_ref] = (limits, expires())
     return limits
 
 
@@ -144,13 +150,13 @@ def _condition(value: float, limits: tuple) -> tuple[str, str, str] | None:
 
 def _open_conditions(device_id: int) -> set[str]:
     entry = _open.get(device_id)
-    if entry is not None and time.monotonic() - entry[1] < CACHE_SECONDS:
+    if entry is not None and time.monotonic() < entry[1]:
         return entry[0]
     conditions = set(
         Alarm.objects.filter(device_id=device_id, acknowledged_at__isnull=True).values_list("condition", flat=True)
     )
     with _lock:
-        _open[device_id] = (conditions, time.monotonic())
+        _open[device_id] = (conditions, expires())
     return conditions
 
 

@@ -11,6 +11,7 @@ shared cache reaches the ingest's process, the caches still expire after ``CACHE
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 
@@ -22,6 +23,14 @@ CACHE_SECONDS = 30.0
 CHECK_SECONDS = 1.0
 
 _seen = {"generation": None, "checked": 0.0}
+
+
+def expires() -> float:
+    """When an entry loaded now expires (``time.monotonic()``): between half and all of ``CACHE_SECONDS``, so that
+    the entries loaded together as the devices came in (hundreds in the first second) are not reloaded together."""
+    return time.monotonic() + CACHE_SECONDS * (0.5 + random.random() / 2)
+
+
 _lock = threading.Lock()
 
 
@@ -61,3 +70,23 @@ def fresh() -> None:
     if generation != _seen["generation"]:
         _seen["generation"] = generation
         _local_clear()
+
+
+def warm(limit: int = 10_000) -> int:
+    """At the ingest's start: load the caches for every device attached to a patient now, before the first
+    message (after a restart a ward's devices all send within the same second; each would otherwise wait for the
+    others' queries). Answers how many devices were loaded."""
+    from hub.devices import alarms
+    from hub.devices.models import Binding
+    from hub.devices.selectors import device_known
+
+    fresh()  # take the current generation first: the first message must not drop what is loaded here
+    bound = Binding.objects.filter(end__isnull=True, device__active=True).values_list(
+        "device_id", "device__site__code", "device__key", "patient_ref"
+    )[:limit]
+    count = 0
+    for device_id, site_code, key, patient_ref in bound:
+        device_known(site_code=site_code, key=key)
+        alarms.caches_warm(device_id=device_id, patient_ref=patient_ref)
+        count += 1
+    return count

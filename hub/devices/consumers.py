@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 
 from channels.db import database_sync_to_async
@@ -31,9 +32,16 @@ def db(function):
     return database_sync_to_async(function, thread_sensitive=False)
 
 
+def _recheck_at() -> float:
+    """When to ask the access rules again: within ``RECHECK_SECONDS``, at a random point of its second half, so
+    that the views opened together (a ward's monitors on a wall screen, a server restart) do not all ask at
+    once and hold up their frames."""
+    return time.monotonic() + RECHECK_SECONDS * (0.5 + random.random() / 2)
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     group = ""
-    checked_at = 0.0
+    recheck_at = 0.0
 
     async def connect(self):
         user = self.scope.get("user")
@@ -48,7 +56,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         viewer_loop_register(asyncio.get_running_loop())
         self.group = patient_group(self.patient_ref)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        self.checked_at = time.monotonic()
+        self.recheck_at = _recheck_at()
         await self.accept()
         await self.send_json({"type": "snapshot", **await db(self._snapshot)()})
 
@@ -121,8 +129,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "detail": str(detail)})
 
     async def device_frame(self, event):
-        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
-            self.checked_at = time.monotonic()
+        if time.monotonic() > self.recheck_at:
+            self.recheck_at = _recheck_at()
             if not await db(live_visible)(self.scope["user"], self.patient_ref):
                 await self.close(code=CLOSE_NOT_FOUND)
                 return

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from hub.devices.caches import CACHE_SECONDS
+from hub.devices.caches import expires
 from hub.devices.models import Alarm, Binding, Device, Rejection, Summary
 
 
@@ -43,7 +43,7 @@ def device_cache_clear() -> None:
 
 def device_known(*, site_code: str, key: str) -> KnownDevice | None:
     entry = _cache.get((site_code, key))
-    if entry is not None and time.monotonic() - entry[1] < CACHE_SECONDS:
+    if entry is not None and time.monotonic() < entry[1]:
         return entry[0]
     device = Device.objects.filter(site__code=site_code, key=key).first()
     known = None
@@ -57,7 +57,7 @@ def device_known(*, site_code: str, key: str) -> KnownDevice | None:
         )
         known = KnownDevice(device.pk, device.key, site_code, device.fhir_id, device.active, bindings)
     with _lock:
-        _cache[(site_code, key)] = (known, time.monotonic())
+        _cache[(site_code, key)] = (known, expires())
     return known
 
 

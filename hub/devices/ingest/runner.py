@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -23,6 +24,7 @@ class Ingest:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
+        from hub.devices.ingest.buffer import buffer_flush
         from hub.devices.ingest.summaries import summaries_flush
 
         self._stop.set()
@@ -36,6 +38,7 @@ class Ingest:
             summaries_flush(everything=True)
         except Exception:
             logger.exception("devices: last summaries not written")
+        buffer_flush()  # the live view's last frames
 
 
 def _port_free(port: int) -> bool:
@@ -79,6 +82,7 @@ def ingest_start(
             break
         else:  # the rest of the hub runs on without device data
             logger.error("devices: no embedded MQTT broker on 127.0.0.1:%s-%s (set HUB_DEVICES_MQTT_PORT)", first, port)
+    _warm()
     if url:
         ingest.mqtt_url = url
         ingest.subscriber = Subscriber(url).start()
@@ -91,6 +95,18 @@ def ingest_start(
     if housekeeping:
         threading.Thread(target=_housekeeping, args=(ingest._stop,), name="devices-housekeeping", daemon=True).start()
     return ingest
+
+
+def _warm() -> None:
+    from hub.devices.caches import warm
+
+    started = time.monotonic()
+    try:
+        count = warm()
+    except Exception:  # the caches fill as the messages come instead
+        logger.exception("devices: caches not loaded at start")
+        return
+    logger.info("devices: caches loaded for %d attached devices in %.1f s", count, time.monotonic() - started)
 
 
 def _housekeeping(stop: threading.Event) -> None:
