@@ -7,7 +7,9 @@ A scratch database (``<db>_devices_bench``, recreated) with ``--devices`` Patien
 monitor attached. Processes: ``manage.py devices_ingest`` (the MQTT subscriber on ``MQTT_URL`` and the MLLP
 listener) and ``uvicorn hub.asgi:application`` (websockets), fanned out through Redis. The bench holds one
 live websocket per patient (a platform operator's token) and publishes at QoS 1: each device's numerics at
-1 Hz and, for ``--waves`` of them, an ECG lead at 250 samples/s in 0.25 s chunks. Latency = the viewer's
+1 Hz and, for ``--waves`` of them, an ECG lead at 250 samples/s in 0.25 s chunks; each device at its own
+offset within the second (``--phase spread``, as free-running devices) or all in the same instant
+(``--phase burst``, the worst case). Latency = the viewer's
 clock at the frame minus the message's own time (set at publish; one machine, one clock). At the end the
 ingest process is stopped (it writes its last per-minute summaries) and the summaries' counts are compared
 with what was published. CPU per message: user+system time of the ingest and server processes over the
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -130,20 +133,85 @@ def payloads(now: float, index: int, waves: bool, tick: int) -> list[tuple[str, 
     return out
 
 
-def publish_loop(client, devices: int, waves: int, seconds: float, topic, sent: dict) -> None:
+@dataclass
+class Scenario:
+    """What the hub's run adds to the steady load: every ``alarm_every`` seconds one more device sends a critical
+    heart rate (publish -> alarm frame at its viewer), and ``drop_devices`` lose their gateway's link from
+    ``drop_from`` to ``drop_until`` seconds into the run: the gateway keeps their messages and sends them, with
+    their own times, when the link is back (store and forward)."""
+
+    alarm_every: float = 10.0
+    alarm_sent: dict = field(default_factory=dict)  # device index -> publish time
+    drop_devices: range = range(0)
+    drop_from: float = 0.0
+    drop_until: float = 0.0
+    held: list = field(default_factory=list)
+    late: int = 0
+    started: float = 0.0
+
+    def hold(self, i: int, now: float) -> bool:
+        return i in self.drop_devices and self.drop_from <= now - self.started < self.drop_until
+
+
+def publish_loop(
+    client,
+    devices: int,
+    waves: int,
+    seconds: float,
+    topic,
+    sent: dict,
+    phase: str = "spread",
+    scenario: Scenario | None = None,
+) -> None:
+    """Each device's messages on its own clock: ``spread``, as free-running devices do, each at its own offset
+    within the second (numerics) and the quarter second (waves); ``burst``, every device in the same instant
+    (the worst case: the hub's latency then includes working through the burst)."""
     start = time.time()
+    if scenario:
+        scenario.started = start
+    next_alarm = scenario.alarm_every if scenario else float("inf")
     tick = 0
     while time.time() - start < seconds:
-        now = time.time()
         for i in range(devices):
-            for kind, body in payloads(now, i, i < waves, tick):
-                client.publish(topic(i), json.dumps(body), qos=1)
+            offset = 0.0 if phase == "burst" else 0.25 * i / devices
+            due = start + tick * 0.25 + offset
+            pause = due - time.time()
+            if pause > 0.002:
+                time.sleep(pause)
+            now = time.time()
+            if scenario and scenario.held and not scenario.hold(scenario.drop_devices[0], now):
+                for held_topic, held_body in scenario.held:  # the link is back: what the gateway kept, in order
+                    client.publish(held_topic, held_body, qos=1)
+                scenario.late += len(scenario.held)
+                scenario.held.clear()
+            for kind, body in payloads(now, i, i < waves, tick + (0 if phase == "burst" else i % 4)):
+                alarm = (
+                    scenario
+                    and kind == "n"
+                    and now - start >= next_alarm
+                    and i >= waves
+                    and i not in scenario.alarm_sent
+                    and i not in scenario.drop_devices
+                )
+                if alarm:
+                    body["numerics"][0]["value"] = 180  # above the adult critical high (150/min)
+                    next_alarm += scenario.alarm_every
+                    scenario.alarm_sent[i] = now
+                if scenario and scenario.hold(i, now):
+                    scenario.held.append((topic(i), json.dumps(body)))
+                else:
+                    client.publish(topic(i), json.dumps(body), qos=1)
                 sent[kind] = sent.get(kind, 0) + 1
         tick += 1
         time.sleep(max(0.0, start + tick * 0.25 - time.time()))
+    if scenario and scenario.held:
+        for held_topic, held_body in scenario.held:
+            client.publish(held_topic, held_body, qos=1)
+        scenario.late += len(scenario.held)
+        scenario.held.clear()
 
 
-def baseline(url: str, devices: int, waves: int, seconds: float) -> dict:
+def baseline(url: str, devices: int, waves: int, seconds: float, phase: str) -> dict:
     from hub.devices.ingest.mqtt import client_for
 
     latencies: list[float] = []
@@ -159,7 +227,7 @@ def baseline(url: str, devices: int, waves: int, seconds: float) -> dict:
     pub.loop_start()
     time.sleep(0.5)
     sent: dict = {}
-    publish_loop(pub, devices, waves, seconds, lambda i: f"benchraw/{i}", sent)
+    publish_loop(pub, devices, waves, seconds, lambda i: f"benchraw/{i}", sent, phase)
     time.sleep(2)
     pub.loop_stop()
     sub.loop_stop()
@@ -171,8 +239,18 @@ def baseline(url: str, devices: int, waves: int, seconds: float) -> dict:
     }
 
 
-async def viewers(base: str, token: str, patients: list[str], stop: asyncio.Event, latencies: list, counts: dict):
+async def viewers(
+    base: str,
+    token: str,
+    patients: list[str],
+    stop: asyncio.Event,
+    latencies: list,
+    counts: dict,
+    scenario: Scenario | None = None,
+):
     import websockets
+
+    index = {pid: i for i, pid in enumerate(patients)}
 
     async def one(pid: str):
         uri = f"ws://{base}/ws/devices/patients/{pid}/"
@@ -186,8 +264,14 @@ async def viewers(base: str, token: str, patients: list[str], stop: asyncio.Even
                 except TimeoutError:
                     continue
                 frame = json.loads(raw)
+                if frame.get("type") == "alarm" and "hr" in frame.get("condition", ""):
+                    counts.setdefault("alarms", {}).setdefault(pid, time.time())
+                if frame.get("type") == "vitals" and scenario and scenario.hold(index[pid], frame["at"]):
+                    counts["late_frames"] = counts.get("late_frames", 0) + 1  # held by the gateway: not timed
+                    continue
                 if frame.get("type") == "vitals":
                     latencies.append(time.time() - frame["at"])
+                    counts.setdefault("timed", []).append((frame["at"], latencies[-1]))
                     counts["frames"] += 1
 
     results = await asyncio.gather(*(one(p) for p in patients), return_exceptions=True)
@@ -259,6 +343,12 @@ def main() -> None:
     parser.add_argument("--hl7-seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--mllp-port", type=int, default=25791)
+    parser.add_argument(
+        "--phase",
+        choices=("spread", "burst"),
+        default="spread",
+        help="devices publish each at its own offset (spread, as real devices) or all at once (burst)",
+    )
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL", "MQTT_URL"):
         if not os.environ.get(name):
@@ -279,7 +369,7 @@ def main() -> None:
 
     dj.setup()
     print(f"machine: {machine()}; load average before: {os.getloadavg()}")
-    raw = baseline(os.environ["MQTT_URL"], args.devices, args.waves, args.seconds)
+    raw = baseline(os.environ["MQTT_URL"], args.devices, args.waves, args.seconds, args.phase)
     print(f"raw paho publish->subscribe: {raw}")
 
     ingest = subprocess.Popen(
@@ -315,11 +405,16 @@ def main() -> None:
 
     latencies: list[float] = []
     counts = {"open": 0, "frames": 0}
+    scenario = Scenario()
+    if args.seconds >= 40 and args.devices >= 40:  # a 10 s link drop of a tenth of the devices, a third in
+        first = args.devices // 2
+        scenario.drop_devices = range(first, first + args.devices // 10)
+        scenario.drop_from, scenario.drop_until = args.seconds / 3, args.seconds / 3 + 10
     stop = asyncio.Event()
     loop = asyncio.new_event_loop()
     viewer_thread = threading.Thread(
         target=lambda: loop.run_until_complete(
-            viewers(f"127.0.0.1:{args.port}", token, patients, stop, latencies, counts)
+            viewers(f"127.0.0.1:{args.port}", token, patients, stop, latencies, counts, scenario)
         ),
         daemon=True,
     )
@@ -332,7 +427,14 @@ def main() -> None:
     sent: dict = {}
     started = time.time()
     publish_loop(
-        pub, args.devices, args.waves, args.seconds, lambda i: f"alliance/county-a/devices/bench-{i:03d}/vitals", sent
+        pub,
+        args.devices,
+        args.waves,
+        args.seconds,
+        lambda i: f"alliance/county-a/devices/bench-{i:03d}/vitals",
+        sent,
+        args.phase,
+        scenario,
     )
     time.sleep(3)
     cpu1 = cpu_seconds(ingest.pid) + cpu_seconds(server.pid)
@@ -342,9 +444,30 @@ def main() -> None:
     messages = sum(sent.values())
     print(
         f"hub: published {messages} ({sent}) in {time.time() - started - 3:.1f} s; viewers open {counts['open']}/{len(patients)}, "
-        f"frames {counts['frames']}; publish->viewer p50 {pct(latencies, 0.5):.1f} ms p95 {pct(latencies, 0.95):.1f} ms "
+        f"frames {counts['frames'] + counts.get('late_frames', 0)}; publish->viewer p50 {pct(latencies, 0.5):.1f} ms p95 {pct(latencies, 0.95):.1f} ms "
         f"p99 {pct(latencies, 0.99):.1f} ms; hub CPU {1000 * (cpu1 - cpu0) / max(messages, 1):.2f} ms per message"
     )
+    # Where in the run the slow ones were: p99 per 5 s window of publish time.
+    windows: dict[int, list[float]] = {}
+    for at, latency in counts.get("timed", []):
+        windows.setdefault(int((at - started) // 5), []).append(latency)
+    print(
+        "publish->viewer p99 per 5 s window: "
+        + ", ".join(f"{5 * w}-{5 * w + 5} s {pct(v, 0.99):.0f} ms" for w, v in sorted(windows.items()))
+    )
+    seen = counts.get("alarms", {})
+    alarm_latencies = [seen[patients[i]] - at for i, at in scenario.alarm_sent.items() if patients[i] in seen]
+    print(
+        f"alarms: {len(scenario.alarm_sent)} critical heart rates sent, {len(alarm_latencies)} alarm frames at their"
+        f" viewers; publish->alarm frame max {1000 * max(alarm_latencies, default=float('nan')):.0f} ms"
+        f" p50 {pct(alarm_latencies, 0.5):.0f} ms"
+    )
+    if scenario.drop_devices:
+        print(
+            f"link drop: {len(scenario.drop_devices)} devices' gateway offline {scenario.drop_until - scenario.drop_from:.0f} s;"
+            f" {scenario.late} messages kept and sent late ({counts.get('late_frames', 0)} of their frames reached"
+            " the viewers; they are in the summaries' count below)"
+        )
     sent_hl7, ok, elapsed = hl7_rate(args.mllp_port, args.hl7_seconds, args.devices)
     print(
         f"HL7 v2/MLLP: {sent_hl7} messages, {ok} AA, {sent_hl7 / elapsed:.0f} messages/s with ACKs; raw MLLP echo {raw_mllp_rate(3):.0f}/s"

@@ -134,6 +134,18 @@ def threshold_set(*, user, patient_ref: str, parameter: str, low: float | None, 
     return threshold
 
 
+def threshold_reset(*, user, patient_ref: str, parameter: str) -> bool:
+    """A treating clinician goes back to the age group's defaults for one parameter (answers whether the patient
+    had limits of its own); audited."""
+    limits_access(user=user, patient_ref=patient_ref)
+    threshold_check(parameter=parameter, low=None, high=None)
+    with transaction.atomic():
+        deleted, _rows = Threshold.objects.filter(patient_ref=patient_ref, parameter=parameter).delete()
+        limits_audited(user=user, patient_ref=patient_ref, status=200, parameter=parameter, reset=True)
+        transaction.on_commit(caches.changed)
+    return bool(deleted)
+
+
 def _condition(value: float, limits: tuple) -> tuple[str, str, str] | None:
     """(``low``/``high``, priority, FHIR interpretation) when ``value`` is outside ``limits``."""
     low, high, critical_low, critical_high = limits
@@ -257,7 +269,7 @@ def alarm_raise(
     except IntegrityError:
         return None  # raised meanwhile by another process
     with _lock:
-        _open.setdefault(device_id, (set(), time.monotonic()))[0].add(condition)
+        _open.setdefault(device_id, (set(), expires()))[0].add(condition)
     frame_publish(patient_ref=patient_ref, frame=alarm_frame(alarm))
     try:
         strips_around_alarm(alarm)

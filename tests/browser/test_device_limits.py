@@ -1,6 +1,6 @@
 """A referred specialist changes a patient's alarm limits on the live page from a phone (360 px): the row shows
-the age group's default, then the patient's own limit once saved; a refused value is explained in its row; the
-page never scrolls sideways and its policy blocks nothing (no inline script)."""
+the age group's default, then the patient's own limit once saved, then the default again; a refused value is
+explained in its row; the page never scrolls sideways and its policy blocks nothing (no inline script)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,16 @@ def test_a_specialist_changes_an_alarm_limit_on_a_phone(page_for, phone, referre
     assert horizontal_overflow(page) == 0
     threshold = Threshold.objects.get()
     assert (threshold.parameter, threshold.low, threshold.high) == ("hr", 45, 110)
+
+    # Back to the age group's defaults
+    row.locator("button[name='reset']").click()
+    page.wait_for_selector("form.dv-limit[data-parameter='hr'] .dv-limit-source[data-own='false']")
+    row = page.locator("form.dv-limit[data-parameter='hr']")
+    assert row.locator("input[name='high']").input_value() == "120"
+    assert row.locator("button[name='reset']").count() == 0
+    assert page.locator(".messages .success").inner_text() == "The age group's default limits apply again."
+    assert horizontal_overflow(page) == 0
+    assert not Threshold.objects.exists()
 
 
 def test_the_limits_read_in_chinese_on_a_pc_and_only_the_treating_may_edit(

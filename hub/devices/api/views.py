@@ -281,7 +281,8 @@ class PatientLiveApi(APIView):
 
 
 class ThresholdApi(APIView):
-    """A treating clinician sets the patient's alarm limits for one parameter (null: no limit)."""
+    """A treating clinician sets the patient's alarm limits for one parameter (null: no limit), or goes back to the
+    age group's defaults (DELETE)."""
 
     @extend_schema_serializer(component_name="DeviceThresholdInput")
     class InputSerializer(serializers.Serializer):
@@ -300,6 +301,12 @@ class ThresholdApi(APIView):
             user=request.user, patient_ref=f"Patient/{patient_id}", parameter=parameter, **data.validated_data
         )
         return Response({"low": threshold.low, "high": threshold.high})
+
+    @extend_schema(operation_id="devices_threshold_reset", request=None, responses={204: None, **errors(404)})
+    def delete(self, request, patient_id: str, parameter: str):
+        """Back to the age group's defaults for this parameter."""
+        alarms.threshold_reset(user=request.user, patient_ref=f"Patient/{patient_id}", parameter=parameter)
+        return Response(status=204)
 
 
 ALARM = inline_serializer(

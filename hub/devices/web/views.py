@@ -159,6 +159,13 @@ def limits(request, patient_id: str):
     except DomainError as exc:
         raise PermissionDenied(exc.message) from exc
     parameter = request.POST.get("parameter", "")[:16]
+    if request.POST.get("reset"):
+        try:
+            alarms.threshold_reset(user=request.user, patient_ref=patient_ref, parameter=parameter)
+        except DomainError as exc:
+            return _live_page(request, patient_ref, errors={parameter: exc.message}, status=400)
+        messages.success(request, _("The age group's default limits apply again."))
+        return redirect(reverse("devices-web:live", args=[patient_id]) + "#dv-limits")
     typed = (request.POST.get("low", "")[:32], request.POST.get("high", "")[:32])
     try:
         alarms.threshold_set(

@@ -339,6 +339,20 @@ def _limits_stored(payload, r) -> bool:
     return Threshold.objects.filter(patient_ref=r.ref, parameter="hr", low=45, high=125).exists()
 
 
+def _limits_reset(c, h, r):
+    """Back to the defaults: the patient's own heart-rate limits (made for the call) are gone afterwards."""
+    from hub.devices.models import Threshold
+
+    Threshold.objects.update_or_create(patient_ref=r.ref, parameter="hr", defaults={"low": 45, "high": 125})
+    return _done(c.delete(f"/api/devices/patients/{r.id}/thresholds/hr", **h))
+
+
+def _limits_reset_done(payload, r) -> bool:
+    from hub.devices.models import Threshold
+
+    return not Threshold.objects.filter(patient_ref=r.ref, parameter="hr").exists()
+
+
 def _limits_page(c, h, r):
     """The live page's limits form; its success is a redirect back to the live page (seen as a 200)."""
     from types import SimpleNamespace
@@ -594,6 +608,7 @@ ROWS = [
         shown=_limits_stored,
     ),
     Row("device limits page", {"patient"}, _limits_page, DEVICE_LIMITS, shown=_limits_stored),
+    Row("device limits reset API", {"patient"}, _limits_reset, DEVICE_LIMITS, shown=_limits_reset_done),
     Row(
         "device ingest",
         {"patient"},

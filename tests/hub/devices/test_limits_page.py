@@ -107,3 +107,22 @@ def test_those_not_treating_the_patient_cannot_change_the_limits(
     assert not Threshold.objects.exists()
     refused = AuditEvent.objects.filter(detail__operation="devices-alarm-limits", success=False)
     assert sorted(refused.values_list("status", flat=True)) == [403, 404, 404]
+
+
+def test_back_to_the_defaults_on_the_page_and_by_the_api(as_user, patient, dr_li_at_county_a, token_for):
+    client = as_user(dr_li_at_county_a)
+    client.post(limits_url(patient), {"parameter": "hr", "low": "45", "high": "110"})
+    client.post(limits_url(patient), {"parameter": "spo2", "low": "88", "high": ""})
+    answer = client.post(limits_url(patient), {"parameter": "hr", "reset": "1"})
+    assert answer.status_code == 302
+    assert list(Threshold.objects.values_list("parameter", flat=True)) == ["spo2"]
+    page = client.get(live_url(patient)).content.decode()
+    assert "The age group&#x27;s default limits apply again." in page or "恢复" in page
+    api = Client().delete(f"/api/devices/patients/{patient['id']}/thresholds/spo2", **token_for(dr_li_at_county_a))
+    assert api.status_code == 204
+    assert not Threshold.objects.exists()
+    # An unknown parameter: 404, as for setting one
+    api = Client().delete(f"/api/devices/patients/{patient['id']}/thresholds/nope", **token_for(dr_li_at_county_a))
+    assert api.status_code == 404
+    resets = AuditEvent.objects.filter(detail__operation="devices-alarm-limits", detail__reset=True, success=True)
+    assert resets.count() == 2
