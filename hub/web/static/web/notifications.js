@@ -49,11 +49,20 @@
   }
   function detailUrl(id) { return box.dataset.detailUrl.replace("/0/", "/" + encodeURIComponent(id) + "/"); }
 
-  function remember(message, read) {
+  // Keeps the message in the inbox; answers whether it is new to this browser. ``shown``: it is about to be shown
+  // (a toast or an alert), which it may be once: a message the server's inbox listed first (the page loaded while
+  // the socket was still catching up) is still shown when the socket brings it, unless it was read meanwhile.
+  function remember(message, read, shown) {
     var items = load();
     var key = keyOf(message);
-    if (items.some(function (item) { return item.key === key; })) return false;
-    items.unshift({ key: key, message: message, read: !!read });
+    var known = items.filter(function (item) { return item.key === key; })[0];
+    if (known) {
+      if (!shown || known.shown || known.read) return false;
+      known.shown = true;
+      save(items);
+      return true;
+    }
+    items.unshift({ key: key, message: message, read: !!read, shown: !!shown });
     save(items);
     return true;
   }
@@ -210,7 +219,7 @@
   function received(message, fromServer) {
     if (!message || typeof message !== "object" || message.type === "error" || message.type === "pong") return;
     seenId(message);
-    var fresh = remember(message, false);
+    var fresh = remember(message, false, !fromServer);
     renderInbox();
     if (fromServer || !fresh) return;
     if (message.referral && message.referral.id && alerts) alertFor(message);
