@@ -244,6 +244,53 @@ def test_the_expert_takes_an_ultrasound_snapshot_stored_in_the_patients_record(
     li.wait_for_selector(f'#records [data-ref="Media/{media.get().fhir_id}"]', state="attached")
 
 
+# Every ICE candidate the page's first RTCPeerConnection sends is lost, trickled or inside a description (that
+# connection is told apart by its DTLS fingerprint): ICE restarts cannot help, only a new connection can.
+LOSE_FIRST_CONNECTIONS_CANDIDATES = """(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const frame = JSON.parse(data);
+      if (frame.type === "signal" && frame.description && frame.description.sdp) {
+        const fingerprint = (frame.description.sdp.match(/a=fingerprint:\\S+ (\\S+)/) || [])[1];
+        if (fingerprint) {
+          window.firstFingerprint = window.firstFingerprint || fingerprint;
+          window.fingerprint = fingerprint;
+        }
+      }
+      if (frame.type === "signal" && window.fingerprint === window.firstFingerprint) {
+        if ("candidate" in frame) return;
+        if (frame.description && frame.description.sdp) {  // nor inside a description sent after gathering
+          frame.description.sdp = frame.description.sdp.split("\\r\\n")
+            .filter(line => !line.startsWith("a=candidate") && !line.startsWith("a=end-of-candidates")).join("\\r\\n");
+          data = JSON.stringify(frame);
+        }
+      }
+    } catch (error) { /* not JSON */ }
+    return send.call(this, data);
+  };
+})();"""
+
+
+def test_a_connection_that_never_comes_up_is_built_anew(pages, room, dr_li_at_county_a, cardiologist_zhang, phone, pc):
+    li = pages(dr_li_at_county_a, viewport=phone)
+    zhang = pages(cardiologist_zhang, viewport=pc)
+    for page in (li, zhang):
+        page.add_init_script(LOSE_FIRST_CONNECTIONS_CANDIDATES)
+    enter(li, room)
+    enter(zhang, room)
+    for page in (li, zhang):
+        page.wait_for_function("() => window.hubRoomCall && Object.keys(window.hubRoomCall.peers).length === 1")
+        page.evaluate("window.firstPc = Object.values(window.hubRoomCall.peers)[0].pc")
+    connected_to(li, 1, timeout=45_000)
+    connected_to(zhang, 1, timeout=15_000)
+    # One side at least built a new connection (the other may take its new offer on its old one).
+    rebuilt = [page.evaluate("Object.values(hubRoomCall.peers)[0].pc !== window.firstPc") for page in (li, zhang)]
+    assert any(rebuilt), rebuilt
+    media_flows_again(li)
+    media_flows_again(zhang)
+
+
 def test_after_a_network_change_media_is_back_within_seconds_without_rejoining(
     pages, room, dr_li_at_county_a, cardiologist_zhang, phone, pc
 ):

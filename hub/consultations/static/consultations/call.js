@@ -52,9 +52,26 @@
     this.audioStalledSince = 0;
     this.lastRestart = 0;
     this.disconnectedTimer = null;
-    this.openedAt = Date.now();
+    this.openedAt = this.builtAt = Date.now();
+    this.everConnected = false;
     this.open();
   }
+
+  // A connection that never came up (negotiated, restarted, and still no media after REBUILD_MS): start again
+  // with a new RTCPeerConnection, as the other side will when our offer no longer fits its old one.
+  var REBUILD_MS = 15000;
+  Peer.prototype.rebuild = function (why) {
+    this.call.log("new connection with " + this.id + " (" + why + ")");
+    clearTimeout(this.disconnectedTimer);
+    this.pc.onnegotiationneeded = this.pc.onicecandidate = this.pc.ontrack = this.pc.oniceconnectionstatechange = null;
+    this.pc.close();
+    this.makingOffer = this.ignoreOffer = false;
+    this.offerSince = this.idleSince = 0;
+    this.streams = {};
+    this.call.onremoteend(this.id);
+    this.openedAt = this.builtAt = Date.now();
+    this.open();
+  };
 
   Peer.prototype.open = function () {
     var self = this, call = this.call;
@@ -75,7 +92,7 @@
       var state = pc.iceConnectionState;
       call.onpeerstate(self, state);
       clearTimeout(self.disconnectedTimer);
-      if (state === "connected" || state === "completed") call.tunePeer(self); // a change refused before negotiation
+      if (state === "connected" || state === "completed") { self.everConnected = true; call.tunePeer(self); } // a change refused before negotiation
       if (state === "failed") self.restart("failed");
       else if (state === "disconnected") {
         // Often a network switch (Wi-Fi to 4G/5G): restart ICE after a second instead of waiting for "failed".
@@ -90,6 +107,10 @@
   // An offer can be lost (the other side's socket was reconnecting): while one stays unanswered, send it again.
   Peer.prototype.check = function () {
     var pc = this.pc;
+    if (!this.everConnected && Date.now() - this.builtAt > REBUILD_MS && Date.now() - this.lastRestart > 5000) {
+      this.rebuild("never connected");
+      return;
+    }
     // Never negotiated (an offer lost before the other side was listening, or tracks added before negotiation
     // was wanted): offer now; perfect negotiation settles a collision.
     if (pc.signalingState === "stable" && !pc.remoteDescription && !this.makingOffer && Date.now() - this.openedAt > 3000
@@ -137,7 +158,14 @@
         if (description.type === "offer") {
           return pc.setLocalDescription().then(function () { call.signal(self.id, { description: pc.localDescription }); });
         }
-      }).catch(function (error) { call.log("description failed", error); });
+      }).catch(function (error) {
+        call.log("description failed", error);
+        // An offer from a connection the other side built anew (its keys no longer fit ours): build ours anew too.
+        if (description.type === "offer" && !message.retried && self.pc === pc) {
+          self.rebuild("the other side started again");
+          return self.onsignal(Object.assign({}, message, { retried: true }));
+        }
+      });
     }
     if ("candidate" in message) {
       return pc.addIceCandidate(message.candidate || undefined).catch(function (error) {
