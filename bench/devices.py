@@ -152,6 +152,13 @@ class Scenario:
     def hold(self, i: int, now: float) -> bool:
         return i in self.drop_devices and self.drop_from <= now - self.started < self.drop_until
 
+    def release(self, client) -> None:
+        """What the gateway kept, in order, now that its link is back."""
+        for topic, body in self.held:
+            client.publish(topic, body, qos=1)
+        self.late += len(self.held)
+        self.held.clear()
+
 
 def publish_loop(
     client,
@@ -180,10 +187,7 @@ def publish_loop(
                 time.sleep(pause)
             now = time.time()
             if scenario and scenario.held and not scenario.hold(scenario.drop_devices[0], now):
-                for held_topic, held_body in scenario.held:  # the link is back: what the gateway kept, in order
-                    client.publish(held_topic, held_body, qos=1)
-                scenario.late += len(scenario.held)
-                scenario.held.clear()
+                scenario.release(client)  # the link is back
             for kind, body in payloads(now, i, i < waves, tick + (0 if phase == "burst" else i % 4)):
                 alarm = (
                     scenario
@@ -204,11 +208,8 @@ def publish_loop(
                 sent[kind] = sent.get(kind, 0) + 1
         tick += 1
         time.sleep(max(0.0, start + tick * 0.25 - time.time()))
-    if scenario and scenario.held:
-        for held_topic, held_body in scenario.held:
-            client.publish(held_topic, held_body, qos=1)
-        scenario.late += len(scenario.held)
-        scenario.held.clear()
+    if scenario:
+        scenario.release(client)
 
 
 def baseline(url: str, devices: int, waves: int, seconds: float, phase: str) -> dict:
