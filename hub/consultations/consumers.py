@@ -17,8 +17,6 @@ import json
 import logging
 import secrets
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -32,15 +30,11 @@ from hub.consultations.constants import (
     REPLAY_MAX,
     VideoSource,
 )
+from hub.websockets import JsonConsumer, db
 
 logger = logging.getLogger(__name__)
 FRAME_MAX = 200_000  # bytes of one frame (an SDP offer with several video sources is ~10 kB)
 SDP_TYPES = ("offer", "answer", "pranswer", "rollback")
-
-
-def db(function):
-    """Run ORM work in a worker thread (not the one shared sync thread: rooms talk to the database a lot)."""
-    return database_sync_to_async(function, thread_sensitive=False)
 
 
 class FrameError(Exception):
@@ -60,7 +54,7 @@ def _unit(value) -> float:
     return float(value)
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
+class RoomConsumer(JsonConsumer):
     room_id: int
     connection_uid = ""
     joined = False

@@ -14,22 +14,17 @@ import json
 import random
 import time
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from hub.access.devices import live_visible
 from hub.api_errors import DomainError
 from hub.devices.events import patient_group, viewer_loop_register
+from hub.websockets import JsonConsumer, db
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 RECHECK_SECONDS = 30.0
 FRAME_MAX = 4096
-
-
-def db(function):
-    return database_sync_to_async(function, thread_sensitive=False)
 
 
 def _recheck_at() -> float:
@@ -39,7 +34,7 @@ def _recheck_at() -> float:
     return time.monotonic() + RECHECK_SECONDS * (0.5 + random.random() / 2)
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(JsonConsumer):
     group = ""
     recheck_at = 0.0
 

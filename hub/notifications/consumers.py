@@ -15,12 +15,11 @@ import asyncio
 import logging
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from hub.notifications.message import user_group
 from hub.notifications.selectors import last_notification_id, notifications_after
+from hub.websockets import JsonConsumer, db
 
 logger = logging.getLogger(__name__)
 UNAUTHENTICATED = 4401
@@ -36,7 +35,7 @@ def _since(raw) -> int | None:
     return value if 0 <= value < 2**63 else None
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
+class NotificationConsumer(JsonConsumer):
     @property
     def channel_receive(self):
         return self._channel_receive
@@ -72,7 +71,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs((self.scope.get("query_string") or b"").decode("latin1"))
         since = _since((query.get("since") or [None])[0])
         if since is None:
-            self.floor = await database_sync_to_async(last_notification_id)(user_id=self.user_id)
+            self.floor = await db(last_notification_id)(user_id=self.user_id)
             if "hello" in query:  # a client that has seen nothing yet learns where "now" is, to resume from it
                 await self.send_json({"type": "hello", "last_id": self.floor})
         else:
@@ -126,7 +125,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def _catch_up(self, since: int | None = None) -> None:
         after = self.floor if since is None else since
-        missed = await database_sync_to_async(notifications_after)(
+        missed = await db(notifications_after)(
             user_id=self.user_id, after=after, exclude=frozenset(i for i in self.sent if i > after)
         )
         for message in missed:
