@@ -11,11 +11,19 @@ Communications, as in production. Every participant connects to ``/ws/consultati
 bearer token, joins, and pings every 5 s like the browser. In each room a random participant sends a chat
 message ``--rate`` times per second (open loop); every ``--presence-every`` seconds one participant toggles
 its microphone (a presence change) and one reconnects (a new socket of the same tab: state with the log it
-missed). Measured on the clients (``--clients`` processes, one machine, one clock):
+missed). Rooms are independent, as in a hospital: each room's people open their sockets at a random moment of
+the ramp (``--ramp`` seconds, default one second per 50 sockets), and each room sends, toggles and pings on a
+clock of its own (``--phase spread``, the default); ``--phase burst`` starts every room's clocks together, so
+every room's message of each half second arrives in the same instant (the worst case, not a real load).
+Measured on the clients (``--clients`` processes, one machine, one clock):
 
 - message: from just before the send to its arrival on every *other* participant's socket (p50/p99/max);
+- ack: from just before the send to the sender's ``ack`` (the message is in the room's log);
 - join: from opening the socket to the room's first ``state`` frame (first joins and reconnects);
-- missing: chat entries a participant never got, live or replayed after a reconnect (should be 0).
+- missing: chat entries a participant never got, live, replayed after a reconnect or filled in (should be 0).
+
+Like the browser, a participant that sees a gap in the room's sequence numbers asks for the log after 1.5 s
+(``sync``): the channel layer delivers at most once, the room's log in the database is what is never lost.
 
 ``--quick`` runs 3 rooms of 4 for 8 s with one worker: proof that it works, not a measurement.
 """
@@ -33,6 +41,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import orjson
@@ -62,6 +71,9 @@ class Participant:
         self.socket = None
         self.seen: set[int] = set()
         self.last_seq = 0
+        self.have: set[int] = set()  # every sequence number seen, to find gaps
+        self.contiguous = 0  # every entry up to this one was seen
+        self.gap_timer: asyncio.TimerHandle | None = None
         self.joined = asyncio.Event()
         self.reader: asyncio.Task | None = None
         self.muted = False
@@ -96,27 +108,52 @@ class Participant:
                     for event in frame["events"]:
                         self.entry(event, replayed=True)
                     self.last_seq = max(self.last_seq, frame["room"]["seq"])
+                    self.mark_up_to(frame["room"]["seq"])
                     self.joined.set()
                 elif kind == "event":
                     self.entry(frame, replayed=False)
+                elif kind == "events":
+                    for event in frame["events"]:
+                        self.entry(event, replayed=True, filled=True)
+                elif kind == "ack":
+                    sent_at = self.results["pending"].pop(frame.get("id"), None)
+                    if sent_at is not None:
+                        self.results["ack"].append(time.time() - sent_at)
                 elif kind == "error":
                     self.results["errors"].append(frame.get("code"))
         except Exception as exc:  # a socket lost during the run
             if socket is self.socket:
-                self.results["errors"].append(type(exc).__name__)
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                self.results["errors"].append(f"{type(exc).__name__} {code}" if code else type(exc).__name__)
 
-    def entry(self, event: dict, *, replayed: bool) -> None:
+    def mark_up_to(self, seq: int) -> None:
+        """The room's state frame brings the whole log up to ``seq`` (or says where it starts again)."""
+        self.contiguous = max(self.contiguous, seq)
+
+    def entry(self, event: dict, *, replayed: bool, filled: bool = False) -> None:
         self.last_seq = max(self.last_seq, event["seq"])
+        self.have.add(event["seq"])
+        while self.contiguous + 1 in self.have:
+            self.contiguous += 1
+        if self.last_seq > self.contiguous and self.gap_timer is None:
+            self.gap_timer = asyncio.get_running_loop().call_later(1.5, self.fill_gap)
         if event["kind"] != "chat" or event["seq"] in self.seen:
             return
         self.seen.add(event["seq"])
         sent_at, sender = event["data"]["text"].split(" ", 1)
         if int(sender) == self.index:
             return
-        if replayed:
+        if filled:
+            self.results["filled"] += 1
+        elif replayed:
             self.results["replayed"] += 1
         else:
             self.results["message"].append(time.time() - float(sent_at))
+
+    def fill_gap(self) -> None:
+        self.gap_timer = None
+        if self.last_seq > self.contiguous and self.socket is not None:
+            asyncio.ensure_future(self.send({"type": "sync", "since": self.contiguous}))
 
     async def send(self, frame: dict) -> None:
         try:
@@ -135,18 +172,30 @@ class Participant:
 async def room_load(room: dict, port: int, args, results: dict, start_at: float, sent: dict) -> list[Participant]:
     uri = f"ws://127.0.0.1:{port}/ws/consultations/rooms/{room['room']}/"
     people = [Participant(uri, token, n, results) for n, token in enumerate(room["tokens"])]
+    rng = random.Random(room["room"])
+    spread = args.phase == "spread"
+    await asyncio.sleep(rng.uniform(0, args.ramp) if spread else 0)
     for person in people:
         await person.open()
+        if spread:
+            await asyncio.sleep(rng.uniform(0, 0.2))  # people come in one after another, not in one instant
     await asyncio.sleep(max(0.0, start_at - time.time()))
-    rng = random.Random(room["room"])
-    end = time.time() + args.seconds
-    next_message, next_presence, next_ping = time.time(), time.time() + args.presence_every, time.time() + 5
+    begin = time.time()
+    end = begin + args.seconds
+
+    def phase(period: float) -> float:
+        return rng.uniform(0, period) if spread else 0.0
+
+    next_message = begin + phase(1 / args.rate)
+    next_presence = begin + args.presence_every * (0.5 if spread else 1) + phase(args.presence_every)
+    next_ping = begin + 5 * (0.5 if spread else 1) + phase(5)
     while time.time() < end:
         now = time.time()
         if now >= next_message:
             sender = rng.choice(people)
-            text = f"{time.time():.6f} {sender.index}"
-            await sender.send({"type": "chat", "id": uuid.uuid4().hex, "text": text})
+            text, client_id = f"{time.time():.6f} {sender.index}", uuid.uuid4().hex
+            results["pending"][client_id] = time.time()
+            await sender.send({"type": "chat", "id": client_id, "text": text})
             sent[room["room"]] += 1
             next_message += 1 / args.rate
         if now >= next_presence:
@@ -164,7 +213,7 @@ async def room_load(room: dict, port: int, args, results: dict, start_at: float,
 
 
 async def client_main(rooms: list[dict], port: int, args, start_at: float) -> dict:
-    results = {"message": [], "join": [], "errors": [], "replayed": 0}
+    results = {"message": [], "ack": [], "join": [], "errors": [], "replayed": 0, "filled": 0, "pending": {}}
     sent = {room["room"]: 0 for room in rooms}
     groups = await asyncio.gather(*(room_load(room, port, args, results, start_at, sent) for room in rooms))
     await asyncio.sleep(3)  # the last messages arrive
@@ -175,16 +224,17 @@ async def client_main(rooms: list[dict], port: int, args, start_at: float) -> di
             missing += len(chat_seqs - person.seen)
             await person.socket.close()
     results["missing"] = missing
+    results["unacknowledged"] = len(results.pop("pending"))
     results["sent"] = sum(sent.values())
     return results
 
 
 async def raw_fanout(args, seconds: float) -> list[float]:
-    """The baseline: the Redis channel layer alone (no hub, no database) fanning the same rate of messages out
-    to groups of the same size, from ``group_send`` to each member channel's ``receive``."""
-    from channels_redis.core import RedisChannelLayer
+    """The baseline: the hub's Redis channel layer alone (no hub, no database) fanning the same rate of messages
+    out to groups of the same size, from ``group_send`` to each member channel's ``receive``."""
+    from channels_redis.pubsub import RedisPubSubChannelLayer
 
-    layer = RedisChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix=f"bench-raw-{uuid.uuid4().hex[:8]}")
+    layer = RedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix=f"bench-raw-{uuid.uuid4().hex[:8]}")
     rooms = [f"raw.{n}" for n in range(args.rooms)]
     members = {}
     for group in rooms:
@@ -259,10 +309,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--port", type=int, default=9650)
     parser.add_argument("--pool", type=int, default=14, help="DATABASE_POOL_MAX of each server process")
+    parser.add_argument("--phase", choices=("spread", "burst"), default="spread", help="rooms' clocks (see above)")
+    parser.add_argument("--ramp", type=float, help="seconds over which the rooms' people first join")
     parser.add_argument("--quick", action="store_true", help="3 rooms of 4 for 8 s: it works, nothing measured")
     args = parser.parse_args()
     if args.quick:
         args.rooms, args.participants, args.seconds, args.workers, args.clients = 3, 4, 8.0, 1, 1
+    if args.ramp is None:
+        args.ramp = args.rooms * args.participants / 50
     if not os.environ.get("REDIS_URL"):
         sys.exit("Set REDIS_URL (the channel layer across server processes and the Celery broker).")
     progress(f"scratch database and {args.rooms} rooms of {args.participants}")
@@ -270,7 +324,8 @@ def main() -> None:
     rooms = prepare(database_url, rooms=args.rooms, participants=args.participants)
     with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server, Worker(database_url):
         cpu_before = cpu_seconds(server.process.pid)
-        start_at = time.time() + 5 + args.rooms * args.participants / 100  # everyone has joined by then
+        # everyone has joined by then (the ramp, then each room's people one after another)
+        start_at = time.time() + 5 + args.ramp + args.participants * 0.2 + args.rooms * args.participants / 100
         queue = multiprocessing.get_context("fork").Queue()
         chunks = [rooms[n :: args.clients] for n in range(args.clients)]
         processes = [
@@ -300,16 +355,21 @@ def main() -> None:
         "rate_per_room": args.rate,
         "seconds": args.seconds,
         "workers": args.workers,
+        "phase": args.phase,
+        "ramp_seconds": args.ramp,
         "sent": sum(p["sent"] for p in parts),
         "message_to_every_other_socket": summary(messages),
+        "ack_to_sender": summary([v for part in parts for v in part["ack"]]),
         "join_to_first_state": summary(joins),
         "baseline_channel_layer_fanout": summary(raw),
         "message_p99_vs_baseline": round(percentile(messages, 99) / percentile(raw, 99), 1)
         if messages and raw
         else None,
         "replayed_after_reconnect": sum(p["replayed"] for p in parts),
+        "filled_after_a_gap": sum(p["filled"] for p in parts),
         "missing": sum(p["missing"] for p in parts),
-        "errors": sorted({e for p in parts for e in p["errors"]}),
+        "unacknowledged": sum(p["unacknowledged"] for p in parts),
+        "errors": dict(Counter(e for p in parts for e in p["errors"])),
         "server_cpu_seconds": round(cpu, 1),
         "targets": {"message_p99_ms": 100, "join_p99_ms": 500},
     }

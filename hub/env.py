@@ -90,6 +90,18 @@ def env_url(name: str, *, schemes: tuple[str, ...], environ: dict[str, str] | No
     return value
 
 
+def redis_database(url: str) -> int:
+    """The database number a ``redis://`` URL selects (``/3``; ``?db=3`` for ``unix://``), 0 when it names none."""
+    from urllib.parse import parse_qs
+
+    parts = urlsplit(url)
+    raw = (parse_qs(parts.query).get("db") or [""])[-1] if parts.scheme == "unix" else parts.path.strip("/")
+    raw = raw or (parse_qs(parts.query).get("db") or ["0"])[-1]
+    if not raw.isdigit():
+        raise ImproperlyConfiguredEnv(f"REDIS_URL names a database that is not a number: {url!r}")
+    return int(raw)
+
+
 def database_config(url: str) -> dict:
     """Django DATABASES entry for a ``postgres://`` / ``postgresql://`` URL."""
     from urllib.parse import parse_qs, unquote

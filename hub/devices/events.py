@@ -45,7 +45,7 @@ def frame_publish(*, patient_ref: str, frame: dict) -> None:
     sender.loop.call_soon_threadsafe(sender.put, hash(group) % SENDERS, layer, group, message)
 
 
-SENDERS = 4  # concurrent sends to Redis at most (channels_redis opens a connection per concurrent send)
+SENDERS = 4  # queues of sends to Redis; a patient's frames always take the same one, so they stay in order
 QUEUE_LIMIT = 5000  # frames waiting per sender before the oldest are dropped
 dropped = 0  # frames dropped since start (Redis far behind)
 

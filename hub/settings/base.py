@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from hub.env import database_config, env_bool, env_int, env_list, env_str, env_url
+from hub.env import database_config, env_bool, env_int, env_list, env_str, env_url, redis_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("HUB_VAR_DIR", str(BASE_DIR / "var")))
@@ -130,17 +130,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: Channels layer and Celery broker ---------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
+    # Publish/subscribe (see hub.channel_layer); its channels are per Redis server, so their names carry the
+    # database number: hubs sharing a Redis server on different database numbers never hear each other.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # channels_redis blocks 5 s in BZPOPMIN; redis-py's default 5 s socket timeout would cut that read
-            # short and crash every idle websocket consumer, so reads may take longer.
+            "BACKEND": "hub.channel_layer.HubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                "prefix": env_str("CHANNELS_PREFIX", "hub"),
-                # Every websocket of a server process shares one Redis list: the default of 100 queued messages
-                # drops notifications silently in a burst (seen at 50 new requests/s with 100 specialists).
-                "capacity": env_int("CHANNELS_CAPACITY", 10_000),
+                "prefix": f"{env_str('CHANNELS_PREFIX', 'hub')}.db{redis_database(REDIS_URL)}.",
             },
         }
     }

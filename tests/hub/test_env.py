@@ -1,6 +1,15 @@
 import pytest
 
-from hub.env import ImproperlyConfiguredEnv, database_config, env_bool, env_int, env_list, env_str, env_url
+from hub.env import (
+    ImproperlyConfiguredEnv,
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    redis_database,
+)
 
 
 def test_env_bool_reads_the_usual_spellings():
@@ -71,3 +80,21 @@ def test_non_postgresql_database_urls_are_refused(url):
 def test_a_database_url_without_a_name_is_refused():
     with pytest.raises(ImproperlyConfiguredEnv, match="names no database"):
         database_config("postgresql://localhost:5432/")
+
+
+@pytest.mark.parametrize(
+    "url, number",
+    [
+        ("redis://127.0.0.1:6379/3", 3),
+        ("redis://redis:6379", 0),
+        ("rediss://user:secret@redis.example:6380/12", 12),
+        ("unix:///run/redis/redis.sock?db=5", 5),
+    ],
+)
+def test_the_redis_database_number_is_read_from_the_url(url, number):
+    assert redis_database(url) == number
+
+
+def test_a_redis_database_that_is_not_a_number_is_refused():
+    with pytest.raises(ImproperlyConfiguredEnv, match="not a number"):
+        redis_database("redis://redis:6379/cache")

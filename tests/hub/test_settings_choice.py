@@ -13,7 +13,8 @@ PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({'embedded': settings.EMBEDDED_DATABASE, 'host': settings.DATABASES['default']['HOST'], "
     "'name': settings.DATABASES['default']['NAME'], 'layer': settings.CHANNEL_LAYERS['default']['BACKEND'], "
-    "'eager': settings.CELERY_TASK_ALWAYS_EAGER}))"
+    "'eager': settings.CELERY_TASK_ALWAYS_EAGER, "
+    "'prefix': settings.CHANNEL_LAYERS['default'].get('CONFIG', {}).get('prefix')}))"
 )
 
 
@@ -46,8 +47,9 @@ def test_with_database_and_redis_urls_those_are_used():
         "embedded": False,
         "host": "db.example",
         "name": "prod",
-        "layer": "channels_redis.core.RedisChannelLayer",
+        "layer": "hub.channel_layer.HubChannelLayer",
         "eager": False,
+        "prefix": "hub.db0.",  # Redis publish/subscribe channels are per server: the database number keeps hubs apart
     }
 
 

@@ -15,7 +15,7 @@ from hub.devices import events
 
 def test_a_burst_of_frames_for_several_patients_reaches_each_viewer_in_order():
     layer = get_channel_layer()
-    if type(layer).__name__ != "RedisChannelLayer":
+    if type(layer).__name__ != "HubChannelLayer":
         pytest.skip("needs REDIS_URL (the Redis channel layer)")
     patients, per_patient = ["Patient/p1", "Patient/p2", "Patient/p3"], 400
     received: dict[str, list[int]] = {p: [] for p in patients}
