@@ -264,7 +264,9 @@ async def raw_fanout(args, seconds: float) -> list[float]:
 
 
 def client_process(rooms, port, args, start_at, queue) -> None:
-    queue.put(run_to_end(client_main(rooms, port, args, start_at)))
+    results = run_to_end(client_main(rooms, port, args, start_at))
+    results["cpu"] = time.process_time()
+    queue.put(results)
 
 
 class Worker:
@@ -371,6 +373,7 @@ def main() -> None:
         "unacknowledged": sum(p["unacknowledged"] for p in parts),
         "errors": dict(Counter(e for p in parts for e in p["errors"])),
         "server_cpu_seconds": round(cpu, 1),
+        "client_cpu_seconds": round(sum(p["cpu"] for p in parts), 1),
         "targets": {"message_p99_ms": 100, "join_p99_ms": 500},
     }
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -171,16 +171,15 @@ def connection_update(*, connection_uid: str, audio_muted, video_muted, sources)
 def connection_drop(*, connection_uid: str, channel_name: str, now: datetime | None = None) -> None:
     """The websocket closed without a goodbye: keep the row for the grace period, show "reconnecting"."""
     now = now or timezone.now()
-    connection = (
-        RoomConnection.objects.select_related("user", "user__site")
-        .filter(uid=connection_uid, channel_name=channel_name, dropped_at__isnull=True)
-        .first()
-    )
-    if connection is None:  # replaced by a newer socket of the same tab, or already gone
-        return
-    connection.dropped_at = now
-    connection.save(update_fields=["dropped_at"])
-    events.publish_on_commit([_presence(connection.room_id, connection, state="reconnecting")])
+    # One conditional UPDATE, not a read then a save: the same tab's new socket may be joining right now, and a
+    # save after waiting for its lock would mark the new socket's connection dropped (and the sweep remove it).
+    if not RoomConnection.objects.filter(uid=connection_uid, channel_name=channel_name, dropped_at__isnull=True).update(
+        dropped_at=now
+    ):
+        return  # replaced by a newer socket of the same tab, or already gone
+    connection = RoomConnection.objects.select_related("user", "user__site").filter(uid=connection_uid).first()
+    if connection is not None:
+        events.publish_on_commit([_presence(connection.room_id, connection, state="reconnecting")])
 
 
 def _leave(*, connection: RoomConnection, now: datetime) -> None:
