@@ -4,6 +4,7 @@ photos and files attached to it (stored as Binary + Media/DocumentReference, ref
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import zlib
@@ -199,3 +200,19 @@ def test_a_file_endpoint_refuses_records_not_attached_to_the_request(
     answer = browser(dr_li_at_county_a).get(f"/referrals/{request_from_county_a.pk}/files/Media/{other['id']}")
     assert answer.status_code == 404
     assert re.search(r"iVBOR", answer.content.decode(errors="replace")) is None
+
+
+def test_a_patient_posted_to_the_fhir_api_is_found_by_pinyin(client, county_a, dr_li_at_county_a, token_for):
+    """Not only Patients the sync brought: one a county doctor writes to /fhir with a name in characters only is
+    found by its pinyin too."""
+    patient = patient_resource(9, mrn_system="urn:site:county-a:mrn")
+    values = _values(patient)
+    # as typed at a county hospital: the name in characters only
+    patient["name"] = [n for n in patient["name"] if not n["text"].isascii()]
+    assert "data-patient" not in _search(dr_li_at_county_a, values["pinyin"])  # nobody of that name yet
+    response = client.post(
+        "/fhir/Patient", json.dumps(patient), content_type="application/fhir+json", **token_for(dr_li_at_county_a)
+    )
+    assert response.status_code == 201, response.content
+    found = _search(dr_li_at_county_a, values["pinyin"])
+    assert f"Patient/{response.json()['id']}" in found
