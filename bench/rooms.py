@@ -149,6 +149,7 @@ class Participant:
             self.results["replayed"] += 1
         else:
             self.results["message"].append(time.time() - float(sent_at))
+            self.results["message_at"].append(float(sent_at))
 
     def fill_gap(self) -> None:
         self.gap_timer = None
@@ -213,7 +214,16 @@ async def room_load(room: dict, port: int, args, results: dict, start_at: float,
 
 
 async def client_main(rooms: list[dict], port: int, args, start_at: float) -> dict:
-    results = {"message": [], "ack": [], "join": [], "errors": [], "replayed": 0, "filled": 0, "pending": {}}
+    results = {
+        "message": [],
+        "message_at": [],
+        "ack": [],
+        "join": [],
+        "errors": [],
+        "replayed": 0,
+        "filled": 0,
+        "pending": {},
+    }
     sent = {room["room"]: 0 for room in rooms}
     groups = await asyncio.gather(*(room_load(room, port, args, results, start_at, sent) for room in rooms))
     await asyncio.sleep(3)  # the last messages arrive
@@ -300,6 +310,19 @@ def summary(values: list[float]) -> dict:
     }
 
 
+def windows(at: list[float], values: list[float], width: float) -> dict[str, float]:
+    """p99 (ms) of the messages sent in each ``width`` seconds of the run: where the tail comes from."""
+    if not at:
+        return {}
+    start, buckets = min(at), {}
+    for t, v in zip(at, values, strict=True):
+        buckets.setdefault(int((t - start) // width), []).append(v)
+    return {
+        f"{int(k * width)}-{int((k + 1) * width)} s": round(percentile(b, 99) * 1000, 1)
+        for k, b in sorted(buckets.items())
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rooms", type=int, default=50)
@@ -349,6 +372,7 @@ def main() -> None:
     progress(f"baseline: the Redis channel layer alone, same rooms and rate, {min(args.seconds, 15):.0f} s")
     raw = run_to_end(raw_fanout(args, min(args.seconds, 15)))
     messages = [v for part in parts for v in part["message"]]
+    sent_at = [t for part in parts for t in part["message_at"]]
     joins = [v for part in parts for v in part["join"]]
     report = {
         "machine": machine(),
@@ -363,6 +387,7 @@ def main() -> None:
         "message_to_every_other_socket": summary(messages),
         "ack_to_sender": summary([v for part in parts for v in part["ack"]]),
         "join_to_first_state": summary(joins),
+        "message_p99_ms_per_10s": windows(sent_at, messages, 10),
         "baseline_channel_layer_fanout": summary(raw),
         "message_p99_vs_baseline": round(percentile(messages, 99) / percentile(raw, 99), 1)
         if messages and raw
