@@ -95,8 +95,8 @@ def redis_database(url: str) -> int:
     from urllib.parse import parse_qs
 
     parts = urlsplit(url)
-    raw = (parse_qs(parts.query).get("db") or [""])[-1] if parts.scheme == "unix" else parts.path.strip("/")
-    raw = raw or (parse_qs(parts.query).get("db") or ["0"])[-1]
+    path = "" if parts.scheme == "unix" else parts.path.strip("/")  # a unix socket's path is the socket's
+    raw = path or (parse_qs(parts.query).get("db") or ["0"])[-1]
     if not raw.isdigit():
         raise ImproperlyConfiguredEnv(f"REDIS_URL names a database that is not a number: {url!r}")
     return int(raw)

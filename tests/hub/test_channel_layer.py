@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -22,8 +23,7 @@ def layer_for(url: str) -> HubChannelLayer:
 
 
 def other_database(url: str) -> str:
-    base, _slash, _number = url.rstrip("/").rpartition("/")
-    return f"{base}/{(redis_database(url) + 1) % 16}" if _number.isdigit() else f"{url.rstrip('/')}/1"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{(redis_database(url) + 1) % 16}"))
 
 
 @pytest.fixture
