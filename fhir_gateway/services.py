@@ -26,7 +26,7 @@ from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
 from fhir_gateway.interactions import Scope, interaction_scope
 from fhir_gateway.patch import any_patch_apply
-from fhir_gateway.search import engine
+from fhir_gateway.search import engine, extract
 from fhir_gateway.storage import Current, Stored, repository
 from fhir_gateway.storage.writes import Write, Written, instant, writes_apply
 
@@ -42,6 +42,12 @@ class WriteResult:
     location: str
     last_updated: str = ""
     text: str | None = None  # the stored JSON, as served
+
+
+def warm_up() -> None:
+    """Build the validator and every type's search-index plan now (a process's start-up), not on first use."""
+    validation.warm_up()
+    extract.warm_up()
 
 
 def type_check(resource_type: str) -> None:

@@ -30,3 +30,7 @@ application = observed(
         }
     )
 )
+
+from hub import heap  # noqa: E402
+
+heap.settle()  # start-up is done: freeze what it built (hub/heap.py)

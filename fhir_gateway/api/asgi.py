@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.translation import gettext as _
 
-from fhir_gateway import validation
+from fhir_gateway import services
 from fhir_gateway.api import lean
 
 
@@ -179,7 +179,7 @@ def with_fhir_fast_path(app, *, prefix: str = "/fhir/", all_http: bool = False):
     ``all_http``: every HTTP request is, in the same thread pool; ``app`` then gets only other scope types.
     """
     fhir_app = WsgiThreadApp(fhir_prefix=prefix.rstrip("/"))
-    validation.warm_up()  # the validator's tables and compiled invariants, before the first request
+    services.warm_up()  # the validator's tables and compiled invariants, the index plans: before the first request
 
     async def router(scope, receive, send):
         if scope["type"] == "http" and (

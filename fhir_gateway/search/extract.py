@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from fhir_gateway.search import fhirpath
-from fhir_gateway.search.definitions import RESOURCE_COLUMNS, SearchParam, params_for
+from fhir_gateway.search.definitions import RESOURCE_COLUMNS, SearchParam, defined_types, params_for
 from fhir_gateway.search.values import KINDS, composite
 from fhir_gateway.search.values import content as words
 
@@ -36,6 +36,12 @@ def plan(resource_type: str) -> tuple[Group, ...]:
             group = groups[param.paths] = Group(paths, fhirpath.first_keys(paths), [])
         group.params.append((param, KINDS[param.type]))
     return tuple(groups.values())
+
+
+def warm_up() -> None:
+    """Compile every type's plan now (the server's start-up), not on the first write of each type."""
+    for resource_type in defined_types():
+        plan(resource_type)
 
 
 def extract_rows(resource_type: str, content: dict) -> dict[str, list[tuple]]:
