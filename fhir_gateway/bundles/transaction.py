@@ -71,7 +71,7 @@ class _Plan:
         for entry, text in texts:
             for reference in conditional_references(text):
                 wanted.setdefault(reference, entry)
-        matches: dict[str, int] = {}
+        matcher = engine.Matcher(actor=self.actor, limit=2)
         for reference, entry in wanted.items():
             resource_type, _sep, query = reference.partition("?")
             if not validation.is_resource_type(resource_type):
@@ -82,11 +82,14 @@ class _Plan:
                     ),
                 )
             try:
-                params = conditional.criteria_parse(query)
-                # Only records the actor may see can be named: "matches nothing" says nothing of the others.
-                pks = engine.match_pks(resource_type=resource_type, params=params, actor=self.actor)[:2]
+                matcher.add(resource_type, conditional.criteria_parse(query))
             except FhirError as error:
                 raise entry_error(entry.index, error) from None
+        # One statement for all of them. Only records the actor may see can be named: "matches nothing" says
+        # nothing of the others.
+        found = matcher.run()
+        matches: dict[str, int] = {}
+        for (reference, entry), pks in zip(wanted.items(), found, strict=True):
             if len(pks) != 1:
                 problem = _("matches nothing") if not pks else _("matches more than one resource")
                 raise entry_error(

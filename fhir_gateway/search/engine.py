@@ -1,7 +1,8 @@
 """Search entry points the REST API and the storage call.
 
 - ``search``: type- and system-level search as a searchset Bundle (http://hl7.org/fhir/R4/search.html).
-- ``match_pks``: the resources a conditional create/update/delete or conditional reference names.
+- ``match_pks``: the resources a conditional create/update/delete or conditional reference names;
+  ``Matcher`` for many criteria in one statement (a Bundle's conditional references).
 - ``patient_everything``: ``Patient/[id]/$everything``.
 - ``supported_parameters``: for the CapabilityStatement.
 """
@@ -23,10 +24,33 @@ def match_pks(*, resource_type: str, params: list[tuple[str, str]], actor: Actor
     """Primary keys of the current, non-deleted resources matching ``params`` (any search criteria) that
     ``actor`` may see (``None``: every resource, for the gateway's own bookkeeping): a conditional
     interaction never matches, and so never reveals, a record its caller may not see."""
+    return query.match_ids(Context(strict=True, scope=Scope(actor)), conditional_request(resource_type, params))
+
+
+def conditional_request(resource_type: str, params: list[tuple[str, str]]) -> request.SearchRequest:
+    """``params`` parsed as a conditional interaction's criteria (a ``FhirError`` if they are not)."""
     parsed = request.parse(resource_type, params)
     if not parsed.criteria:
         raise FhirError(400, _("A conditional interaction needs search criteria"), code="invalid")
-    return query.match_ids(Context(strict=True, scope=Scope(actor)), parsed)
+    return parsed
+
+
+class Matcher:
+    """Many conditional criteria (a Bundle's conditional references) matched in one statement: ``add`` each
+    (a ``FhirError`` if it is not valid criteria), then ``run``: for each, up to ``limit`` primary keys of the
+    matching resources ``actor`` may see, as ``match_pks`` finds them."""
+
+    def __init__(self, *, actor: Actor | None, limit: int):
+        self.scope = Scope(actor)
+        self.limit = limit
+        self.statements: list[tuple[str, list]] = []
+
+    def add(self, resource_type: str, params: list[tuple[str, str]]) -> None:
+        ctx = Context(strict=True, scope=self.scope)
+        self.statements.append(query.bounded_match(ctx, conditional_request(resource_type, params), self.limit))
+
+    def run(self) -> list[list[int]]:
+        return query.matches_each(self.statements)
 
 
 def types_named(resource_type: str | None, params: list[tuple[str, str]]) -> frozenset[str]:

@@ -71,6 +71,25 @@ def match_ids(ctx: Context, request: SearchRequest) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def bounded_match(ctx: Context, request: SearchRequest, limit: int) -> tuple[str, list]:
+    """A statement of up to ``limit`` matching ids (the lowest), for ``matches_each``."""
+    sql, args = where(ctx, request)
+    return f"SELECT s.resource_id FROM fhir_search_res s WHERE {sql} ORDER BY s.resource_id LIMIT {int(limit)}", args
+
+
+def matches_each(statements: list[tuple[str, list]]) -> list[list[int]]:
+    """The ids each of ``statements`` (from ``bounded_match``) finds, all in one round trip (``UNION ALL``)."""
+    found: list[list[int]] = [[] for _ in statements]
+    if not statements:
+        return found
+    sql = " UNION ALL ".join(f"(SELECT {index}, m.* FROM ({text}) m)" for index, (text, _args) in enumerate(statements))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [arg for _text, args in statements for arg in args])
+        for index, resource_id in cursor.fetchall():
+            found[index].append(resource_id)
+    return found
+
+
 def count(ctx: Context, request: SearchRequest, sql: str, args: list) -> int:
     """The number of matches: estimated by the planner for ``_total=estimate``; exact otherwise, from the
     per-type counts when no criterion narrows the search (``counts``), else by counting the index rows."""

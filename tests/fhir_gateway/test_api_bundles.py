@@ -149,6 +149,40 @@ def test_an_unresolvable_conditional_reference_fails_the_transaction(fhir):
     assert Resource.objects.count() == 0
 
 
+def test_a_transactions_conditional_references_resolve_together_and_each_failure_names_its_entry(fhir):
+    """The Bundle's conditional references are matched in one statement; each still resolves on its own and an
+    unmatched, ambiguous or malformed one fails the whole transaction naming the first entry that uses it."""
+    first = fhir.post("/fhir/Patient", patient(mrn="C1")).json()["id"]
+    second = fhir.post("/fhir/Patient", patient(mrn="C2")).json()["id"]
+    fhir.post("/fhir/Patient", patient(mrn="TWIN"))
+    fhir.post("/fhir/Patient", patient(mrn="TWIN"))
+    mrn = "identifier=urn:alliance:site:county-a:mrn|"
+
+    def post(*subjects: str):
+        entries = [
+            {"resource": observation(subject), "request": {"method": "POST", "url": "Observation"}}
+            for subject in subjects
+        ]
+        return fhir.post("/fhir/", bundle("transaction", *entries))
+
+    response = post(f"Patient?{mrn}C1", f"Patient?{mrn}C2", f"Patient?{mrn}C1")
+    assert response.status_code == 200, response.content
+    subjects = sorted(r.content["subject"]["reference"] for r in Resource.objects.filter(resource_type="Observation"))
+    assert subjects == sorted([f"Patient/{first}", f"Patient/{second}", f"Patient/{first}"])
+
+    for subjects, index, status, words in (
+        ((f"Patient?{mrn}C1", f"Patient?{mrn}NOBODY"), 1, 412, "matches nothing"),
+        ((f"Patient?{mrn}C2", f"Patient?{mrn}C1", f"Patient?{mrn}TWIN"), 2, 412, "more than one"),
+        ((f"Patient?{mrn}C1", "Patient?nonsense=1"), 1, 400, ""),
+        ((f"Patient?{mrn}C1", "Nothing?identifier=x"), 1, 400, "no resource type"),
+    ):
+        response = post(*subjects)
+        assert response.status_code == status, (subjects, response.content)
+        diagnostics = response.json()["issue"][0]["diagnostics"]
+        assert diagnostics.startswith(f"Bundle.entry[{index}]: ") and words in diagnostics, diagnostics
+    assert Resource.objects.filter(resource_type="Observation").count() == 3
+
+
 def test_patch_inside_a_transaction(fhir):
     fhir.put("/fhir/Patient/county-a-p1", {**patient(), "id": "county-a-p1"})
     operations = [{"op": "replace", "path": "/gender", "value": "male"}]
