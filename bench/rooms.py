@@ -347,8 +347,12 @@ def main() -> None:
     progress(f"scratch database and {args.rooms} rooms of {args.participants}")
     database_url = scratch_database()
     rooms = prepare(database_url, rooms=args.rooms, participants=args.participants)
-    with Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server, Worker(database_url):
+    with (
+        Server(database_url, workers=args.workers, port=args.port, pool=args.pool) as server,
+        Worker(database_url) as worker,
+    ):
         cpu_before = cpu_seconds(server.process.pid)
+        worker_cpu_before = cpu_seconds(worker.process.pid)
         # everyone has joined by then (the ramp, then each room's people one after another)
         start_at = time.time() + 5 + args.ramp + args.participants * 0.2 + args.rooms * args.participants / 100
         queue = multiprocessing.get_context("fork").Queue()
@@ -369,6 +373,7 @@ def main() -> None:
         for process in processes:
             process.join(10)
         cpu = cpu_seconds(server.process.pid) - cpu_before
+        worker_cpu = cpu_seconds(worker.process.pid) - worker_cpu_before
     progress(f"baseline: the Redis channel layer alone, same rooms and rate, {min(args.seconds, 15):.0f} s")
     raw = run_to_end(raw_fanout(args, min(args.seconds, 15)))
     messages = [v for part in parts for v in part["message"]]
@@ -398,6 +403,7 @@ def main() -> None:
         "unacknowledged": sum(p["unacknowledged"] for p in parts),
         "errors": dict(Counter(e for p in parts for e in p["errors"])),
         "server_cpu_seconds": round(cpu, 1),
+        "celery_worker_cpu_seconds": round(worker_cpu, 1),
         "client_cpu_seconds": round(sum(p["cpu"] for p in parts), 1),
         "targets": {"message_p99_ms": 100, "join_p99_ms": 500},
     }
