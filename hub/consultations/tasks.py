@@ -3,12 +3,20 @@
 from celery import shared_task
 
 
-@shared_task(name="consultations.communication_store")
-def communication_store_task(*, event_id: int) -> str:
+@shared_task(name="consultations.communications_flush")
+def communications_flush_task() -> int:
     """A failure is left to ``pending_fhir_store_task``, which retries every message still without its record."""
-    from hub.consultations.services import communication_store
+    from hub.consultations.services import communications_flush
 
-    return communication_store(event_id=event_id)
+    return communications_flush()
+
+
+@shared_task(name="consultations.communication_store")
+def communication_store_task(*, event_id: int | None = None) -> int:
+    """The one-message task of earlier releases (still queued at an upgrade): a flush writes that message."""
+    from hub.consultations.services import communications_flush
+
+    return communications_flush()
 
 
 @shared_task(name="consultations.pending_fhir_store")

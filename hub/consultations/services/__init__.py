@@ -3,7 +3,7 @@
 from hub.consultations.services.log import (
     annotation_add,
     attachment_post,
-    communication_store,
+    communications_flush,
     decision_record,
     event_append,
     message_post,
@@ -33,7 +33,7 @@ from hub.consultations.services.rooms import (
 __all__ = [
     "annotation_add",
     "attachment_post",
-    "communication_store",
+    "communications_flush",
     "connection_drop",
     "connection_join",
     "connection_leave",

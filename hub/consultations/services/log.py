@@ -8,10 +8,13 @@ answers with the stored entry: delivery is at least once, storage and display on
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,6 +52,8 @@ _REFERENCE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 IMAGE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
 FILE_TYPES = {**IMAGE_TYPES, "application/pdf": b"%PDF"}
+
+logger = logging.getLogger(__name__)
 
 
 def _bad(message: str, code: str = "invalid") -> DomainError:
@@ -133,10 +138,32 @@ def _existing(*, room: Room, actor, client_id: str) -> RoomEvent | None:
     return event
 
 
-def _communication_later(event: RoomEvent) -> None:
-    from hub.consultations.tasks import communication_store_task
+# A chat message's Communication is written by a flush that runs after it (``communications_flush``): with a
+# broker, one queued per process per FLUSH_SECONDS at most, not one task per message (at 100 messages a second,
+# each message's own task cost a publish in the room's database thread and a task in the worker).
+FLUSH_SECONDS = 0.5
+_flush = {"due": 0.0}
+_flush_lock = threading.Lock()
 
-    communication_store_task.delay(event_id=event.pk)
+
+def _communications_soon(_event: RoomEvent) -> None:
+    """After a chat entry's commit: make sure a flush runs after it.
+
+    Inline (no broker) the flush runs now. With a broker, a flush this process queued that is not yet due will
+    see the entry (it was committed before the flush starts), so no other is queued; a flush that runs early
+    (the worker's clock ahead by more than the margin) leaves the entry to the sweep (``pending_fhir_store``).
+    """
+    from hub.consultations.tasks import communications_flush_task
+
+    if communications_flush_task.app.conf.task_always_eager:
+        communications_flush_task.delay()
+        return
+    now = time.monotonic()
+    with _flush_lock:
+        if now < _flush["due"] - 0.1:
+            return
+        _flush["due"] = now + FLUSH_SECONDS
+    communications_flush_task.apply_async(countdown=FLUSH_SECONDS)
 
 
 @transaction.atomic
@@ -155,37 +182,45 @@ def message_post(*, room_id: int, actor, text, client_id, now: datetime | None =
         data={"text": text.strip()},
         client_id=client_id,
         now=now or timezone.now(),
-        on_stored=_communication_later,
+        on_stored=_communications_soon,
     )
 
 
-def communication_store(*, event_id: int) -> str:
-    """Write a chat entry as a FHIR Communication (once: its identifier is the room's and the entry's)."""
-    event = RoomEvent.objects.select_related("room", "room__referral", "room__referral__requesting_site", "actor").get(
-        pk=event_id
+def communications_flush(*, older_than: timedelta | None = None, now: datetime | None = None, limit: int = 500) -> int:
+    """Write the chat entries still without their FHIR Communication (oldest first, at most ``limit``), each
+    once: its identifier is the room's and the entry's, so a rewrite finds the first. Entries another flush
+    holds are skipped (it writes them); one that cannot be written is logged and left for the next sweep.
+    ``older_than``: only entries at least that old (the sweep of what a crashed or absent worker left)."""
+    pending = (
+        RoomEvent.objects.select_related("room", "room__referral", "room__referral__requesting_site", "actor")
+        .select_for_update(skip_locked=True, of=("self",))
+        .filter(kind=EventKind.CHAT, fhir_ref="", actor__isnull=False)
+        .order_by("pk")
     )
-    if event.fhir_ref or event.kind != EventKind.CHAT or event.actor is None:
-        return event.fhir_ref
-    room = event.room
-    resource = communication_build(room=room, event=event, sender=event.actor)
-    reference = fhir_create_once(
-        resource=resource, owner=room.referral.requesting_site.code, identifier=event_identifier(room, event.seq)
-    )
-    RoomEvent.objects.filter(pk=event.pk).update(fhir_ref=reference)
-    return reference
+    if older_than is not None:
+        pending = pending.filter(at__lt=(now or timezone.now()) - older_than)
+    written = 0
+    with transaction.atomic():
+        for event in pending[:limit]:
+            room = event.room
+            try:
+                with transaction.atomic():
+                    reference = fhir_create_once(
+                        resource=communication_build(room=room, event=event, sender=event.actor),
+                        owner=room.referral.requesting_site.code,
+                        identifier=event_identifier(room, event.seq),
+                    )
+                    RoomEvent.objects.filter(pk=event.pk).update(fhir_ref=reference)
+            except (DomainError, DatabaseError):
+                logger.exception("room %s: the Communication of entry %s was not written", room.pk, event.seq)
+                continue
+            written += 1
+    return written
 
 
 def pending_fhir_store(*, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None) -> int:
     """Chat entries whose Communication was not written (a worker down, a crash): write them now."""
-    now = now or timezone.now()
-    pending = RoomEvent.objects.filter(kind=EventKind.CHAT, fhir_ref="", at__lt=now - older_than).values_list(
-        "pk", flat=True
-    )
-    done = 0
-    for event_id in list(pending[:500]):
-        communication_store(event_id=event_id)
-        done += 1
-    return done
+    return communications_flush(older_than=older_than, now=now)
 
 
 def reference_check(value) -> str:
@@ -384,7 +419,7 @@ def attachment_post(
         data={"text": text.strip(), "attachment": attachment},
         client_id=client_id,
         now=now,
-        on_stored=_communication_later,
+        on_stored=_communications_soon,
     )
 
 
