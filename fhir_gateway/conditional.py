@@ -26,6 +26,11 @@ def criteria_parse(query: str) -> list[tuple[str, str]]:
     return params
 
 
+def lock_key(resource_type: str, params: list[tuple[str, str]]) -> str:
+    """The advisory lock of conditional writes with these criteria (whatever their order)."""
+    return f"{resource_type}?{sorted(params)}"
+
+
 def matches_find(
     *, resource_type: str, query: str, actor: Actor, limit: int = 2, lock: bool = True
 ) -> list[tuple[int, str]]:
@@ -37,7 +42,7 @@ def matches_find(
     """
     params = criteria_parse(query)
     if lock:
-        repository.lock_condition(f"{resource_type}?{sorted(params)}")
+        repository.lock_condition(lock_key(resource_type, params))
     pks = engine.match_pks(resource_type=resource_type, params=params, actor=actor)[:limit]
     if not pks:
         return []

@@ -13,6 +13,7 @@ the actor's site on create and is kept on update; refusals raise ``fhir_gateway.
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from fhir_gateway import conditional, hooks, validation
 from fhir_gateway.context import REQUEST, TARGET, Actor, Interaction
 from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
-from fhir_gateway.interactions import Scope, interaction_scope
+from fhir_gateway.interactions import Scope, interaction_scope, observe, record_within, rolled_back
 from fhir_gateway.patch import any_patch_apply
 from fhir_gateway.search import engine, extract
 from fhir_gateway.storage import Current, Stored, repository
@@ -199,6 +200,92 @@ def resource_create(
                 return _write(scope, Write("POST", resource_type, fhir_id, resource, source=source, owner=owner))
         interaction.fhir_id = fhir_id
         return _write(scope, Write("POST", resource_type, fhir_id, resource, source=source, owner=owner))
+
+
+@dataclass(frozen=True)
+class CreateOnce:
+    """A resource to create unless one matching ``criteria`` (e.g. ``identifier=system|value``) exists."""
+
+    resource: dict
+    criteria: str
+    owner: str | None = None
+
+
+def resources_create_once(*, items: list[CreateOnce], actor: Actor, source: str | None = None) -> list[str]:
+    """``Type/id`` of each item's resource: the one matching its criteria that ``actor`` may see, else the one
+    created now (a retried write finds the first). ``resource_create`` with ``if_none_exist`` for each, at a
+    transaction Bundle's cost: one transaction, one lock statement, one matching statement, one write of the new
+    ones, each create audited as its own. A refused item refuses them all (``FhirError``, ``position`` its index);
+    two items with the same criteria are one resource."""
+    if not items:
+        return []
+    parsed = []
+    for position, item in enumerate(items):
+        try:
+            validation.resource_check(item.resource)  # the type too; the id it gets below is a valid one
+            virtual_check(item.resource["resourceType"])
+            parsed.append((item.resource["resourceType"], conditional.criteria_parse(item.criteria)))
+        except FhirError as error:
+            raise _at(position, error) from None
+    deferred: list = []
+    try:
+        with transaction.atomic():
+            repository.lock_conditions([conditional.lock_key(t, params) for t, params in parsed])
+            matcher = engine.Matcher(actor=actor, limit=2)
+            for resource_type, params in parsed:
+                matcher.add(resource_type, params)
+            found = matcher.run()
+            ids = conditional.ids_of([pks[0] for pks in found if len(pks) == 1])
+            answers: list[str] = []
+            writes: list[Write] = []
+            positions: list[int] = []  # each write's item
+            first_of: dict[str, str] = {}
+            for position, (item, (resource_type, params), pks) in enumerate(zip(items, parsed, found, strict=True)):
+                key = conditional.lock_key(resource_type, params)
+                if len(pks) > 1:
+                    raise _at(position, conditional.too_many(resource_type, item.criteria))
+                if pks or key in first_of:
+                    answers.append(f"{resource_type}/{ids[pks[0]]}" if pks else first_of[key])
+                    continue
+                fhir_id = str(uuid.uuid4())
+                resource = {**item.resource, "id": fhir_id}
+                writes.append(Write("POST", resource_type, fhir_id, resource, source=source, owner=item.owner))
+                positions.append(position)
+                answers.append(first_of.setdefault(key, f"{resource_type}/{fhir_id}"))
+            with ExitStack() as stack:
+                scopes = {}
+                for write in writes:
+                    interaction = Interaction(
+                        actor=actor,
+                        action="create",
+                        resource_type=write.resource_type,
+                        fhir_id=write.fhir_id,
+                        source=source or "",
+                    )
+                    scope = stack.enter_context(interaction_scope(interaction, deferred=deferred))
+                    scope.authorize(None, REQUEST)
+                    scopes[(write.resource_type, write.fhir_id)] = scope
+                guard = WriteGuard(lambda write: scopes[(write.resource_type, write.fhir_id)])
+                try:
+                    written = writes_apply(writes, actor=actor, guard=guard)
+                except FhirError as error:
+                    at = getattr(error, "position", None)
+                    raise error if at is None else _at(positions[at], error) from None
+                for write, result in zip(writes, written, strict=True):
+                    scopes[(write.resource_type, write.fhir_id)].done(result.status, result.content)
+            record_within(deferred)  # every create's audit row in the transaction itself
+    except FhirError as error:
+        for observation in rolled_back(deferred, error.status):
+            observe(*observation)
+        raise
+    for observation in deferred:
+        observe(*observation)
+    return answers
+
+
+def _at(position: int, error: FhirError) -> FhirError:
+    error.position = position
+    return error
 
 
 def _location(stored: Stored) -> str:

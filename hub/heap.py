@@ -1,14 +1,16 @@
 """The garbage collector of the hub's long-lived processes (the ASGI server's workers, Celery's workers).
 
-A process holds a few million long-lived objects once started: the R4 validator's tables and compiled
-invariants, the search parameters' plans, Django's URL and model registries. CPython's collector walks all
-of them at every full collection, and a transaction Bundle of 100 resources allocates enough to set one
-off every few requests: at 0.15-0.2 s a walk, and young collections every 700 allocations promoting a
-request's objects into the older generations, ~30% of an ingesting worker's CPU went to the collector
-(docs/benchmarks.md, 2026-12-05), and every full walk stalls that worker's websockets too. ``settle`` runs once start-up is done: a last full collection, then
-``gc.freeze()`` moves every survivor to the permanent generation, which collections skip, and a higher
-first-generation threshold lets a request's objects die young instead of being promoted and walked again.
-Cycles are still collected; objects created later are collected as before.
+A process holds a few hundred thousand long-lived objects once started: the R4 validator's tables and
+compiled invariants, the search parameters' plans, Django's URL and model registries. CPython's collector
+walks all of them at every full collection, and a transaction Bundle of 100 resources allocates enough to set
+one off every few requests. Measured (docs/benchmarks.md, 2026-12-05): 0.15-0.2 s a full walk, and with young
+collections every 700 allocations promoting a request's objects into the older generations, about a quarter
+of an ingesting worker's CPU went to the collector; every full walk stalls that worker's websockets too.
+
+``settle`` runs once start-up is done: a last full collection, then ``gc.freeze()`` moves every survivor to
+the permanent generation, which collections skip, and a higher young-generation threshold lets a request's
+objects die young instead of being promoted and walked again. Cycles are still collected; objects created
+later are collected as before.
 """
 
 from __future__ import annotations

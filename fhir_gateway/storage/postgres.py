@@ -177,3 +177,12 @@ class PostgresRepository:
         """Serialise writers using the same conditional criteria (two racing conditional creates make one)."""
         with _cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
+    def lock_conditions(self, keys: list[str]) -> None:
+        """``lock_condition`` for each of ``keys`` in one statement (in one order, so two callers never deadlock)."""
+        with _cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(h) FROM"
+                " (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS keys",
+                (keys,),
+            )

@@ -33,9 +33,13 @@ def _refusals_as_domain_errors():
         raise DomainError(f"FHIR: {exc.diagnostics}", code="fhir_refused", status_code=status) from exc
 
 
+def once_criteria(identifier: dict) -> str:
+    return f"identifier={identifier['system']}|{identifier['value']}"
+
+
 def fhir_create_once(*, resource: dict, owner: str, identifier: dict | None = None) -> str:
     """Create ``resource`` (once per ``identifier``: a retried write finds the first); its ``Type/id``."""
-    query = f"identifier={identifier['system']}|{identifier['value']}" if identifier else None
+    query = once_criteria(identifier) if identifier else None
     if identifier:
         resource = {**resource, "identifier": [identifier, *resource.get("identifier", [])]}
     with _refusals_as_domain_errors():
@@ -43,6 +47,22 @@ def fhir_create_once(*, resource: dict, owner: str, identifier: dict | None = No
             resource=resource, actor=INTERNAL_ACTOR, source=ROOM_SOURCE, owner=owner, if_none_exist=query
         )
     return f"{resource['resourceType']}/{result.resource['id']}"
+
+
+def fhir_create_each_once(items: list[tuple[dict, dict, str]]) -> list[str]:
+    """``fhir_create_once`` for each ``(resource, identifier, owner)``, in one batch
+    (``services.resources_create_once``). A refusal is a ``DomainError`` whose cause carries the refused
+    item's ``position``."""
+    batch = [
+        services.CreateOnce(
+            resource={**resource, "identifier": [identifier, *resource.get("identifier", [])]},
+            criteria=once_criteria(identifier),
+            owner=owner,
+        )
+        for resource, identifier, owner in items
+    ]
+    with _refusals_as_domain_errors():
+        return services.resources_create_once(items=batch, actor=INTERNAL_ACTOR, source=ROOM_SOURCE)
 
 
 def fhir_update(*, resource: dict, owner: str) -> dict:

@@ -14,8 +14,8 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ from hub.consultations.fhir import (
     binary_build,
     communication_build,
     event_identifier,
+    fhir_create_each_once,
     fhir_create_once,
     media_build,
 )
@@ -188,34 +189,46 @@ def message_post(*, room_id: int, actor, text, client_id, now: datetime | None =
 
 def communications_flush(*, older_than: timedelta | None = None, now: datetime | None = None, limit: int = 500) -> int:
     """Write the chat entries still without their FHIR Communication (oldest first, at most ``limit``), each
-    once: its identifier is the room's and the entry's, so a rewrite finds the first. Entries another flush
-    holds are skipped (it writes them); one that cannot be written is logged and left for the next sweep.
+    once: its identifier is the room's and the entry's, so a rewrite finds the first. All in one batch through
+    the gateway (one transaction, a few statements). Entries another flush holds are skipped (it writes them);
+    one that cannot be written is logged and left for the next sweep, and the others are written.
     ``older_than``: only entries at least that old (the sweep of what a crashed or absent worker left)."""
     pending = (
         RoomEvent.objects.select_related("room", "room__referral", "room__referral__requesting_site", "actor")
+        .prefetch_related(Prefetch("room__participants", queryset=RoomParticipant.objects.select_related("user")))
         .select_for_update(skip_locked=True, of=("self",))
         .filter(kind=EventKind.CHAT, fhir_ref="", actor__isnull=False)
         .order_by("pk")
     )
     if older_than is not None:
         pending = pending.filter(at__lt=(now or timezone.now()) - older_than)
-    written = 0
     with transaction.atomic():
-        for event in pending[:limit]:
-            room = event.room
+        events = list(pending[:limit])
+        while events:
+            items = [
+                (
+                    communication_build(room=e.room, event=e, sender=e.actor),
+                    event_identifier(e.room, e.seq),
+                    e.room.referral.requesting_site.code,
+                )
+                for e in events
+            ]
             try:
-                with transaction.atomic():
-                    reference = fhir_create_once(
-                        resource=communication_build(room=room, event=event, sender=event.actor),
-                        owner=room.referral.requesting_site.code,
-                        identifier=event_identifier(room, event.seq),
-                    )
-                    RoomEvent.objects.filter(pk=event.pk).update(fhir_ref=reference)
-            except (DomainError, DatabaseError):
-                logger.exception("room %s: the Communication of entry %s was not written", room.pk, event.seq)
+                references = fhir_create_each_once(items)
+            except DomainError as error:
+                position = getattr(error.__cause__, "position", None)
+                if position is None:
+                    raise
+                broken = events.pop(position)
+                logger.warning(
+                    "room %s: the Communication of entry %s was not written: %s", broken.room_id, broken.seq, error
+                )
                 continue
-            written += 1
-    return written
+            for event, reference in zip(events, references, strict=True):
+                event.fhir_ref = reference
+            RoomEvent.objects.bulk_update(events, ["fhir_ref"])
+            return len(events)
+    return 0
 
 
 def pending_fhir_store(*, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None) -> int:

@@ -12,6 +12,7 @@ from celery.signals import before_task_publish
 from django.utils import timezone
 
 from fhir_gateway.models import Resource
+from hub.audit.models import AuditEvent
 from hub.consultations import services
 from hub.consultations.models import RoomEvent
 
@@ -51,6 +52,9 @@ def test_a_burst_of_messages_queues_a_flush_or_two_and_each_gets_one_communicati
         for r in Resource.objects.filter(resource_type="Communication", fhir_id__in=[r[14:] for r in references])
     }
     assert texts == {f"第{n}条" for n in range(30)}
+    # Each create is audited as its own, as the hub's.
+    audited = AuditEvent.objects.filter(action="create", resource_type="Communication", actor_kind="internal")
+    assert sorted(f"Communication/{a.fhir_id}" for a in audited) == sorted(references)
     # A later flush (or the sweep) writes nothing twice.
     assert services.communications_flush() == 0
     assert Resource.objects.filter(resource_type="Communication").count() == 30
