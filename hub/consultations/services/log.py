@@ -143,6 +143,7 @@ def _existing(*, room: Room, actor, client_id: str) -> RoomEvent | None:
 # broker, one queued per process per FLUSH_SECONDS at most, not one task per message (at 100 messages a second,
 # each message's own task cost a publish in the room's database thread and a task in the worker).
 FLUSH_SECONDS = 0.5
+SWEEP_AFTER = timedelta(seconds=30)  # older entries are the sweep's (pending_fhir_store, every minute)
 _flush = {"due": 0.0}
 _flush_lock = threading.Lock()
 
@@ -192,7 +193,10 @@ def communications_flush(*, older_than: timedelta | None = None, now: datetime |
     once: its identifier is the room's and the entry's, so a rewrite finds the first. All in one batch through
     the gateway (one transaction, a few statements). Entries another flush holds are skipped (it writes them);
     one that cannot be written is logged and left for the next sweep, and the others are written.
-    ``older_than``: only entries at least that old (the sweep of what a crashed or absent worker left)."""
+
+    A flush takes the entries of the last ``SWEEP_AFTER``; with ``older_than`` (the sweep, ``pending_fhir_store``)
+    only older ones: what a crashed or absent worker left, and an entry that cannot be written, which so costs a
+    try per sweep rather than one per flush."""
     pending = (
         RoomEvent.objects.select_related("room", "room__referral", "room__referral__requesting_site", "actor")
         .prefetch_related(Prefetch("room__participants", queryset=RoomParticipant.objects.select_related("user")))
@@ -200,8 +204,11 @@ def communications_flush(*, older_than: timedelta | None = None, now: datetime |
         .filter(kind=EventKind.CHAT, fhir_ref="", actor__isnull=False)
         .order_by("pk")
     )
+    now = now or timezone.now()
     if older_than is not None:
-        pending = pending.filter(at__lt=(now or timezone.now()) - older_than)
+        pending = pending.filter(at__lt=now - older_than)
+    else:
+        pending = pending.filter(at__gte=now - SWEEP_AFTER)
     with transaction.atomic():
         events = list(pending[:limit])
         while events:
@@ -231,7 +238,7 @@ def communications_flush(*, older_than: timedelta | None = None, now: datetime |
     return 0
 
 
-def pending_fhir_store(*, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None) -> int:
+def pending_fhir_store(*, older_than: timedelta = SWEEP_AFTER, now: datetime | None = None) -> int:
     """Chat entries whose Communication was not written (a worker down, a crash): write them now."""
     return communications_flush(older_than=older_than, now=now)
 

@@ -79,4 +79,14 @@ def test_an_entry_that_cannot_be_written_is_left_for_the_sweep_and_the_others_ar
     assert event.fhir_ref.startswith("Communication/")
     assert broken.fhir_ref == ""
     assert "was not written" in caplog.text
-    assert services.pending_fhir_store(older_than=timedelta(0)) == 0
+    # Once it is the sweep's (30 s old), the flushes after each message no longer try it; the sweep does.
+    RoomEvent.objects.filter(pk=broken.pk).update(at=timezone.now() - timedelta(seconds=40))
+    caplog.clear()
+    later = services.message_post(room_id=room.pk, actor=dr_li_at_county_a, text="心率 110", client_id="m2")
+    later.refresh_from_db()
+    assert later.fhir_ref.startswith("Communication/")
+    assert "was not written" not in caplog.text
+    assert services.pending_fhir_store() == 0
+    assert "was not written" in caplog.text
+    broken.refresh_from_db()
+    assert broken.fhir_ref == ""
