@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fhir_gateway import hooks
@@ -85,6 +86,24 @@ def rolled_back(observations: list, status: int) -> list:
         interaction.detail["rolled_back"] = True
         out.append((interaction, entry_status if entry_status >= 400 else status, None))
     return out
+
+
+@contextmanager
+def atomic_deferred() -> Iterator[list]:
+    """A database transaction for interactions whose scopes are opened with ``deferred=`` the yielded list:
+    their audit rows are written inside it before it commits (``record_within``), and the observers are told
+    after it, as done when it commits, as not done (with the status) when a ``FhirError`` rolls it back."""
+    deferred: list = []
+    try:
+        with transaction.atomic():
+            yield deferred
+            record_within(deferred)
+    except FhirError as error:
+        for observation in rolled_back(deferred, error.status):
+            observe(*observation)
+        raise
+    for observation in deferred:
+        observe(*observation)
 
 
 def observe(interaction: Interaction, status: int, resource: dict | None) -> None:

@@ -25,7 +25,7 @@ from fhir_gateway import conditional, hooks, validation
 from fhir_gateway.context import REQUEST, TARGET, Actor, Interaction
 from fhir_gateway.errors import FhirError, Gone, NotFound
 from fhir_gateway.history import history_bundle
-from fhir_gateway.interactions import Scope, interaction_scope, observe, record_within, rolled_back
+from fhir_gateway.interactions import Scope, atomic_deferred, interaction_scope
 from fhir_gateway.patch import any_patch_apply
 from fhir_gateway.search import engine, extract
 from fhir_gateway.storage import Current, Stored, repository
@@ -227,59 +227,52 @@ def resources_create_once(*, items: list[CreateOnce], actor: Actor, source: str 
             parsed.append((item.resource["resourceType"], conditional.criteria_parse(item.criteria)))
         except FhirError as error:
             raise _at(position, error) from None
-    deferred: list = []
-    try:
-        with transaction.atomic():
-            repository.lock_conditions([conditional.lock_key(t, params) for t, params in parsed])
-            matcher = engine.Matcher(actor=actor, limit=2)
-            for resource_type, params in parsed:
-                matcher.add(resource_type, params)
-            found = matcher.run()
-            ids = conditional.ids_of([pks[0] for pks in found if len(pks) == 1])
-            answers: list[str] = []
-            writes: list[Write] = []
-            positions: list[int] = []  # each write's item
-            first_of: dict[str, str] = {}
-            for position, (item, (resource_type, params), pks) in enumerate(zip(items, parsed, found, strict=True)):
-                key = conditional.lock_key(resource_type, params)
-                if len(pks) > 1:
-                    raise _at(position, conditional.too_many(resource_type, item.criteria))
-                if pks or key in first_of:
-                    answers.append(f"{resource_type}/{ids[pks[0]]}" if pks else first_of[key])
-                    continue
-                fhir_id = str(uuid.uuid4())
-                resource = {**item.resource, "id": fhir_id}
-                writes.append(Write("POST", resource_type, fhir_id, resource, source=source, owner=item.owner))
-                positions.append(position)
-                answers.append(first_of.setdefault(key, f"{resource_type}/{fhir_id}"))
-            with ExitStack() as stack:
-                scopes = {}
-                for write in writes:
-                    interaction = Interaction(
-                        actor=actor,
-                        action="create",
-                        resource_type=write.resource_type,
-                        fhir_id=write.fhir_id,
-                        source=source or "",
-                    )
-                    scope = stack.enter_context(interaction_scope(interaction, deferred=deferred))
-                    scope.authorize(None, REQUEST)
-                    scopes[(write.resource_type, write.fhir_id)] = scope
-                guard = WriteGuard(lambda write: scopes[(write.resource_type, write.fhir_id)])
-                try:
-                    written = writes_apply(writes, actor=actor, guard=guard)
-                except FhirError as error:
-                    at = getattr(error, "position", None)
-                    raise error if at is None else _at(positions[at], error) from None
-                for write, result in zip(writes, written, strict=True):
-                    scopes[(write.resource_type, write.fhir_id)].done(result.status, result.content)
-            record_within(deferred)  # every create's audit row in the transaction itself
-    except FhirError as error:
-        for observation in rolled_back(deferred, error.status):
-            observe(*observation)
-        raise
-    for observation in deferred:
-        observe(*observation)
+    with atomic_deferred() as deferred:  # every create's audit row in the transaction itself
+        keys = [conditional.lock_key(t, params) for t, params in parsed]
+        repository.lock_conditions(keys)
+        matcher = engine.Matcher(actor=actor, limit=2)
+        for resource_type, params in parsed:
+            matcher.add(resource_type, params)
+        found = matcher.run()
+        ids = conditional.ids_of([pks[0] for pks in found if len(pks) == 1])
+        answers: list[str] = []
+        writes: list[Write] = []
+        positions: list[int] = []  # each write's item
+        first_of: dict[str, str] = {}
+        for position, (item, (resource_type, _params), key, pks) in enumerate(
+            zip(items, parsed, keys, found, strict=True)
+        ):
+            if len(pks) > 1:
+                raise _at(position, conditional.too_many(resource_type, item.criteria))
+            if pks or key in first_of:
+                answers.append(f"{resource_type}/{ids[pks[0]]}" if pks else first_of[key])
+                continue
+            fhir_id = str(uuid.uuid4())
+            resource = {**item.resource, "id": fhir_id}
+            writes.append(Write("POST", resource_type, fhir_id, resource, source=source, owner=item.owner))
+            positions.append(position)
+            answers.append(first_of.setdefault(key, f"{resource_type}/{fhir_id}"))
+        with ExitStack() as stack:
+            scopes = {}
+            for write in writes:
+                interaction = Interaction(
+                    actor=actor,
+                    action="create",
+                    resource_type=write.resource_type,
+                    fhir_id=write.fhir_id,
+                    source=source or "",
+                )
+                scope = stack.enter_context(interaction_scope(interaction, deferred=deferred))
+                scope.authorize(None, REQUEST)
+                scopes[(write.resource_type, write.fhir_id)] = scope
+            guard = WriteGuard(lambda write: scopes[(write.resource_type, write.fhir_id)])
+            try:
+                written = writes_apply(writes, actor=actor, guard=guard)
+            except FhirError as error:
+                at = getattr(error, "position", None)
+                raise error if at is None else _at(positions[at], error) from None
+            for write, result in zip(writes, written, strict=True):
+                scopes[(write.resource_type, write.fhir_id)].done(result.status, result.content)
     return answers
 
 

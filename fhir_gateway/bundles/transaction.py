@@ -11,7 +11,6 @@ import uuid
 from contextlib import ExitStack
 
 import orjson
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fhir_gateway import conditional, services, validation
@@ -19,7 +18,7 @@ from fhir_gateway.bundles.entries import ORDER, Entry, entry_error, entry_parse
 from fhir_gateway.bundles.references import conditional_references, references_rewrite
 from fhir_gateway.context import REQUEST, Actor, Interaction
 from fhir_gateway.errors import FhirError
-from fhir_gateway.interactions import interaction_scope, observe, record_within, rolled_back
+from fhir_gateway.interactions import atomic_deferred, interaction_scope
 from fhir_gateway.search import engine
 from fhir_gateway.storage import repository
 from fhir_gateway.storage.writes import Write, instant, writes_apply
@@ -30,17 +29,8 @@ STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
 
 def transaction_run(*, entries: list, actor: Actor, base_url: str, prefer: str) -> dict:
     parsed = [entry_parse(index, raw, base_url) for index, raw in enumerate(entries)]
-    deferred: list = []
-    try:
-        with transaction.atomic():
-            responses = entries_process(parsed, actor=actor, base_url=base_url, prefer=prefer, deferred=deferred)
-            record_within(deferred)  # every entry's audit row in the transaction itself
-    except FhirError as error:
-        for observation in rolled_back(deferred, error.status):
-            observe(*observation)
-        raise
-    for observation in deferred:
-        observe(*observation)
+    with atomic_deferred() as deferred:  # every entry's audit row in the transaction itself
+        responses = entries_process(parsed, actor=actor, base_url=base_url, prefer=prefer, deferred=deferred)
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": responses}
 
 
