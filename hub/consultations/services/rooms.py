@@ -44,7 +44,9 @@ HOSTS = (RoomRole.OWNER, RoomRole.REQUESTER)
 
 
 def _room_lock(room_id: int) -> Room:
-    room = Room.objects.select_for_update(of=("self",)).select_related("referral").filter(pk=room_id).first()
+    room = (
+        Room.objects.select_for_update(of=("self",), no_key=True).select_related("referral").filter(pk=room_id).first()
+    )
     if room is None:
         raise NotFoundError(_("No such consultation room."))
     return room
@@ -129,7 +131,7 @@ def room_open(*, referral_id: int, actor=None, announce: bool = True, now: datet
     """The room of an open request (the existing one if open): its participants admitted and told
     (``announce``; the workflow's own notification of the step that opened it may carry its link instead)."""
     now = now or timezone.now()
-    referral = Referral.objects.select_for_update(of=("self",)).filter(pk=referral_id).first()
+    referral = Referral.objects.select_for_update(of=("self",), no_key=True).filter(pk=referral_id).first()
     if referral is None or (actor is not None and not can_view(actor, referral)):
         raise NotFoundError(_("No such referral."))
     existing = Room.objects.filter(referral=referral, status=RoomStatus.OPEN).first()
@@ -203,6 +205,9 @@ def participant_invite(*, room_id: int, actor, invitees: list, now: datetime | N
     from hub.referrals.services import task_invite
 
     now = now or timezone.now()
+    # The request's lock before the room's, as every service holding both takes them (a decision's time node,
+    # a first specialist's "expert joined", the room's end): the other order deadlocked with a decision.
+    Referral.objects.select_for_update(of=("self",), no_key=True).filter(rooms__pk=room_id).first()
     room = _room_lock(room_id)
     _check_host(room=room, actor=actor)
     if room.status != RoomStatus.OPEN:
@@ -305,7 +310,7 @@ def room_end(
     if conclusion.strip() and pin is None:
         raise DomainError(_("Signing the opinion needs your signing PIN."), code="invalid_pin")
     now = now or timezone.now()
-    referral = Referral.objects.select_for_update(of=("self",)).filter(rooms__pk=room_id).first()
+    referral = Referral.objects.select_for_update(of=("self",), no_key=True).filter(rooms__pk=room_id).first()
     room = _room_lock(room_id)
     _check_host(room=room, actor=actor)
     if room.status != RoomStatus.OPEN:

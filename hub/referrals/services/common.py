@@ -67,8 +67,12 @@ def referral_lock(*, referral_id: int) -> Referral:
 
     The lock is taken first and the row read after it: a statement that waited for the lock would otherwise
     see the request's new owner without the joined row (a lost race told "None has already accepted").
+
+    ``FOR NO KEY UPDATE``, as every lock on a request or a room: actions still run one at a time, but a row
+    that only refers to the request (a room changed twice in one transaction is checked again at its commit)
+    does not wait for it; with ``FOR UPDATE`` that check deadlocked a room's writer with a decision.
     """
-    if not Referral.objects.select_for_update().filter(pk=referral_id).values_list("pk", flat=True):
+    if not Referral.objects.select_for_update(no_key=True).filter(pk=referral_id).values_list("pk", flat=True):
         raise NotFoundError(_("No such referral."))
     referral = (
         Referral.objects.select_related(

@@ -55,7 +55,7 @@ def sla_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBreach 
     now = now or timezone.now()
     with transaction.atomic():
         referral = (
-            Referral.objects.select_for_update(of=("self",), skip_locked=True)
+            Referral.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
             .select_related("requester", "requesting_site", "target_site", "target_department", "owner")
             .filter(pk=referral_id, status__in=UNACCEPTED_STATUSES, sla_due_at__lte=now)
             .first()
@@ -124,7 +124,7 @@ def opinion_escalate(*, referral_id: int, now: datetime | None = None) -> SlaBre
     now = now or timezone.now()
     with transaction.atomic():
         referral = (
-            Referral.objects.select_for_update(of=("self",), skip_locked=True)
+            Referral.objects.select_for_update(of=("self",), skip_locked=True, no_key=True)
             .select_related("requester", "requesting_site", "target_site", "target_department", "owner")
             .filter(pk=referral_id, accepted_at__isnull=False, opinion_due_at__lte=now)
             .exclude(status__in=TERMINAL_STATUSES)
