@@ -31,7 +31,11 @@ VERSION_COLUMNS = ("resource_type", "fhir_id", "owner", "resource_id")
 
 
 class Visibility:
-    """The records one actor may see (``owners=None``: every owner)."""
+    """The records one actor may see (``owners=None``: every owner).
+
+    ``patient_shared(id)``, when given, says whether that one Patient is among ``patients`` without listing them
+    all (the rules' point check); it must agree with ``patients`` for every id, and is asked before they are known.
+    """
 
     def __init__(
         self,
@@ -41,9 +45,11 @@ class Visibility:
         types: Iterable[str] | None = None,
         excluded_types: Iterable[str] = (),
         open_types: Iterable[str] = (),
+        patient_shared: Callable[[str], bool] | None = None,
     ):
         self.owners = None if owners is None else frozenset(owners)
         self._patients = patients
+        self._patient_shared = patient_shared
         self.types = None if types is None else frozenset(types)
         self.excluded_types = frozenset(excluded_types)
         self.open_types = frozenset(open_types)
@@ -90,6 +96,11 @@ class Visibility:
             return False
         if resource_type in self.open_types or self.owners is None or owner in self.owners:
             return True
+        if resource_type == "Patient" and self._patient_shared is not None and "patients" not in self.__dict__:
+            # One Patient asked about before the whole set is known (a room's admission, a record page): the
+            # point check answers "in the set" without listing it; "no" still goes through the set below.
+            if self._patient_shared(fhir_id):
+                return True
         patients = self.patients
         if not patients:
             return False

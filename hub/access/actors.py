@@ -40,7 +40,7 @@ def user_kind(user) -> str:
         return ActorKind.NOBODY
     if user.is_superuser:
         return ActorKind.SUPERUSER
-    if user.has_perm(AUDITOR_PERMISSION) and user.role not in (Role.COUNTY_DOCTOR, Role.SPECIALIST):
+    if user.role not in (Role.COUNTY_DOCTOR, Role.SPECIALIST) and user.has_perm(AUDITOR_PERMISSION):
         return ActorKind.AUDITOR
     if not user.site_id:
         return ActorKind.NOBODY

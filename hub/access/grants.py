@@ -78,6 +78,14 @@ def patient_refs_granted(user) -> set[str]:
     return refs | {ref for _site, ref in patients_of_same_people(patient_ids=ids)}
 
 
+def grants_any(user, patient_ref: str, same_people) -> bool:
+    """Whether an open grant gives ``user`` ``patient_ref`` or one of ``same_people`` (a subquery of refs): that
+    Patient asked about ``patient_refs_granted``, which adds the same people to what the grants name."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return open_grants(user).filter(Q(patient_ref=patient_ref) | Q(patient_ref__in=same_people)).exists()
+
+
 def break_glass_patients(user) -> dict[str, list[int]]:
     """``{Patient/<id>: [grant ids]}``: the patients ``user`` holds open now by breaking the glass (with the same
     person at other sites), so that every use can be flagged in the audit trail."""

@@ -96,6 +96,14 @@ def patient_refs_shared_with(user) -> set[str]:
     return refs | {ref for _site, ref in same_people(refs)}
 
 
+def shares_any(user, patient_ref: str, same_people) -> bool:
+    """Whether a request shares ``patient_ref`` or one of ``same_people`` (a subquery of refs) with ``user``:
+    that Patient asked about ``patient_refs_shared_with``, which adds the same people to the requests' patients."""
+    if user_kind(user) not in CLINICIAN_KINDS:
+        return False
+    return referrals_shared_with(user).filter(Q(patient_ref=patient_ref) | Q(patient_ref__in=same_people)).exists()
+
+
 # -- who may act on a request (each check first makes sure the request is visible) ----------------------
 
 

@@ -69,7 +69,11 @@ class Rule:
             return None
         if kind in (ActorKind.COUNTY_DOCTOR, ActorKind.SPECIALIST):
             return Visibility(
-                owners={self.site}, patients=self.shared_patient_ids, excluded_types=AUDIT_TYPES, open_types=OPEN_TYPES
+                owners={self.site},
+                patients=self.shared_patient_ids,
+                patient_shared=self.shares_patient,
+                excluded_types=AUDIT_TYPES,
+                open_types=OPEN_TYPES,
             )
         if kind == ActorKind.SITE_ADMIN:
             return Visibility(owners={self.site}, open_types=OPEN_TYPES)
@@ -89,6 +93,16 @@ class Rule:
 
         refs = patient_refs_granted(self.user) | patient_refs_shared_with(self.user)
         return frozenset(ref.split("/", 1)[1] for ref in refs if ref.startswith("Patient/"))
+
+    def shares_patient(self, fhir_id: str) -> bool:
+        """Whether ``fhir_id`` is in ``shared_patient_ids``, asked about that one Patient: a grant, or else a
+        request, sharing it or the same person's Patient at any site (one statement each)."""
+        from federation.identity.selectors import same_people_refs
+        from hub.access.grants import grants_any
+        from hub.access.referrals import shares_any
+
+        ref, same = f"Patient/{fhir_id}", same_people_refs(patient_id=fhir_id)
+        return grants_any(self.user, ref, same) or shares_any(self.user, ref, same)
 
     @cached_property
     def break_glass_grants(self) -> dict[str, list[int]]:

@@ -77,8 +77,8 @@ class RoomConsumer(JsonConsumer):
         await self.accept()
 
     def _enter(self, user) -> None:
-        services.room_enter(room_id=self.room_id, user=user)
-        selectors.room_for_participant(user=user, room_id=self.room_id, open_only=True)
+        participant = services.room_enter(room_id=self.room_id, user=user)
+        selectors.admission_check(room=participant.room, participant=participant, user=user, open_only=True)
 
     async def _leave_groups(self) -> None:
         for group in self.groups_joined:

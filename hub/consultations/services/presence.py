@@ -91,7 +91,9 @@ def connection_join(
     if not isinstance(session, str) or not 8 <= len(session) <= 64:
         raise DomainError(_("A join names the tab's session id (8 to 64 characters)."), code="invalid_session")
     participant = (
-        RoomParticipant.objects.select_related("user", "room", "room__referral", "room__referral__requesting_site")
+        RoomParticipant.objects.select_related(
+            "user", "user__site", "room", "room__referral", "room__referral__requesting_site"
+        )
         .filter(room_id=room_id, user=user, removed_at__isnull=True)
         .first()
     )
@@ -103,6 +105,7 @@ def connection_join(
     connection = RoomConnection.objects.select_for_update().filter(room=room, user=user, session=session).first()
     replaced = ""
     if connection is not None:  # the same tab again: a reconnect
+        connection.user = participant.user  # read with their site above (not locked with the connection's row)
         if connection.channel_name != channel_name and connection.dropped_at is None:
             replaced = connection.channel_name
         connection.channel_name, connection.dropped_at, connection.last_seen_at = channel_name, None, now

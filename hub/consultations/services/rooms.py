@@ -168,18 +168,30 @@ def room_open_for_referral(*, referral: Referral, announce: bool, now: datetime 
     return room_open(referral_id=referral.pk, announce=announce, now=now)
 
 
-@transaction.atomic
 def room_enter(*, room_id: int, user, now: datetime | None = None) -> RoomParticipant:
     """Admission when someone opens the room: admitted already, or entitled to the request and not removed.
 
     Whoever may see the request under the referral's rules (its requesting site, the routed team, its
     participants) is admitted on entering; a participant the room removed stays out until admitted again.
+    The participant returned carries its ``room``.
     """
-    now = now or timezone.now()
+    if user.role in (Role.COUNTY_DOCTOR, Role.SPECIALIST):  # the usual case, in one read: admitted already
+        participant = (
+            RoomParticipant.objects.select_related("room")
+            .filter(room_id=room_id, user=user, removed_at__isnull=True, room__status=RoomStatus.OPEN)
+            .first()
+        )
+        if participant is not None:
+            return participant
+    return _room_enter(room_id=room_id, user=user, now=now or timezone.now())
+
+
+@transaction.atomic
+def _room_enter(*, room_id: int, user, now: datetime) -> RoomParticipant:
     room = Room.objects.select_related("referral").filter(pk=room_id, status=RoomStatus.OPEN).first()
     if room is None or user.role not in (Role.COUNTY_DOCTOR, Role.SPECIALIST):
         raise NotFoundError(_("No such consultation room."))
-    participant = RoomParticipant.objects.filter(room=room, user=user).first()
+    participant = room.participants.filter(user=user).first()  # its ``room`` is this one
     if participant is not None:
         if not participant.admitted:
             raise NotFoundError(_("No such consultation room."))
