@@ -94,8 +94,11 @@ def _based_on(room) -> list[dict]:
     return [{"reference": f"ServiceRequest/{referral.service_request_id}"}] if referral.service_request_id else []
 
 
-def communication_build(*, room, event, sender) -> dict:
-    """A chat message (http://hl7.org/fhir/R4/communication.html): text, or an attached file or image."""
+def communication_build(*, room, event, sender, people: list[tuple[int, dict]] | None = None) -> dict:
+    """A chat message (http://hl7.org/fhir/R4/communication.html): text, or an attached file or image.
+    ``people``: the room's participants as ``(user id, reference)``, when the caller read them already."""
+    if people is None:
+        people = [(p.user_id, user_reference(p.user)) for p in room.participants.order_by("pk").select_related("user")]
     data = event.data
     payload = []
     if data.get("text"):
@@ -122,7 +125,7 @@ def communication_build(*, room, event, sender) -> dict:
         "basedOn": _based_on(room),
         "sent": event.at.isoformat(),
         "sender": user_reference(sender),
-        "recipient": [user_reference(p.user) for p in room.participants.all() if p.user_id != sender.pk][:50],
+        "recipient": [reference for user_id, reference in people if user_id != sender.pk][:50],
         "payload": payload,
     }
     if not resource["recipient"]:

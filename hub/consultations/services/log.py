@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,6 +49,7 @@ from hub.consultations.fhir import (
 )
 from hub.consultations.models import Annotation, Room, RoomEvent, RoomParticipant
 from hub.consultations.selectors import RECORD_TYPES, event_frame, record_title, room_media_refs
+from hub.referrals.fhir.resources import user_reference_of
 
 _CLIENT_ID = re.compile(rf"^[A-Za-z0-9_.:\-]{{1,{CLIENT_ID_MAX}}}$")
 _REFERENCE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})$")
@@ -257,7 +258,6 @@ def communications_flush(*, older_than: timedelta | None = None, now: datetime |
     try per sweep rather than one per flush."""
     pending = (
         RoomEvent.objects.select_related("room", "room__referral", "room__referral__requesting_site", "actor")
-        .prefetch_related(Prefetch("room__participants", queryset=RoomParticipant.objects.select_related("user")))
         .select_for_update(skip_locked=True, of=("self",))
         .filter(kind=EventKind.CHAT, fhir_ref="", actor__isnull=False)
         .order_by("pk")
@@ -269,10 +269,11 @@ def communications_flush(*, older_than: timedelta | None = None, now: datetime |
         pending = pending.filter(at__gte=now - SWEEP_AFTER)
     with transaction.atomic():
         events = list(pending[:limit])
+        people = _room_people({e.room_id for e in events})
         while events:
             items = [
                 (
-                    communication_build(room=e.room, event=e, sender=e.actor),
+                    communication_build(room=e.room, event=e, sender=e.actor, people=people[e.room_id]),
                     event_identifier(e.room, e.seq),
                     e.room.referral.requesting_site.code,
                 )
@@ -289,11 +290,27 @@ def communications_flush(*, older_than: timedelta | None = None, now: datetime |
                     "room %s: the Communication of entry %s was not written: %s", broken.room_id, broken.seq, error
                 )
                 continue
+            with connection.cursor() as cursor:  # one statement (bulk_update's CASE cost ~1 ms of Python a row)
+                cursor.execute(
+                    f"UPDATE {RoomEvent._meta.db_table} e SET fhir_ref = v.ref"
+                    " FROM unnest(%s::bigint[], %s::text[]) AS v(id, ref) WHERE e.id = v.id",
+                    [[e.pk for e in events], references],
+                )
             for event, reference in zip(events, references, strict=True):
                 event.fhir_ref = reference
-            RoomEvent.objects.bulk_update(events, ["fhir_ref"])
             return len(events)
     return 0
+
+
+def _room_people(room_ids: set[int]) -> dict[int, list[tuple[int, dict]]]:
+    """``{room id: [(user id, Practitioner reference)]}`` of every participant of the rooms, in one query."""
+    people: dict[int, list[tuple[int, dict]]] = {room_id: [] for room_id in room_ids}
+    rows = RoomParticipant.objects.filter(room_id__in=room_ids).order_by("pk")
+    for room_id, user_id, username, display_name in rows.values_list(
+        "room_id", "user_id", "user__username", "user__display_name"
+    ):
+        people[room_id].append((user_id, user_reference_of(username=username, display_name=display_name)))
+    return people
 
 
 def pending_fhir_store(*, older_than: timedelta = SWEEP_AFTER, now: datetime | None = None) -> int:

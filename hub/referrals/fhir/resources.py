@@ -41,10 +41,14 @@ def ref(resource_type: str, fhir_id: str) -> str:
 
 
 def user_reference(user) -> dict:
+    return user_reference_of(username=user.username, display_name=user.display_name)
+
+
+def user_reference_of(*, username: str, display_name: str) -> dict:
     return {
         "type": "Practitioner",
-        "identifier": {"system": USER_ID_SYSTEM, "value": user.username},
-        "display": user.display_name or user.username,
+        "identifier": {"system": USER_ID_SYSTEM, "value": username},
+        "display": display_name or username,
     }
 
 
