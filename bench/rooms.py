@@ -19,7 +19,8 @@ Measured on the clients (``--clients`` processes, one machine, one clock):
 
 - message: from just before the send to its arrival on every *other* participant's socket (p50/p99/max);
 - ack: from just before the send to the sender's ``ack`` (the message is in the room's log);
-- join: from opening the socket to the room's first ``state`` frame (first joins and reconnects);
+- join: from opening the socket to the room's first ``state`` frame: all of them, then apart the first joins
+  (in the ramp, before the load starts) and the reconnects (a tab coming back under the load);
 - missing: chat entries a participant never got, live, replayed after a reconnect or filled in (should be 0).
 
 Like the browser, a participant that sees a gap in the room's sequence numbers asks for the log after 1.5 s
@@ -77,10 +78,12 @@ class Participant:
         self.joined = asyncio.Event()
         self.reader: asyncio.Task | None = None
         self.muted = False
+        self.opened = 0  # sockets this tab has opened: the first is a first join, the others reconnects
 
     async def open(self) -> None:
         started = time.perf_counter()
         self.joined.clear()
+        self.opened += 1
         self.socket = await connect(
             self.uri,
             additional_headers={"Authorization": f"Bearer {self.token}"},
@@ -104,7 +107,9 @@ class Participant:
                 frame = orjson.loads(raw)
                 kind = frame.get("type")
                 if kind == "state":
-                    self.results["join"].append(time.perf_counter() - started)
+                    took = time.perf_counter() - started
+                    self.results["join"].append(took)
+                    self.results["first_join" if self.opened == 1 else "rejoin"].append(took)
                     for event in frame["events"]:
                         self.entry(event, replayed=True)
                     self.last_seq = max(self.last_seq, frame["room"]["seq"])
@@ -219,6 +224,8 @@ async def client_main(rooms: list[dict], port: int, args, start_at: float) -> di
         "message_at": [],
         "ack": [],
         "join": [],
+        "first_join": [],
+        "rejoin": [],
         "errors": [],
         "replayed": 0,
         "filled": 0,
@@ -392,6 +399,10 @@ def main() -> None:
         "message_to_every_other_socket": summary(messages),
         "ack_to_sender": summary([v for part in parts for v in part["ack"]]),
         "join_to_first_state": summary(joins),
+        # the first joins come in the ramp, before the load (50 a second at the default size); the others are
+        # the tabs reconnecting under the load
+        "join_first_in_ramp": summary([v for part in parts for v in part["first_join"]]),
+        "join_reconnect_under_load": summary([v for part in parts for v in part["rejoin"]]),
         "message_p99_ms_per_10s": windows(sent_at, messages, 10),
         "baseline_channel_layer_fanout": summary(raw),
         "message_p99_vs_baseline": round(percentile(messages, 99) / percentile(raw, 99), 1)
