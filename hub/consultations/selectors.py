@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from functools import cache
 
 import orjson
-from django.db import connection as db_connection
 from django.utils.translation import gettext as _
 
+from hub import prepared
 from hub.access.patients import patient_visible
 from hub.accounts.constants import Role
 from hub.api_errors import NotFoundError
@@ -209,17 +209,15 @@ def _replay(text: str, limit: int) -> tuple[list[dict], bool]:
 
 def events_since(*, room: Room, since: int, limit: int = REPLAY_MAX) -> tuple[list[dict], bool]:
     """Entries after ``since`` in order (at most ``limit``, the latest ones), and whether older ones were left."""
-    with db_connection.cursor() as cursor:
-        cursor.execute(_statements()[0], {"room": room.pk, "since": since, "limit": limit + 1})
-        return _replay(cursor.fetchone()[0], limit)
+    (events,) = prepared.fetch_one(_statements()[0], {"room": room.pk, "since": since, "limit": limit + 1})
+    return _replay(events, limit)
 
 
 def room_lists(*, room: Room, since: int, limit: int = REPLAY_MAX) -> tuple[list[dict], bool, list[dict], list[dict]]:
     """``events_since``, the admitted participants (``participant_frame``) and who is connected
     (``connection_frame``, in the order they came), in one statement."""
-    with db_connection.cursor() as cursor:
-        cursor.execute(_statements()[1], {"room": room.pk, "since": since, "limit": limit + 1})
-        events, participants, presence = cursor.fetchone()
+    values = {"room": room.pk, "since": since, "limit": limit + 1}
+    events, participants, presence = prepared.fetch_one(_statements()[1], values)
     return (*_replay(events, limit), orjson.loads(participants), orjson.loads(presence))
 
 

@@ -16,6 +16,7 @@ import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from federation.identity.selectors import patients_of_same_people
 from fhir_gateway import services as fhir
 from fhir_gateway.errors import FhirError
+from hub import prepared
 from hub.accounts.fhir import actor_of
 from hub.api_errors import ConflictError, DomainError, NotFoundError
 from hub.consultations import events
@@ -204,9 +206,8 @@ def _chat_append(*, room_id: int, actor, client_id: str, data: dict, now: dateti
         "data": json.dumps(data, ensure_ascii=False),
     }
     # One statement is its own transaction; inside a caller's, a savepoint keeps a failed resend from ending it.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
-        cursor.execute(_CHAT_APPEND, values)
-        row = cursor.fetchone()
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        row = prepared.fetch_one(_CHAT_APPEND, values)
     if row is None:
         return None
     return RoomEvent(
@@ -224,7 +225,7 @@ def message_post(*, room_id: int, actor, text, client_id, now: datetime | None =
     now, data = now or timezone.now(), {"text": text.strip()}
     try:
         event = _chat_append(room_id=room_id, actor=actor, client_id=client_id, data=data, now=now)
-    except IntegrityError:
+    except psycopg.errors.UniqueViolation:
         event = None  # a resend raced its first copy: answered below with the stored one
     if event is None:  # why not: one answer for missing and not admitted, "ended", or the stored entry
         room = _admitted_room(room_id=room_id, actor=actor)
