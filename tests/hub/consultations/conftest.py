@@ -16,6 +16,20 @@ from tests.factories import UserFactory, patient_resource
 from tests.hub.referrals.conftest import store
 
 
+@database_sync_to_async
+def db(function, *args, **kwargs):
+    """``await db(function, ...)``: ``function`` run in a thread with database access (the tests' own calls)."""
+    return function(*args, **kwargs)
+
+
+async def drain(peer, timeout: float = 0.3) -> list[dict]:
+    """The frames ``peer`` is sent until none comes for ``timeout`` seconds."""
+    frames = []
+    while not await peer.ws.receive_nothing(timeout=timeout):
+        frames.append(await peer.receive())
+    return frames
+
+
 @pytest.fixture
 def patient(county_a) -> dict:
     return store(patient_resource(1), owner="county-a")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from channels.db import database_sync_to_async
 from django.test import Client
 
 from hub.access.models import AccessGrant
@@ -15,13 +14,9 @@ from hub.audit.models import AuditEvent
 from hub.consultations import services
 from hub.consultations.constants import CLOSE_NOT_FOUND, CLOSE_REMOVED
 from hub.consultations.models import RoomEvent
+from tests.hub.consultations.conftest import db
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@database_sync_to_async
-def db(function, *args, **kwargs):
-    return function(*args, **kwargs)
 
 
 async def test_a_doctor_of_another_county_cannot_join(enter, room, dr_zhao_at_county_b):

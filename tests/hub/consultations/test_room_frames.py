@@ -9,24 +9,12 @@ so the two must not differ in any field, for every kind of entry and presence.
 from __future__ import annotations
 
 import pytest
-from channels.db import database_sync_to_async
 
 from hub.consultations import selectors, services
 from hub.consultations.models import Room, RoomParticipant
+from tests.hub.consultations.conftest import db, drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@database_sync_to_async
-def db(function, *args, **kwargs):
-    return function(*args, **kwargs)
-
-
-async def drain(peer, timeout: float = 0.4) -> list[dict]:
-    frames = []
-    while not await peer.ws.receive_nothing(timeout=timeout):
-        frames.append(await peer.receive())
-    return frames
 
 
 def _admitted_participants(room_id: int) -> list[dict]:

@@ -7,25 +7,13 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 
 from fhir_gateway.models import Resource
 from hub.consultations import services
 from hub.consultations.models import RoomConnection, RoomEvent
+from tests.hub.consultations.conftest import db, drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@database_sync_to_async
-def db(function, *args, **kwargs):
-    return function(*args, **kwargs)
-
-
-async def drain(peer, timeout: float = 0.3) -> list[dict]:
-    frames = []
-    while not await peer.ws.receive_nothing(timeout=timeout):
-        frames.append(await peer.receive())
-    return frames
 
 
 async def test_joining_gives_the_room_state_and_tells_the_others(
