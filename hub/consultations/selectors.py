@@ -136,7 +136,7 @@ def participant_frame(participant: RoomParticipant) -> dict:
 # to a long consultation is sent up to REPLAY_MAX entries, and building them as models cost ~0.1 ms each, a
 # join's participants and presence a few milliseconds more. They are the frames above (``event_frame``,
 # ``participant_frame``, ``connection_frame``) written in SQL: tests/hub/consultations/test_room_frames.py
-# holds the two to the same output for every kind of entry.
+# holds the two to the same output (entries written live and read back, and every stored entry of a room).
 _ISO_SQL = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 _PERSON_SQL = (
     "json_build_object('id', {u}.id, 'name', COALESCE(NULLIF({u}.display_name, ''), {u}.username),"
