@@ -18,9 +18,8 @@ from hub.access.grants import grant_close, grant_open
 from hub.access.patients import patient_visible
 from hub.accounts.constants import Role
 from hub.accounts.fhir import actor_of
-from hub.referrals import services as referrals
 from tests.factories import UserFactory, patient_resource
-from tests.hub.referrals.conftest import store
+from tests.hub.referrals.conftest import refer, store
 
 pytestmark = pytest.mark.django_db
 
@@ -49,16 +48,7 @@ def test_the_point_check_agrees_with_the_set_and_with_the_gateway(
     closed_b = store(patient_resource(6, region="411322", mrn_system="urn:site:county-b:mrn"), owner="county-b")
     patients_index(site="county-a", patients=[li_ming_a, other_a])
     patients_index(site="county-b", patients=[li_ming_b, other_b, expired_b, closed_b])
-    referrals.referral_create(
-        requester=dr_li_at_county_a,
-        kind="consultation",
-        urgency="urgent",
-        pathway="chest_pain",
-        patient_ref=f"Patient/{li_ming_a['id']}",
-        clinical_question="胸痛待查",
-        consent=referrals.ConsentGiven(),
-        named_expert=cardiologist_zhang,
-    )
+    refer(dr_li_at_county_a, li_ming_a, named_expert=cardiologist_zhang)
     now = timezone.now()
     grant_open(user=radiologist_zhao, patient_ref=f"Patient/{other_b['id']}", reason="room", source="t:1")
     grant_open(
