@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +156,68 @@ def live_hub(django_db_setup, django_db_blocker):
         yield f"http://127.0.0.1:{port}"
         server.should_exit = True
         thread.join(10)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+JANUS = os.environ.get("HUB_TEST_JANUS", "/usr/bin/janus")
+
+
+@pytest.fixture(scope="session")
+def janus_server(tmp_path_factory):
+    """A real Janus WebRTC Server (Debian's ``janus``) started with ``deploy/janus/``'s configuration, its
+    secrets and ports substituted: ``{"url", "api_url", "token_secret", "admin_key"}`` for the hub's settings.
+    Skipped where Janus is not installed (``apt-get install janus``; ``.ci/run`` installs it)."""
+    import subprocess
+    import urllib.request
+
+    if not Path(JANUS).exists():
+        pytest.skip(f"no Janus at {JANUS} (apt-get install janus)")
+    folder = tmp_path_factory.mktemp("janus")
+    http_port, ws_port, rtp = free_port(), free_port(), 20000 + (os.getpid() % 200) * 100
+    secrets_ = {
+        "@HUB_JANUS_TOKEN_SECRET@": "janus-token-secret-for-the-tests",
+        "@HUB_JANUS_ADMIN_KEY@": "admin-key",
+        "@HUB_JANUS_HTTP_IP@": "127.0.0.1",
+    }
+    for source in (ROOT / "deploy" / "janus").glob("*.jcfg"):
+        text = source.read_text()
+        for placeholder, value in secrets_.items():
+            text = text.replace(placeholder, value)
+        text = text.replace("port = 8088", f"port = {http_port}").replace("ws_port = 8188", f"ws_port = {ws_port}")
+        text = text.replace('rtp_port_range = "20000-40000"', f'rtp_port_range = "{rtp}-{rtp + 99}"')
+        (folder / source.name).write_text(text)
+    log = (folder / "janus.log").open("w")
+    process = subprocess.Popen(  # noqa: S603 - the test's own server
+        [JANUS, "-F", str(folder), "-C", str(folder / "janus.jcfg"), "-o", "-d", "3"], stdout=log, stderr=log
+    )
+    api_url = f"http://127.0.0.1:{http_port}/janus"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(api_url + "/info", timeout=1).read()  # noqa: S310 - the test's own server
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Janus did not start: {(folder / 'janus.log').read_text()[-2000:]}") from None
+            time.sleep(0.1)
+    yield {
+        "url": f"ws://127.0.0.1:{ws_port}",
+        "api_url": api_url,
+        "token_secret": secrets_["@HUB_JANUS_TOKEN_SECRET@"],
+        "admin_key": secrets_["@HUB_JANUS_ADMIN_KEY@"],
+    }
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def janus(settings, janus_server):
+    """The hub configured with ``janus_server`` as its SFU (and no LiveKit)."""
+    settings.LIVEKIT_URL = ""
+    settings.JANUS_URL, settings.JANUS_API_URL = janus_server["url"], janus_server["api_url"]
+    settings.JANUS_TOKEN_SECRET, settings.JANUS_ADMIN_KEY = janus_server["token_secret"], janus_server["admin_key"]
+    return janus_server

@@ -37,6 +37,9 @@ fi
 [ -s turn_secret ] || rand 48 > turn_secret
 [ -s livekit_api_secret ] || rand 48 > livekit_api_secret
 [ -s livekit_keys ] || printf 'alliance-hub: %s\n' "$(cat livekit_api_secret)" > livekit_keys
+# Janus instead of LiveKit (janus.compose.yml): its token secret and the VideoRoom plugin's admin key.
+[ -s janus_token_secret ] || rand 48 > janus_token_secret
+[ -s janus_admin_key ] || rand 48 > janus_admin_key
 # --- end of consultation rooms ---
 # Readable inside the containers (see the top); the folder (0700) keeps them from the host's other users.
 for made in django_secret_key postgres_password database_url mqtt_password mqtt_url mosquitto_passwd tls.crt tls.key \

@@ -9,6 +9,7 @@ class ConsultationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hub.consultations import hooks
+        from hub.consultations import hooks, janus
 
         hooks.connect()
+        janus.handlers_register()

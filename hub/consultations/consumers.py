@@ -6,8 +6,8 @@ gets an ``error`` frame and the connection stays open. Admission is checked on c
 the room's end closes the socket through the person's (or the room's) group at once.
 
 Client -> server: join, chat, present, annotate, decision, presence, speaking, signal, pointer, sync,
-ping, livekit, leave. Server -> client: state, event, ack, presence, presence.left, speaking, signal,
-pointer, events, pong, livekit, error, removed, ended.
+ping, sfu, leave. Server -> client: state, event, ack, presence, presence.left, speaking, signal,
+pointer, events, pong, sfu, error, removed, ended.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import json
 import logging
 import secrets
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from hub.api_errors import DomainError
@@ -30,6 +29,7 @@ from hub.consultations.constants import (
     REPLAY_MAX,
     VideoSource,
 )
+from hub.consultations.janus import JanusError
 from hub.websockets import JsonConsumer, db
 
 logger = logging.getLogger(__name__)
@@ -302,15 +302,21 @@ class RoomConsumer(JsonConsumer):
                 if not await db(services.connection_seen)(connection_uid=self.connection_uid):
                     await self.close(code=CLOSE_NOT_FOUND)
 
-    async def on_livekit(self, frame):
-        if not settings.LIVEKIT_URL:
+    async def on_sfu(self, frame):
+        if not media.sfu_server():
             raise FrameError("no_sfu", _("No media server is configured; the room uses peer-to-peer video."))
-        token = await db(self._livekit)()
-        await self.send_json({"type": "livekit", **token})
+        try:
+            access = await db(self._sfu)()
+        except JanusError as exc:
+            logger.warning("room %s: the SFU cannot be reached: %s", self.room_id, exc)
+            raise FrameError(
+                "sfu_unavailable", _("The media server cannot be reached; try again in a moment.")
+            ) from None
+        await self.send_json({"type": "sfu", **access})
 
-    def _livekit(self):
-        room, _participant = selectors.room_for_participant(user=self.user, room_id=self.room_id, open_only=True)
-        return media.livekit_token(room=room, user=self.user, connection_uid=self.connection_uid)
+    def _sfu(self):
+        room, participant = selectors.room_for_participant(user=self.user, room_id=self.room_id, open_only=True)
+        return media.sfu_access(room=room, participant=participant, user=self.user, connection_uid=self.connection_uid)
 
     async def on_leave(self, frame):
         self.left = True
@@ -329,7 +335,7 @@ class RoomConsumer(JsonConsumer):
         "pointer": on_pointer,
         "sync": on_sync,
         "ping": on_ping,
-        "livekit": on_livekit,
+        "sfu": on_sfu,
         "leave": on_leave,
     }
 

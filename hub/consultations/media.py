@@ -1,5 +1,5 @@
 """What a browser needs to send and receive media: ICE servers with short-lived TURN credentials, and
-LiveKit access tokens for rooms larger than a mesh carries.
+access to the SFU (LiveKit or Janus, whichever is configured) for rooms larger than a mesh carries.
 
 TURN credentials follow the TURN REST API convention that coturn implements (``use-auth-secret``):
 the username is ``<expiry unix time>:<user id>`` and the password the base64 HMAC-SHA1 of the username
@@ -75,10 +75,42 @@ def livekit_token(*, room, user, connection_uid: str = "", now: float | None = N
     return {"url": settings.LIVEKIT_URL, "token": jwt_hs256(claims, settings.LIVEKIT_API_SECRET)}
 
 
+def sfu_server() -> str:
+    """The SFU the deployment names: ``livekit``, ``janus``, or ``""`` (mesh only)."""
+    return "livekit" if settings.LIVEKIT_URL else "janus" if settings.JANUS_URL else ""
+
+
+def janus_access(*, room, participant, user, connection_uid: str, now: float | None = None) -> dict:
+    """The Janus room made ready for this participant (created if need be, their access token on its list),
+    and what their browser joins it with."""
+    from hub.consultations import janus
+
+    access = janus.access_token(room_uid=room.uid, participant=participant)
+    janus.room_ensure(room_id=room.pk, room_uid=room.uid, description=f"consultation {room.uid}", tokens=[access])
+    return {
+        "url": settings.JANUS_URL,
+        "token": janus.signed_token(ttl=settings.JANUS_TOKEN_SECONDS, now=now),
+        "room": janus.room_number(room.pk),
+        "access": access,
+        "display": janus.display_of(user.pk, connection_uid),
+    }
+
+
+def sfu_access(*, room, participant, user, connection_uid: str) -> dict:
+    """The ``sfu`` frame's body for one connection of an admitted participant."""
+    server = sfu_server()
+    if server == "livekit":
+        return {"server": server, **livekit_token(room=room, user=user, connection_uid=connection_uid)}
+    return {
+        "server": server,
+        **janus_access(room=room, participant=participant, user=user, connection_uid=connection_uid),
+    }
+
+
 def media_config(*, room, user) -> dict:
     """The media part of the room's first frame."""
     return {
         "mode": room.media_mode,
         "ice_servers": ice_servers(user_id=user.pk),
-        "sfu": bool(settings.LIVEKIT_URL),
+        "sfu": sfu_server(),
     }

@@ -401,14 +401,29 @@ LIVEKIT_API_SECRET = env_str("HUB_LIVEKIT_API_SECRET", "") or ""
 LIVEKIT_TOKEN_SECONDS = env_int("HUB_LIVEKIT_TOKEN_SECONDS", 6 * 3600, minimum=60)
 if LIVEKIT_URL and not (LIVEKIT_API_KEY and LIVEKIT_API_SECRET):
     raise RuntimeError("HUB_LIVEKIT_URL needs HUB_LIVEKIT_API_KEY and HUB_LIVEKIT_API_SECRET")
-if LIVEKIT_URL:  # hardening: browsers reach the SFU (its websocket and its HTTP API) under the CSP
+# Or Janus (deploy/janus/): browsers reach its WebSocket transport at JANUS_URL (wss://…/janus), the hub its
+# HTTP transport at JANUS_API_URL on the internal network; both sign tokens with JANUS_TOKEN_SECRET, and the
+# hub alone creates rooms, with JANUS_ADMIN_KEY (the VideoRoom plugin's admin_key).
+JANUS_URL = env_str("HUB_JANUS_URL", "") or ""
+JANUS_API_URL = env_str("HUB_JANUS_API_URL", "") or ""
+JANUS_TOKEN_SECRET = env_str("HUB_JANUS_TOKEN_SECRET", "") or ""
+JANUS_ADMIN_KEY = env_str("HUB_JANUS_ADMIN_KEY", "") or ""
+JANUS_TOKEN_SECONDS = env_int("HUB_JANUS_TOKEN_SECONDS", 6 * 3600, minimum=60)
+JANUS_TIMEOUT_SECONDS = env_int("HUB_JANUS_TIMEOUT_SECONDS", 5, minimum=1)
+if JANUS_URL and not (JANUS_API_URL and JANUS_TOKEN_SECRET and JANUS_ADMIN_KEY):
+    raise RuntimeError("HUB_JANUS_URL needs HUB_JANUS_API_URL, HUB_JANUS_TOKEN_SECRET and HUB_JANUS_ADMIN_KEY")
+if JANUS_URL and LIVEKIT_URL:
+    raise RuntimeError("Name one SFU: HUB_LIVEKIT_URL or HUB_JANUS_URL, not both")
+for _sfu_url in (LIVEKIT_URL, JANUS_URL):  # hardening: browsers reach the SFU (websocket, HTTP API) under the CSP
+    if not _sfu_url:
+        continue
     from urllib.parse import urlsplit as _urlsplit
 
-    _livekit = _urlsplit(LIVEKIT_URL)
-    _secure = _livekit.scheme in ("wss", "https")
+    _sfu = _urlsplit(_sfu_url)
+    _secure = _sfu.scheme in ("wss", "https")
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] += [
-        f"{'wss' if _secure else 'ws'}://{_livekit.netloc}",
-        f"{'https' if _secure else 'http'}://{_livekit.netloc}",
+        f"{'wss' if _secure else 'ws'}://{_sfu.netloc}",
+        f"{'https' if _secure else 'http'}://{_sfu.netloc}",
     ]
 CELERY_BEAT_SCHEDULE["consultations-pending-fhir"] = {"task": "consultations.pending_fhir_store", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["consultations-presence-sweep"] = {"task": "consultations.presence_sweep", "schedule": 30.0}

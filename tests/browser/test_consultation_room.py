@@ -4,9 +4,13 @@ snapshot; the room fits a phone."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fhir_gateway.models import Resource
+from hub.accounts.constants import Role
+from hub.consultations import services as room_services
 from hub.referrals import services as referral_services
 from tests.browser.conftest import horizontal_overflow
 from tests.factories import UserFactory, patient_resource
@@ -499,3 +503,109 @@ def test_ending_the_room_with_a_conclusion_asks_for_the_signing_pin_on_a_phone(
     opinion = room.referral.opinions.get()
     assert opinion_signature_check(opinion=opinion).valid
     page.goto("about:blank")
+
+
+# --- a room larger than a mesh, through a real SFU ------------------------------------------------------------
+# Five pages send their media through Janus (Debian's ``janus``, ``deploy/janus/``, started by
+# ``tests/conftest.py``'s ``janus_server``) with the access the hub issued; a removed expert's page is cut off
+# and the others stop receiving it.
+
+# Per page: the SFU's state, and per remote feed its connection state and the audio and video bytes received.
+FEEDS = """async () => {
+  const sfu = window.HubSfu && window.HubSfu.room;
+  if (!sfu) return null;
+  const feeds = {};
+  for (const [id, feed] of Object.entries(sfu.feeds)) {
+    const bytes = {audio: 0, video: 0};
+    const report = feed.pc ? await feed.pc.getStats() : new Map();
+    report.forEach(s => { if (s.type === 'inbound-rtp') bytes[s.kind] += s.bytesReceived || 0; });
+    feeds[feed.owner] = {state: feed.pc ? feed.pc.connectionState : 'none', bytes};
+  }
+  return {closed: sfu.closed, published: sfu.pub ? sfu.pub.connectionState : 'none', feeds};
+}"""
+
+
+def _feeds(page) -> dict:
+    return page.evaluate(FEEDS)
+
+
+def _wait(page, predicate, seconds: float, what: str) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = _feeds(page)
+        if seen is not None and predicate(seen):
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: {seen}")
+        page.wait_for_timeout(250)
+
+
+def _media_flows(page, owners: set[str]) -> None:
+    """Audio and video bytes from every one of ``owners`` grow on the page within a few seconds."""
+    before = _feeds(page)["feeds"]
+    deadline = time.monotonic() + 10
+    while True:
+        page.wait_for_timeout(1000)
+        after = _feeds(page)["feeds"]
+        grown = {
+            owner
+            for owner in owners
+            if owner in after
+            and owner in before
+            and all(after[owner]["bytes"][k] > before[owner]["bytes"][k] for k in ("audio", "video"))
+        }
+        if grown == owners:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError((owners - grown, before, after))
+
+
+@pytest.fixture
+def experts(general_hospital):
+    return [
+        UserFactory(username=f"sfu_expert{n}", display_name=f"专家{n}", role=Role.SPECIALIST, site=general_hospital)
+        for n in range(3)
+    ]
+
+
+def test_five_participants_send_and_receive_through_janus_and_a_removed_expert_is_cut_off(
+    janus, pages, room, dr_li_at_county_a, cardiologist_zhang, experts, phone, pc
+):
+    room_services.participant_invite(room_id=room.pk, actor=cardiologist_zhang, invitees=experts)
+    room.refresh_from_db()
+    assert room.media_mode == "sfu"  # five admitted: past a mesh
+    people = [dr_li_at_county_a, cardiologist_zhang, *experts]
+    opened = [pages(user, viewport=pc if user == cardiologist_zhang else phone) for user in people]
+    for page in opened:
+        enter(page, room)
+    connections = {}
+    for page, user in zip(opened, people, strict=True):
+        seen = _wait(
+            page,
+            lambda s: (
+                s["published"] == "connected"
+                and len(s["feeds"]) == 4
+                and all(f["state"] == "connected" for f in s["feeds"].values())
+            ),
+            60,
+            f"{user.username} connected to the four others through Janus",
+        )
+        connections[user.pk] = set(seen["feeds"])
+    assert not any(page.evaluate("Object.keys(window.hubRoomCall.peers).length") for page in opened)  # no mesh
+    for page, user in zip(opened, people, strict=True):
+        _media_flows(page, connections[user.pk])
+    # The county doctor's phone shows the four others' cameras, each tile playing decoded frames.
+    opened[0].wait_for_function(
+        """() => { const videos = [...document.querySelectorAll('figure.tile:not(.local) video')];
+                   return videos.length === 4 && videos.every(v => v.videoWidth > 0); }"""
+    )
+
+    removed, removed_page = experts[2], opened[4]
+    removed_connection = removed_page.evaluate("window.hubRoomCall.me")
+    assert all(removed_connection in connections[user.pk] for user in people[:4])
+    room_services.participant_remove(room_id=room.pk, actor=cardiologist_zhang, user=removed)
+    _wait(removed_page, lambda s: s["closed"] and not s["feeds"], 15, "the removed expert's page left Janus")
+    for page in opened[:4]:
+        _wait(page, lambda s: removed_connection not in s["feeds"], 15, "the others no longer receive the removed")
+    for page, user in zip(opened[:4], people[:4], strict=True):
+        _media_flows(page, connections[user.pk] - {removed_connection})

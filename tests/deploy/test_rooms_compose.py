@@ -46,3 +46,25 @@ def test_turn_is_offered_over_tls_and_tcp_on_443():
     assert "tls-listening-port=443" in conf and "use-auth-secret" in conf
     livekit = yaml.safe_load((ROOT / "deploy" / "livekit" / "livekit.yaml").read_text())
     assert livekit["rtc"]["tcp_port"] and livekit["room"]["max_participants"] > 4
+
+
+def test_janus_in_place_of_livekit_passes_the_check_and_names_one_sfu(tmp_path):
+    deploy = tmp_path / "deploy"
+    shutil.copytree(ROOT / "deploy", deploy)
+    base = yaml.safe_load((deploy / "compose.yml").read_text())
+    rooms = yaml.safe_load((deploy / "rooms.compose.yml").read_text())
+    janus = yaml.safe_load((deploy / "janus.compose.yml").read_text())
+    stack = merged(merged(base, rooms), janus)
+    (deploy / "compose.yml").write_text(yaml.safe_dump(stack))
+
+    assert check.compose_problems(deploy / "compose.yml") == []
+    web = stack["services"]["web"]["environment"]
+    assert web["HUB_LIVEKIT_URL"] == "" and web["HUB_JANUS_URL"].startswith("wss://")
+    assert stack["services"]["livekit"]["profiles"] == ["livekit"]  # not started with Janus
+    made = (ROOT / "deploy" / "secrets" / "init.sh").read_text()
+    assert "janus_token_secret" in made and "janus_admin_key" in made
+    # The configuration the tests' own Janus runs with (tests/conftest.py janus_server) is this one.
+    conf = (ROOT / "deploy" / "janus" / "janus.jcfg").read_text()
+    assert "token_auth = true" in conf and '"@HUB_JANUS_TOKEN_SECRET@"' in conf
+    videoroom = (ROOT / "deploy" / "janus" / "janus.plugin.videoroom.jcfg").read_text()
+    assert 'admin_key = "@HUB_JANUS_ADMIN_KEY@"' in videoroom

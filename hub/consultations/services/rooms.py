@@ -9,12 +9,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from federation.outbox.services import outbox_enqueue
 from hub.access.constants import GrantReason
 from hub.access.grants import grant_close, grant_open
 from hub.accounts.constants import Role
 from hub.accounts.pins import SigningPin
 from hub.api_errors import ConflictError, DomainError, ForbiddenError, NotFoundError
-from hub.consultations import events
+from hub.consultations import events, janus
 from hub.consultations.audit import room_audited
 from hub.consultations.constants import (
     CLOSE_ENDED,
@@ -67,7 +68,7 @@ def _media_mode(room: Room) -> str:
     from django.conf import settings
 
     admitted = room.participants.filter(removed_at__isnull=True).count()
-    return MediaMode.SFU if admitted > MESH_LIMIT and settings.LIVEKIT_URL else MediaMode.MESH
+    return MediaMode.SFU if admitted > MESH_LIMIT and (settings.LIVEKIT_URL or settings.JANUS_URL) else MediaMode.MESH
 
 
 def _media_mode_update(room: Room) -> None:
@@ -247,6 +248,13 @@ def participant_remove(*, room_id: int, actor, user, now: datetime | None = None
         raise NotFoundError(_("%(name)s is not in this room.") % {"name": user})
     if participant.role in HOSTS or user.pk == actor.pk:
         raise DomainError(_("The responsible specialist and the requesting doctor cannot be removed."), code="invalid")
+    if janus.configured():  # its access token off the SFU room's list, its feeds kicked
+        _sfu_enqueue(
+            janus.SFU_REVOKE_KIND,
+            room=room,
+            user=user.pk,
+            tokens=[janus.access_token(room_uid=room.uid, participant=participant)],
+        )
     participant.removed_at, participant.removed_by = now, actor
     participant.last_left_at = participant.last_left_at or (now if participant.first_joined_at else None)
     participant.save(update_fields=["removed_at", "removed_by", "last_left_at"])
@@ -259,6 +267,18 @@ def participant_remove(*, room_id: int, actor, user, now: datetime | None = None
     )
     event_append(room=room, kind=EventKind.REMOVED, actor=actor, data={"user": user.pk, "name": str(user)}, now=now)
     return participant
+
+
+def _sfu_enqueue(kind: str, *, room: Room, **payload) -> None:
+    """What the SFU must be told (a removal, the end), in the caller's transaction, through the outbox; one
+    room's messages go in order."""
+    outbox_enqueue(
+        kind=kind,
+        destination=janus.DESTINATION,
+        payload={"room": room.pk, "uid": str(room.uid), **payload},
+        ordering_key=f"sfu:room:{room.pk}",
+        subject=f"room:{room.pk}",
+    )
 
 
 def _session_record(*, room: Room) -> None:
@@ -298,6 +318,8 @@ def _room_close(*, room: Room, actor, now: datetime, reason: str = "") -> None:
     _session_record(room=room)
     room.save(update_fields=["encounter_id"])
     grant_close(source=room.grant_source)
+    if janus.configured():
+        _sfu_enqueue(janus.SFU_CLOSE_KIND, room=room)
     events.publish_on_commit(
         [events.close_room(room.pk, CLOSE_ENDED, {"type": "ended", "detail": str(_("The consultation has ended."))})]
     )

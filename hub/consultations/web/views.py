@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from hub.accounts.pins import signing_pin_is_set
 from hub.api_errors import DomainError
-from hub.consultations import selectors, services
+from hub.consultations import media, selectors, services
 from hub.consultations.audit import room_audited
 from hub.consultations.constants import DecisionKind, RoomStatus
 from hub.consultations.services.log import record_read_as
@@ -143,7 +142,7 @@ def room_page(request, room_id: int):
         "decisions": DecisionKind.choices,
         "invitees": _invitees(room) if participant.role == "owner" else [],
         "strings": js_strings(),
-        "sfu": bool(settings.LIVEKIT_URL),  # the SFU's client is loaded where a room may move to it
+        "sfu": media.sfu_server(),  # the SFU's client is loaded where a room may move to it
     }
     return render(request, "consultations/room.html", context)
 

@@ -85,17 +85,17 @@ async def test_a_bad_frame_of_every_type_gets_an_error_and_the_connection_stays_
         assert await stored(room) == before, frame
         types.add(kind)
 
-    assert types >= set(RoomConsumer.HANDLERS) - {"ping", "leave", "livekit"}
+    assert types >= set(RoomConsumer.HANDLERS) - {"ping", "leave", "sfu"}
     ack = await li.chat("连接仍然正常")
     assert ack["type"] == "ack"
     await li.close()
 
 
-async def test_a_livekit_token_is_refused_without_a_media_server(enter, room, dr_li_at_county_a, settings):
-    settings.LIVEKIT_URL = ""
+async def test_sfu_access_is_refused_without_a_media_server(enter, room, dr_li_at_county_a, settings):
+    settings.LIVEKIT_URL = settings.JANUS_URL = ""
     li = await enter(dr_li_at_county_a, room)
     await li.join()
-    await li.send({"type": "livekit"})
+    await li.send({"type": "sfu"})
     assert (await li.receive_until(lambda f: f["type"] == "error"))["code"] == "no_sfu"
     assert (await li.chat("仍在线"))["type"] == "ack"
     await li.close()

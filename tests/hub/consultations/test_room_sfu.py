@@ -83,8 +83,9 @@ async def test_the_room_moves_to_the_sfu_past_four_and_a_connection_gets_its_tok
     moved = await li.receive_until(lambda f: f["type"] == "media")
     assert moved == {"type": "media", "mode": "sfu"}
 
-    await li.send({"type": "livekit"})
-    frame = await li.receive_until(lambda f: f["type"] == "livekit")
+    await li.send({"type": "sfu"})
+    frame = await li.receive_until(lambda f: f["type"] == "sfu")
+    assert frame["server"] == "livekit"
     claims = livekit_api.TokenVerifier("alliance-hub", livekit.LIVEKIT_API_SECRET).verify(frame["token"])
     assert claims.identity == f"{dr_li_at_county_a.pk}:{state['me']['connection']}"
     assert frame["url"] == "wss://sfu.alliance.example"

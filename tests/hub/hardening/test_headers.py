@@ -171,3 +171,43 @@ def test_with_livekit_the_policy_lets_browsers_reach_it(tmp_path):
         "wss://sfu.alliance.example",
         "https://sfu.alliance.example",
     ]
+
+
+def test_with_janus_the_policy_lets_browsers_reach_it_and_one_sfu_is_named(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hub.settings.base",
+        "HUB_VAR_DIR": str(tmp_path),
+        "HUB_JANUS_URL": "wss://sfu.alliance.example/janus",
+        "HUB_JANUS_API_URL": "http://10.0.0.20:8088/janus",
+        "HUB_JANUS_TOKEN_SECRET": "t",
+        "HUB_JANUS_ADMIN_KEY": "a",
+    }
+    root = Path(__file__).resolve().parents[3]
+
+    def run(extra):
+        return subprocess.run(
+            [sys.executable, "-c", probe], cwd=root, env={**env, **extra}, capture_output=True, text=True, timeout=120
+        )
+
+    result = run({})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "'self'",
+        "wss://sfu.alliance.example",
+        "https://sfu.alliance.example",
+    ]
+    both = run({"HUB_LIVEKIT_URL": "wss://lk.example", "HUB_LIVEKIT_API_KEY": "k", "HUB_LIVEKIT_API_SECRET": "s"})
+    assert both.returncode != 0 and "Name one SFU" in both.stderr
+    without_key = run({"HUB_JANUS_ADMIN_KEY": ""})
+    assert without_key.returncode != 0 and "HUB_JANUS_ADMIN_KEY" in without_key.stderr

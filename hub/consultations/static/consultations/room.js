@@ -107,7 +107,7 @@
       case "speaking": return onSpeaking(frame);
       case "signal": if (call) call.onsignal(frame); else if (early.length < 500) early.push(frame); return;
       case "pointer": return onPointer(frame);
-      case "livekit": if (window.HubSfu) window.HubSfu.join(frame, call); return;
+      case "sfu": if (window.HubSfu && call) window.HubSfu.join(frame, call); return;
       case "media": return onMediaMode(frame.mode);
       case "removed": case "ended": case "replaced": return onClosed(frame);
       case "error": return onError(frame);
@@ -590,8 +590,12 @@
         publishPresence();
       },
       onremote: function (peer, stream, track, sfuKind) {
-        if (sfuKind) { // a LiveKit track: its publication names the source
-          if (track.kind === "audio") { var a = document.body.appendChild(el("audio")); a.autoplay = true; a.srcObject = stream; return; }
+        if (sfuKind) { // a track from the SFU: the sender named its source
+          if (track.kind === "audio") {
+            var a = $("audio-" + peer.id) || document.body.appendChild(Object.assign(el("audio"), { id: "audio-" + peer.id, autoplay: true }));
+            a.srcObject = stream;
+            return;
+          }
           var owner = presence[peer.id];
           tile(peer.id, sfuKind, owner ? owner.user.name : "").querySelector("video").srcObject = stream;
           return;
@@ -609,12 +613,12 @@
     call.me = me.connection;
     call.iceServers = media.ice_servers || [];
     call.sfu = !!sfu;
-    if (sfu) call.connect = function () { return null; }; // media through LiveKit, not a mesh
+    if (sfu) call.connect = function () { return null; }; // media through the SFU, not a mesh
     call.remoteMuted = function (id) { return presence[id] && presence[id].audio_muted; };
     window.hubRoomCall = call; // for diagnostics and the browser tests
     early.splice(0).forEach(function (frame) { call.onsignal(frame); });
     call.start().then(function () {
-      if (sfu) send({ type: "livekit" });
+      if (sfu) send({ type: "sfu" });
       Object.keys(presence).forEach(function (id) { if (id !== me.connection && presence[id].state === "connected") call.connect(id, presence[id].label); });
       publishPresence();
       speakingDetector();
@@ -628,7 +632,7 @@
     call.sfu = true;
     call.connect = function () { return null; };
     Object.keys(call.peers).forEach(function (id) { call.disconnect(id); });
-    send({ type: "livekit" });
+    send({ type: "sfu" });
   }
 
   function speakingDetector() {
