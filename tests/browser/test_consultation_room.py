@@ -609,3 +609,49 @@ def test_five_participants_send_and_receive_through_janus_and_a_removed_expert_i
         _wait(page, lambda s: removed_connection not in s["feeds"], 15, "the others no longer receive the removed")
     for page, user in zip(opened[:4], people[:4], strict=True):
         _media_flows(page, connections[user.pk] - {removed_connection})
+
+
+def _all_connected(count):
+    return lambda s: (
+        s["published"] == "connected"
+        and len(s["feeds"]) == count
+        and all(f["state"] == "connected" for f in s["feeds"].values())
+    )
+
+
+def test_through_janus_the_ultrasound_reaches_the_experts_and_a_phone_back_online_sends_again(
+    janus, pages, room, dr_li_at_county_a, cardiologist_zhang, experts, phone, pc
+):
+    room_services.participant_invite(room_id=room.pk, actor=cardiologist_zhang, invitees=experts)
+    people = [dr_li_at_county_a, cardiologist_zhang, *experts]
+    opened = [pages(user, viewport=pc if user == cardiologist_zhang else phone) for user in people]
+    for page in opened:
+        enter(page, room)
+    for page in opened:
+        _wait(page, _all_connected(4), 60, "connected through Janus")
+    li, zhang = opened[0], opened[1]
+    li_connection = li.evaluate("window.hubRoomCall.me")
+
+    # The county side shares the ultrasound as a second video: the expert sees it, and stores a snapshot.
+    li.click(".ultrasound-setup summary")
+    li.wait_for_function("document.querySelectorAll('#us-device option').length > 0")
+    li.click("#btn-us-start")
+    zhang.wait_for_function(
+        "() => { const v = document.querySelector('.tile.kind-ultrasound:not(.local) video');"
+        " return v && v.videoWidth > 0; }",
+        timeout=20_000,
+    )
+    zhang.locator(".tile.kind-ultrasound:not(.local) button.snapshot").click()
+    zhang.wait_for_selector("#messages img.thumb", state="attached", timeout=15_000)
+    media = Resource.objects.filter(resource_type="Media", deleted=False).get()
+    assert media.content["modality"]["coding"][0]["code"] == "US"
+
+    # The phone loses its network for two seconds: its Janus session is built again, without rejoining the room.
+    li.context.set_offline(True)
+    li.wait_for_timeout(2000)
+    li.context.set_offline(False)
+    _wait(li, _all_connected(4), 20, "the phone connected to the others again")
+    _wait(zhang, lambda s: s["feeds"].get(li_connection, {}).get("state") == "connected", 20, "the phone's feed back")
+    _media_flows(zhang, {li_connection})
+    _media_flows(li, set(_feeds(li)["feeds"]))
+    assert li.evaluate("window.hubRoomCall.me") == li_connection  # the same connection: not a rejoin
