@@ -100,7 +100,9 @@ def event_append(
     """Append to the log and publish after commit; a known ``client_id`` of ``actor`` returns the stored entry
     (``duplicate`` set) and writes nothing. ``on_stored(event)`` runs once for a new entry, after the publish."""
     try:
-        with transaction.atomic():
+        # A savepoint only where a resend may fail on the unique constraint (an entry with a client id): in a
+        # caller's transaction, the other entries (joined, presented, ...) save its two round trips.
+        with transaction.atomic(savepoint=bool(client_id)):
             seq = _next_seq(room.pk, allow_closed=allow_closed)  # locks the room row until commit
             event = RoomEvent.objects.create(
                 room=room, seq=seq, kind=kind, actor=actor, at=now, client_id=client_id, data=data, fhir_ref=fhir_ref

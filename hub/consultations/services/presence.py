@@ -58,12 +58,16 @@ def device_check(device, label) -> tuple[str, str]:
 def _expert_joined(*, room: Room, participant: RoomParticipant, now: datetime) -> None:
     """On the chest-pain and stroke pathways, the first specialist entering the room is the "expert joined" time."""
     from hub.referrals.constants import TIME_CRITICAL_PATHWAYS, TimeNode
+    from hub.referrals.models import TimeNodeRecord
     from hub.referrals.services.common import referral_lock
     from hub.referrals.services.time_nodes import time_node_put
 
     if room.referral.pathway not in TIME_CRITICAL_PATHWAYS or participant.user.role != Role.SPECIALIST:
         return
     if participant.role not in (RoomRole.OWNER, RoomRole.EXPERT):
+        return
+    recorded = TimeNodeRecord.objects.filter(referral_id=room.referral_id, node=TimeNode.EXPERT_JOINED)
+    if recorded.exists():  # kept as it is: only the first specialist's entry needs the request's lock
         return
     referral = referral_lock(referral_id=room.referral_id)
     time_node_put(referral=referral, node=TimeNode.EXPERT_JOINED, at=now, actor=participant.user, now=now, keep=True)
@@ -102,7 +106,10 @@ def connection_join(
     room = participant.room
     if participant.first_joined_at is None:
         _expert_joined(room=room, participant=participant, now=now)  # the request's lock before the room's
-    connection = RoomConnection.objects.select_for_update().filter(room=room, user=user, session=session).first()
+    # The person's connections in this room (a tab, a phone and a PC: a few rows), locked: this tab's, if it
+    # comes back, and whether another of theirs is in already (then the room hears no second "joined").
+    theirs = list(RoomConnection.objects.select_for_update().filter(room=room, user=user))
+    connection = next((c for c in theirs if c.session == session), None)
     replaced = ""
     if connection is not None:  # the same tab again: a reconnect
         connection.user = participant.user  # read with their site above (not locked with the connection's row)
@@ -113,7 +120,7 @@ def connection_join(
         connection.save(update_fields=["channel_name", "dropped_at", "last_seen_at", "device", "device_label"])
         events.publish_on_commit([_presence(room.pk, connection)])
         return Joined(connection, participant, room, replaced)
-    others = RoomConnection.objects.filter(room=room, user=user).exists()
+    others = bool(theirs)
     connection = RoomConnection.objects.create(
         uid=uid or secrets.token_urlsafe(12),
         room=room,
