@@ -8,9 +8,8 @@ Every other handshake must come from an allowed origin, as Channels' ``AllowedHo
 
 from __future__ import annotations
 
+from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
-
-from hub.websockets import db
 
 
 def _bearer(scope) -> str:
@@ -19,14 +18,14 @@ def _bearer(scope) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-@db  # any of the loop's worker threads: handshakes do not queue behind one thread
+@database_sync_to_async
 def _user_for_token(raw: str):
     from hub.accounts.services import api_token_authenticate
 
     return api_token_authenticate(raw)
 
 
-@db
+@database_sync_to_async
 def _two_factor_pending(user, session) -> bool:
     from hub.accounts.two_factor import two_factor_pending
 
