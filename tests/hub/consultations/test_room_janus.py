@@ -100,6 +100,17 @@ async def _sfu_frame(peer) -> dict:
     return await peer.receive_until(lambda f: f["type"] in ("sfu", "error"))
 
 
+async def _expert_in_janus(janus, enter, room, host, site) -> tuple:
+    """An invited expert whose tab joined the room and whose browser joined the Janus room with what it got."""
+    expert = await _expert(site)
+    await _invite(room, host, [expert])
+    tab = await enter(expert, room)
+    await tab.join()
+    frame = await _sfu_frame(tab)
+    Browser(janus["api_url"], frame["token"]).join(frame)
+    return expert, frame
+
+
 async def test_the_hub_opens_the_janus_room_and_a_connection_joins_it_with_what_the_socket_gave(
     janus, enter, room, dr_li_at_county_a
 ):
@@ -145,13 +156,7 @@ async def test_janus_refuses_what_the_hub_did_not_issue(janus, enter, room, dr_l
 async def test_a_removed_participant_is_kicked_from_janus_and_cannot_join_again(
     janus, enter, room, dr_li_at_county_a, cardiologist_zhang, general_hospital
 ):
-    expert = await _expert(general_hospital)
-    await _invite(room, cardiologist_zhang, [expert])
-    tab = await enter(expert, room)
-    await tab.join()
-    frame = await _sfu_frame(tab)
-    browser = Browser(janus["api_url"], frame["token"])
-    browser.join(frame)
+    expert, frame = await _expert_in_janus(janus, enter, room, cardiologist_zhang, general_hospital)
 
     zhang = await enter(cardiologist_zhang, room)
     await zhang.join()
@@ -224,12 +229,7 @@ async def test_a_removal_while_janus_is_down_is_retried_by_the_outbox(
     from federation.outbox.services import outbox_deliver
     from tests.conftest import free_port
 
-    expert = await _expert(general_hospital)
-    await _invite(room, cardiologist_zhang, [expert])
-    tab = await enter(expert, room)
-    await tab.join()
-    frame = await _sfu_frame(tab)
-    Browser(janus["api_url"], frame["token"]).join(frame)
+    expert, frame = await _expert_in_janus(janus, enter, room, cardiologist_zhang, general_hospital)
 
     up = settings.JANUS_API_URL
     settings.JANUS_API_URL = f"http://127.0.0.1:{free_port()}/janus"

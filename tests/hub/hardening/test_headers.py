@@ -142,7 +142,8 @@ def test_outside_debug_the_hub_refuses_to_start_without_a_secret_key(tmp_path):
     assert in_debug.returncode == 0, in_debug.stderr
 
 
-def test_with_livekit_the_policy_lets_browsers_reach_it(tmp_path):
+def _connect_src(tmp_path, **environ) -> tuple[int, list[str] | str]:
+    """The hub's settings loaded in a fresh process with ``environ``: ``(0, connect-src)`` or ``(code, stderr)``."""
     import json
     import os
     import subprocess
@@ -153,61 +154,35 @@ def test_with_livekit_the_policy_lets_browsers_reach_it(tmp_path):
         "import json, django; from django.conf import settings; django.setup(); "
         "print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']))"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hub.settings.base",
-        "HUB_VAR_DIR": str(tmp_path),
-        "HUB_LIVEKIT_URL": "wss://sfu.alliance.example",
-        "HUB_LIVEKIT_API_KEY": "k",
-        "HUB_LIVEKIT_API_SECRET": "s",
-    }
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hub.settings.base", "HUB_VAR_DIR": str(tmp_path), **environ}
     root = Path(__file__).resolve().parents[3]
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    command = [sys.executable, "-c", probe]
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode:
+        return result.returncode, result.stderr
+    return 0, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_with_livekit_the_policy_lets_browsers_reach_it(tmp_path):
+    code, sources = _connect_src(
+        tmp_path, HUB_LIVEKIT_URL="wss://sfu.alliance.example", HUB_LIVEKIT_API_KEY="k", HUB_LIVEKIT_API_SECRET="s"
     )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
-        "'self'",
-        "wss://sfu.alliance.example",
-        "https://sfu.alliance.example",
-    ]
+    assert code == 0, sources
+    assert sources == ["'self'", "wss://sfu.alliance.example", "https://sfu.alliance.example"]
 
 
 def test_with_janus_the_policy_lets_browsers_reach_it_and_one_sfu_is_named(tmp_path):
-    import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    probe = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        "print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']))"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hub.settings.base",
-        "HUB_VAR_DIR": str(tmp_path),
+    janus = {
         "HUB_JANUS_URL": "wss://sfu.alliance.example/janus",
         "HUB_JANUS_API_URL": "http://10.0.0.20:8088/janus",
         "HUB_JANUS_TOKEN_SECRET": "t",
         "HUB_JANUS_ADMIN_KEY": "a",
     }
-    root = Path(__file__).resolve().parents[3]
-
-    def run(extra):
-        return subprocess.run(
-            [sys.executable, "-c", probe], cwd=root, env={**env, **extra}, capture_output=True, text=True, timeout=120
-        )
-
-    result = run({})
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
-        "'self'",
-        "wss://sfu.alliance.example",
-        "https://sfu.alliance.example",
-    ]
-    both = run({"HUB_LIVEKIT_URL": "wss://lk.example", "HUB_LIVEKIT_API_KEY": "k", "HUB_LIVEKIT_API_SECRET": "s"})
-    assert both.returncode != 0 and "Name one SFU" in both.stderr
-    without_key = run({"HUB_JANUS_ADMIN_KEY": ""})
-    assert without_key.returncode != 0 and "HUB_JANUS_ADMIN_KEY" in without_key.stderr
+    code, sources = _connect_src(tmp_path, **janus)
+    assert code == 0, sources
+    assert sources == ["'self'", "wss://sfu.alliance.example", "https://sfu.alliance.example"]
+    livekit = {"HUB_LIVEKIT_URL": "wss://lk.example", "HUB_LIVEKIT_API_KEY": "k", "HUB_LIVEKIT_API_SECRET": "s"}
+    code, error = _connect_src(tmp_path, **janus, **livekit)
+    assert code != 0 and "Name one SFU" in error
+    code, error = _connect_src(tmp_path, **{**janus, "HUB_JANUS_ADMIN_KEY": ""})
+    assert code != 0 and "HUB_JANUS_ADMIN_KEY" in error
