@@ -211,7 +211,10 @@
     }).then(function (answer) {
       (answer.plugindata.data.streams || []).forEach(function (s) { entry.kinds[s.mid] = s.feed_description || (s.type === "audio" ? "audio" : "camera"); });
       if (answer.jsep) return self.answer(entry, answer.jsep);
-    }).catch(function (error) { self.log("subscription refused", feed.id, error && error.message); });
+    }).catch(function (error) {
+      self.log("subscription refused", feed.id, error && error.message);
+      if (self.feeds[feed.id] === entry) self.unsubscribe(feed.id); // the next news of the feed tries again
+    });
   };
 
   Janus.prototype.answer = function (entry, jsep) {
