@@ -1,5 +1,5 @@
 // Rooms larger than a mesh carries send their media through LiveKit (deploy/livekit/): the hub issues the
-// access token over the room's socket ("livekit" frame); camera and microphone are published with simulcast
+// access token over the room's socket (the "sfu" frame); camera and microphone are published with simulcast
 // and audio RED/DTX, the ultrasound and the screen as extra video tracks named by their source. The room's
 // own socket still carries chat, presence, the pointer and everything else.
 (function () {
