@@ -19,6 +19,8 @@ import time
 
 from django.conf import settings
 
+from hub.consultations import janus
+
 
 def turn_credentials(*, user_id: int, now: float | None = None) -> tuple[str, str]:
     expiry = int((now or time.time()) + settings.TURN_CREDENTIAL_SECONDS)
@@ -83,8 +85,6 @@ def sfu_server() -> str:
 def janus_access(*, room, participant, user, connection_uid: str, now: float | None = None) -> dict:
     """The Janus room made ready for this participant (created if need be, their access token on its list),
     and what their browser joins it with."""
-    from hub.consultations import janus
-
     access = janus.access_token(room_uid=room.uid, participant=participant)
     janus.room_ensure(room_id=room.pk, room_uid=room.uid, description=f"consultation {room.uid}", tokens=[access])
     return {

@@ -1205,3 +1205,47 @@ async def test_the_room_socket_admits_only_its_participants_and_their_messages_r
             await socket.send_json_to({"type": "leave"})
             await socket.disconnect()
         await database_sync_to_async(connections.close_all)()
+
+
+async def test_the_room_sfu_frame_gives_each_participant_their_own_access_and_no_one_else_any(db, world, janus):
+    """The ``sfu`` frame (a real Janus, ``tests/conftest.py``): every other actor is closed at the socket; each
+    participant gets an access token of their own that Janus takes for this room, and Janus takes no other."""
+    from channels.testing import WebsocketCommunicator
+
+    from hub.asgi import application
+    from hub.consultations.constants import CLOSE_NOT_FOUND
+    from tests.hub.consultations.test_room_janus import Browser, JanusRefused
+
+    room_id = world.records["room"].id
+    frames = {}
+    for actor in ACTORS:
+        raw = [(b"origin", b"http://127.0.0.1")]
+        if "HTTP_AUTHORIZATION" in world.headers[actor]:
+            raw.append((b"authorization", world.headers[actor]["HTTP_AUTHORIZATION"].encode()))
+        socket = WebsocketCommunicator(application, f"/ws/consultations/rooms/{room_id}/", headers=raw)
+        connected, code = await socket.connect(timeout=5)
+        if actor not in ROOM:
+            assert not connected and code == CLOSE_NOT_FOUND, f"{actor} was let into the room ({code})"
+            await socket.disconnect()
+            continue
+        await socket.send_json_to({"type": "join", "session": f"matrix-sfu-{actor}", "device": {"kind": "pc"}})
+        await socket.send_json_to({"type": "sfu"})
+        while (frame := await socket.receive_json_from(timeout=10))["type"] not in ("sfu", "error"):
+            pass
+        assert frame["type"] == "sfu", (actor, frame)
+        frames[actor] = frame
+        await socket.send_json_to({"type": "leave"})
+        await socket.disconnect()
+    assert set(frames) == set(ROOM)
+    assert len({f["access"] for f in frames.values()}) == len(frames)  # one access token per participant
+
+    def joins(frame, access) -> bool:
+        try:
+            Browser(janus["api_url"], frame["token"]).join(frame, access=access)
+        except JanusRefused:
+            return False
+        return True
+
+    for frame in frames.values():
+        assert joins(frame, frame["access"])
+        assert not joins(frame, "not-on-the-list")

@@ -182,7 +182,7 @@
     (data.publishers || []).forEach(function (feed) { if (feed.id !== self.myId) self.subscribe(feed); });
     var gone = data.unpublished || data.leaving || data.kicked || null;
     if (gone && gone !== "ok") this.unsubscribe(gone);
-    if (gone === "ok" || data.videoroom === "destroyed" || (data.leaving === "ok" && data.reason === "kicked")) this.stop();
+    if (gone === "ok" || data.videoroom === "destroyed") this.stop(); // this page itself left, was kicked, or the room ended
   };
 
   Janus.prototype.subscribe = function (feed) {
